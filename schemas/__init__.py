@@ -1,0 +1,29 @@
+"""The newswatch data contract: pydantic models of topic records and of the watch-list."""
+
+from schemas.records import (
+    AlertRecord,
+    ArticleRef,
+    DeadLetter,
+    EnrichedArticle,
+    Entity,
+    Evidence,
+    Lemma,
+    Match,
+    RawArticle,
+    Sentence,
+    Span,
+)
+
+__all__ = [
+    "AlertRecord",
+    "ArticleRef",
+    "DeadLetter",
+    "EnrichedArticle",
+    "Entity",
+    "Evidence",
+    "Lemma",
+    "Match",
+    "RawArticle",
+    "Sentence",
+    "Span",
+]

@@ -1,0 +1,192 @@
+"""Pydantic models of every record that travels on a newswatch topic.
+
+These models are the data contract between producers, the enrich+match agent, the alert
+agent and any foreign client (kcat, a Java producer). ``schemas/*.schema.json`` is generated
+from them (``python -m schemas.export``) and checked against them by the tests.
+
+Topic → model:
+
+    articles.raw        RawArticle
+    articles.enriched   EnrichedArticle (with its matches)
+    alerts              AlertRecord
+    articles.raw.dlq    DeadLetter
+    alerts.dlq          DeadLetter
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "MAX_ID_CHARS",
+    "MAX_TEXT_CHARS",
+    "MAX_TITLE_CHARS",
+    "AlertRecord",
+    "ArticleRef",
+    "DeadLetter",
+    "EnrichedArticle",
+    "Entity",
+    "Evidence",
+    "Lemma",
+    "Match",
+    "RawArticle",
+    "Sentence",
+    "Span",
+]
+
+MAX_ID_CHARS = 512
+MAX_TITLE_CHARS = 2_000
+#: Hard schema bound on an article body. Enrichment truncates earlier (configurable).
+MAX_TEXT_CHARS = 5_000_000
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=False, str_strip_whitespace=False)
+
+
+class RawArticle(_Record):
+    """An article as produced to ``articles.raw`` (and as read from JSONL input)."""
+
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="stable article id")
+    title: str = Field(max_length=MAX_TITLE_CHARS)
+    text: str = Field(max_length=MAX_TEXT_CHARS, description="body: plain text or HTML")
+    url: str | None = Field(default=None, max_length=4_096)
+    source: str | None = Field(default=None, max_length=512)
+    published_at: datetime | None = None
+    language: str | None = Field(
+        default=None, max_length=16, description="ISO 639-1 code; trusted when present"
+    )
+    content_type: Literal["text", "html"] = "text"
+    replayed: bool = Field(default=False, description="re-produced by `newswatch replay`")
+    ingested_at: float | None = Field(default=None, description="epoch seconds at produce time")
+
+
+class ArticleRef(_Record):
+    """The identifying part of an article, carried by alerts."""
+
+    id: str
+    title: str
+    url: str | None = None
+    source: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    replayed: bool = False
+
+
+class Span(_Record):
+    """A half-open character range ``[start, end)`` in the clean text."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Sentence(Span):
+    """A sentence and the index of the paragraph that holds it."""
+
+    paragraph: int = Field(ge=0)
+
+
+class Lemma(Span):
+    """A token whose lemma differs from its casefolded surface form."""
+
+    lemma: str
+
+
+class Entity(Span):
+    """A named entity found by the spaCy model or by the watch-list EntityRuler."""
+
+    text: str
+    label: str
+    sentence: int = Field(ge=-1, description="index into sentences, -1 if unknown")
+    origin: Literal["model", "ruler"]
+
+
+class Evidence(_Record):
+    """Why one condition of a rule held: what matched, where, in which sentence."""
+
+    condition: str = Field(description="e.g. 'entity:alibaba', 'concept:espionage', 'term:x'")
+    term: str = Field(description="the watch-list term or alias that matched")
+    surface: str = Field(description="the text as it stands in the article")
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    sentence: int = Field(ge=-1)
+    paragraph: int = Field(ge=-1)
+    snippet: str = Field(description="the sentence that holds the hit")
+
+
+class Match(_Record):
+    """One (article, rule) match with its evidence."""
+
+    rule_id: str
+    rule_title: str
+    severity: Literal["low", "medium", "high", "critical"] = "medium"
+    article_id: str
+    watchlist_version: str
+    channels: list[str] = Field(default_factory=list)
+    throttle_window_s: float | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    entities: list[str] = Field(
+        default_factory=list, description="ids of the watch-list entities that matched"
+    )
+
+
+class EnrichedArticle(_Record):
+    """The output of enrichment and matching, produced to ``articles.enriched``."""
+
+    article: ArticleRef
+    language: str
+    language_confidence: float = Field(ge=0.0, le=1.0)
+    clean_text: str
+    paragraphs: list[Span] = Field(default_factory=list)
+    sentences: list[Sentence] = Field(default_factory=list)
+    lemmas: list[Lemma] = Field(default_factory=list)
+    entities: list[Entity] = Field(default_factory=list)
+    truncated: bool = False
+    original_chars: int = Field(default=0, ge=0)
+    pipeline: str = Field(default="", description="spaCy pipeline used: name, path or 'blank:xx'")
+    matches: list[Match] = Field(default_factory=list)
+    watchlist_version: str = ""
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class AlertRecord(_Record):
+    """An alert decided by the alert agent, produced to ``alerts`` before delivery."""
+
+    alert_id: str = Field(description="deterministic: hash of rule id + story id")
+    kind: Literal["new", "update"] = "new"
+    rule_id: str
+    rule_title: str
+    severity: Literal["low", "medium", "high", "critical"] = "medium"
+    story_id: str
+    article: ArticleRef
+    evidence: list[Evidence] = Field(default_factory=list)
+    related: list[ArticleRef] = Field(
+        default_factory=list, description="later reports of the same story (updates)"
+    )
+    channels: list[str] = Field(default_factory=list)
+    watchlist_version: str
+    created_at: float
+    ingested_at: float | None = None
+
+
+class DeadLetter(_Record):
+    """A record that could not be processed, with the reason and where it came from."""
+
+    reason: str
+    error: str = Field(description="error class name")
+    source_topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    value: str | None = Field(default=None, description="original value (maybe cut)")
+    value_encoding: Literal["utf-8", "base64"] = "utf-8"
+    value_bytes: int = Field(default=0, ge=0, description="size of the original value")
+    value_truncated: bool = False
+    value_sha256: str | None = None
+    channel: str | None = Field(default=None, description="for alerts.dlq: the channel")
+    retriable: bool = False
+    failed_at: float
+    extra: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,168 @@
+"""Settings, parsed once at the edge (the CLI) from the environment and an optional file.
+
+Names follow ``shared/DESIGN.md``. Secrets are ``SecretStr`` and may come from a file:
+``SLACK_BOT_TOKEN_FILE`` / ``SMTP_PASSWORD_FILE`` name a file whose content is the secret.
+``Settings.public_dump()`` masks them; nothing in newswatch logs a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from streams.errors import ConfigError
+
+__all__ = ["DEFAULT_WATCHLIST", "TOPIC_NAMES", "Settings"]
+
+StrList = Annotated[list[str], NoDecode]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_WATCHLIST = PACKAGE_DIR / "watchlist" / "examples" / "watchlist.yaml"
+SAMPLES_DIR = PACKAGE_DIR / "samples"
+
+TOPIC_NAMES = ("articles.raw", "articles.enriched", "alerts", "articles.raw.dlq", "alerts.dlq")
+
+
+class Settings(BaseSettings):
+    """Every knob of newswatch. Environment names are given by ``validation_alias``."""
+
+    model_config = SettingsConfigDict(
+        env_file=os.environ.get("NEWSWATCH_CONFIG") or None,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- Kafka / broker -------------------------------------------------------------
+    kafka_bootstrap_servers: str | None = Field(None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    broker_host: str = Field("127.0.0.1", validation_alias="NEWSWATCH_BROKER_HOST")
+    broker_port: int = Field(9092, ge=1, le=65535, validation_alias="NEWSWATCH_BROKER_PORT")
+    tansu_bin: str | None = Field(None, validation_alias="TANSU_BIN")
+    app_id: str = Field("newswatch", validation_alias="NEWSWATCH_APP_ID")
+    partitions: int = Field(4, ge=1, le=256, validation_alias="NEWSWATCH_PARTITIONS")
+    replication_factor: int = Field(1, ge=1, validation_alias="NEWSWATCH_REPLICATION_FACTOR")
+    topic_prefix: str = Field("", validation_alias="NEWSWATCH_TOPIC_PREFIX")
+    idempotent_producer: bool = Field(False, validation_alias="NEWSWATCH_IDEMPOTENT_PRODUCER")
+    exactly_once: bool = Field(False, validation_alias="NEWSWATCH_EXACTLY_ONCE")
+    session_timeout_s: float = Field(6.0, gt=0, validation_alias="NEWSWATCH_SESSION_TIMEOUT")
+    max_record_bytes: int = Field(1_000_000, ge=1_024, validation_alias="NEWSWATCH_MAX_RECORD_BYTES")
+
+    # --- worker ---------------------------------------------------------------------
+    data_dir: Path = Field(Path("./newswatch-data"), validation_alias="NEWSWATCH_DATA_DIR")
+    web_port: int = Field(6066, ge=0, le=65535, validation_alias="NEWSWATCH_WEB_PORT")
+    web_host: str = Field("127.0.0.1", validation_alias="NEWSWATCH_WEB_HOST")
+    log_level: str = Field("warning", validation_alias="NEWSWATCH_LOG_LEVEL")
+    log_json: bool = Field(False, validation_alias="NEWSWATCH_LOG_JSON")
+    batch_size: int = Field(32, ge=1, validation_alias="NEWSWATCH_BATCH_SIZE")
+    batch_within_s: float = Field(0.05, gt=0, validation_alias="NEWSWATCH_BATCH_WITHIN")
+    alert_channels: StrList = Field(
+        default_factory=lambda: ["console", "file"], validation_alias="NEWSWATCH_ALERT_CHANNELS"
+    )
+    test_channel: str = Field("file:replayed", validation_alias="NEWSWATCH_TEST_CHANNEL")
+    template_dir: Path | None = Field(None, validation_alias="NEWSWATCH_TEMPLATE_DIR")
+
+    # --- enrichment -----------------------------------------------------------------
+    languages: StrList = Field(
+        default_factory=lambda: ["de", "en", "fr", "nl", "es", "it", "pt", "pl", "ru", "zh"],
+        validation_alias="NEWSWATCH_LANGUAGES",
+    )
+    spacy_models: dict[str, str] = Field(
+        default_factory=lambda: {
+            "de": "de_core_news_sm",
+            "en": "en_core_web_sm",
+            "fr": "fr_core_news_sm",
+            "xx": "xx_ent_wiki_sm",
+        },
+        validation_alias="NEWSWATCH_SPACY_MODELS",
+    )
+    max_article_chars: int = Field(200_000, ge=1_000, validation_alias="NEWSWATCH_MAX_ARTICLE_CHARS")
+    enrich_workers: int = Field(1, ge=1, validation_alias="NEWSWATCH_ENRICH_WORKERS")
+
+    # --- watch-list -----------------------------------------------------------------
+    watchlist: Path = Field(DEFAULT_WATCHLIST, validation_alias="NEWSWATCH_WATCHLIST")
+    watchlist_poll_s: float = Field(2.0, gt=0, validation_alias="NEWSWATCH_WATCHLIST_POLL")
+
+    # --- fetching (guarded client) --------------------------------------------------
+    fetch_allow_hosts: StrList = Field(default_factory=list, validation_alias="NEWSWATCH_FETCH_ALLOW")
+    fetch_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_FETCH_TIMEOUT")
+    fetch_max_bytes: int = Field(5_000_000, ge=1_024, validation_alias="NEWSWATCH_FETCH_MAX_BYTES")
+
+    # --- channels -------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_default_channel: str = Field("#newswatch", validation_alias="SLACK_DEFAULT_CHANNEL")
+    smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
+    smtp_port: int = Field(25, ge=1, le=65535, validation_alias="SMTP_PORT")
+    smtp_user: str | None = Field(None, validation_alias="SMTP_USER")
+    smtp_password: SecretStr | None = Field(None, validation_alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(False, validation_alias="SMTP_STARTTLS")
+    smtp_tls: bool = Field(False, validation_alias="SMTP_TLS")
+    alert_email_from: str = Field("newswatch@localhost", validation_alias="ALERT_EMAIL_FROM")
+    alert_email_to: StrList = Field(default_factory=list, validation_alias="ALERT_EMAIL_TO")
+    webhook_url: str | None = Field(None, validation_alias="NEWSWATCH_WEBHOOK_URL")
+    http_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_HTTP_TIMEOUT")
+
+    @field_validator("languages", "alert_channels", "fetch_allow_hosts", "alert_email_to", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, data: Any) -> Any:
+        """Read ``<NAME>_FILE`` for secrets when the secret itself is not set."""
+        if not isinstance(data, dict):
+            return data
+        for name in ("SLACK_BOT_TOKEN", "SMTP_PASSWORD"):
+            file_var = os.environ.get(f"{name}_FILE")
+            if file_var and not (data.get(name) or os.environ.get(name)):
+                try:
+                    data[name] = Path(file_var).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ValueError(f"{name}_FILE={file_var}: {exc.strerror}") from None
+        return data
+
+    # --- derived --------------------------------------------------------------------
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when newswatch starts its own broker (no KAFKA_BOOTSTRAP_SERVERS)."""
+        return not self.kafka_bootstrap_servers
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """host:port list for Kafka clients."""
+        return self.kafka_bootstrap_servers or f"{self.broker_host}:{self.broker_port}"
+
+    def topic(self, name: str) -> str:
+        """The configured name of one of ``TOPIC_NAMES``."""
+        return f"{self.topic_prefix}{name}"
+
+    def public_dump(self) -> dict[str, Any]:
+        """Settings as a dict with every secret masked (for logs and `/ready`)."""
+        dump = self.model_dump(mode="json")
+        for key in ("slack_bot_token", "smtp_password"):
+            if dump.get(key):
+                dump[key] = "**********"
+        return dump
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Parse the environment (plus overrides by field name); ConfigError on bad values."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in err["loc"]) or "settings"
+                problems.append(f"{loc}: {err['msg']}")
+            raise ConfigError("invalid settings: " + "; ".join(problems)) from None
