@@ -25,7 +25,16 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_WATCHLIST = PACKAGE_DIR / "watchlist" / "examples" / "watchlist.yaml"
 SAMPLES_DIR = PACKAGE_DIR / "samples"
 
-TOPIC_NAMES = ("articles.raw", "articles.enriched", "alerts", "articles.raw.dlq", "alerts.dlq")
+#: Every topic newswatch creates. ``articles.matches`` (one record per article x rule hit,
+#: keyed by rule id) is the internal hop that co-partitions the alert agent's state by rule.
+TOPIC_NAMES = (
+    "articles.raw",
+    "articles.enriched",
+    "articles.matches",
+    "alerts",
+    "articles.raw.dlq",
+    "alerts.dlq",
+)
 
 
 class Settings(BaseSettings):

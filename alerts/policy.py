@@ -1,0 +1,329 @@
+"""Alert policy: story grouping, per-rule throttle, realert window and severity routing.
+
+``AlertPolicy.decide(enriched, match)`` turns one (article, rule) match into a
+:class:`Decision`. All state lives in the ``state`` mapping given to the constructor: a
+Faust Table in the worker (changelog-backed, survives restarts and rebalances), a dict in
+tests and offline tools. Values are plain JSON (dicts, lists, str, numbers); a value is
+always replaced, never mutated in place, so a Faust table sees every write.
+
+Every key starts with ``<rule_id>|``: route all matches of one rule to one partition
+(key the stream by ``rule_id``) and each worker sees all the state it needs.
+
+    <rule>|a|<article>   the decision already taken for this article (replays are idempotent)
+    <rule>|s|<story>     story: first/last seen, alert id, sources, MinHash signature
+    <rule>|u|<url>       canonical URL → story
+    <rule>|m|<band>      MinHash LSH band → candidate stories
+    <rule>|e|<entities>  matched entity set → story (only within the window)
+    <rule>|rate          times of the rule's recent new alerts (throttle)
+
+Grouping: same canonical URL, else near-duplicate clean text (MinHash Jaccard ≥
+``near_duplicate``), else the same set of matched entities within the window. A later
+report from a new source is an ``update`` of the story's alert (same ``alert_id``); the
+same outlet again is a ``duplicate``; after the story's window a report alerts anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from alerts._similarity import band_keys, jaccard, signature
+from alerts._urls import canonical_url, source_key
+from alerts.config import PolicyConfig
+from schemas.records import AlertRecord, ArticleRef, EnrichedArticle, Match
+
+__all__ = ["Action", "AlertPolicy", "Decision", "alert_id_for", "delivery_key"]
+
+log = logging.getLogger(__name__)
+
+Action = Literal["new", "update", "throttled", "duplicate"]
+_MAX_LIST = 200
+_MAX_BAND_STORIES = 8
+
+
+def _h(text: str, n: int = 16) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+def alert_id_for(rule_id: str, story_id: str) -> str:
+    """The deterministic alert id: a hash of rule id and story id."""
+    return _h(f"{rule_id}\x00{story_id}", 32)
+
+
+def delivery_key(alert: AlertRecord) -> str:
+    """What the deliverer records as sent: the alert id, plus the new reports for updates."""
+    if alert.kind == "new":
+        return alert.alert_id
+    return f"{alert.alert_id}/{_h('|'.join(r.id for r in alert.related), 12)}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy decided for one match.
+
+    ``alert`` is set for ``new`` and ``update``: hand it to ``Deliverer.deliver``.
+    ``repeat`` is True when this article was decided before (a replay after a restart);
+    the alert is the same record, and the deliverer skips channels already sent.
+    """
+
+    action: Action
+    alert: AlertRecord | None
+    story_id: str
+    reason: str
+    similarity: float | None = None
+    repeat: bool = False
+
+
+class AlertPolicy:
+    """Decides new / update / throttled / duplicate for each match; state in a mapping."""
+
+    def __init__(
+        self,
+        state: MutableMapping[str, Any],
+        clock: Callable[[], float] = time.time,
+        config: PolicyConfig | None = None,
+    ) -> None:
+        self.state = state
+        self.clock = clock
+        self.config = config or PolicyConfig()
+        self.stats: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ public
+    def decide(self, enriched: EnrichedArticle, match: Match) -> Decision:
+        """Decide what one match becomes; records the decision in the state mapping."""
+        rule = match.rule_id
+        article = enriched.article
+        now = self.clock()
+        window = match.throttle_window_s or self.config.default_window_s
+        memo_key = f"{rule}|a|{_h(article.id, 24)}"
+        memo = self._get(memo_key)
+        if memo is not None:
+            self.stats["repeat"] += 1
+            alert = AlertRecord.model_validate(memo["alert"]) if memo.get("alert") else None
+            return Decision(memo["action"], alert, memo["story"], "repeat", repeat=True)
+
+        canon = canonical_url(article.url)
+        sig = signature(enriched.clean_text)
+        story, reason, sim = self._find_story(rule, canon, sig, match, now, window)
+
+        if story is None:
+            story = self._new_story(rule, article, canon or article.id, now, sig)
+            decision = self._try_new(story, enriched, match, now, "new")
+        else:
+            source = source_key(article.source, article.url)
+            if reason == "url" or (source is not None and source in story["sources"]):
+                decision = Decision("duplicate", None, story["id"], reason, sim)
+            elif story.get("alerted_at") is None:
+                decision = self._try_new(story, enriched, match, now, reason)
+            elif now - story["alerted_at"] > window:
+                story = self._new_story(rule, article, canon or article.id, now, sig)
+                decision = self._try_new(story, enriched, match, now, "realert")
+            elif story["updates"] >= self.config.max_updates_per_story:
+                decision = Decision("throttled", None, story["id"], "max updates per story", sim)
+            else:
+                decision = self._update(story, enriched, match, now, reason, sim)
+
+        self._record(rule, story, article, canon, sig, match, now)
+        self.state[memo_key] = {
+            "t": now,
+            "action": decision.action,
+            "story": decision.story_id,
+            "alert": decision.alert.model_dump(mode="json") if decision.alert else None,
+        }
+        self.stats[decision.action] += 1
+        return decision
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete state older than ``retention_s``; returns how many keys went."""
+        now = self.clock() if now is None else now
+        horizon = now - self.config.retention_s
+        stale = [
+            key
+            for key, value in list(self.state.items())
+            if isinstance(key, str)
+            and "|" in key
+            and isinstance(value, dict)
+            and float(value.get("t", now)) < horizon
+        ]
+        for key in stale:
+            del self.state[key]
+        return len(stale)
+
+    # ------------------------------------------------------------------ grouping
+    def _find_story(
+        self,
+        rule: str,
+        canon: str | None,
+        sig: list[int] | None,
+        match: Match,
+        now: float,
+        window: float,
+    ) -> tuple[dict[str, Any] | None, str, float | None]:
+        if canon:
+            entry = self._get(f"{rule}|u|{_h(canon)}")
+            story = self._story(rule, entry.get("s")) if entry else None
+            if story:
+                return story, "url", None
+        if sig:
+            best: tuple[float, dict[str, Any]] | None = None
+            seen: set[str] = set()
+            for band in band_keys(sig):
+                entry = self._get(f"{rule}|m|{band}")
+                for sid in entry.get("s", []) if entry else []:
+                    if sid in seen:
+                        continue
+                    seen.add(sid)
+                    story = self._story(rule, sid)
+                    if story and story.get("sig"):
+                        sim = jaccard(sig, story["sig"])
+                        if sim >= self.config.near_duplicate and (best is None or sim > best[0]):
+                            best = (sim, story)
+            if best:
+                return best[1], "near-duplicate", best[0]
+        if self.config.group_by_entities and match.entities:
+            entry = self._get(f"{rule}|e|{_entity_key(match)}")
+            story = self._story(rule, entry.get("s")) if entry else None
+            if story and now - float(story["t"]) <= window:
+                return story, "entities", None
+        return None, "new", None
+
+    def _new_story(
+        self, rule: str, article: ArticleRef, seed: str, now: float, sig: list[int] | None
+    ) -> dict[str, Any]:
+        sid = _h(f"{rule}|{seed}|{now!r}", 20)
+        return {
+            "id": sid,
+            "t": now,
+            "first": now,
+            "alerted_at": None,
+            "alert_id": alert_id_for(rule, sid),
+            "head": article.model_dump(mode="json"),
+            "articles": [],
+            "sources": [],
+            "updates": 0,
+            "sig": sig,
+        }
+
+    def _record(
+        self,
+        rule: str,
+        story: dict[str, Any],
+        article: ArticleRef,
+        canon: str | None,
+        sig: list[int] | None,
+        match: Match,
+        now: float,
+    ) -> None:
+        sid = story["id"]
+        story = dict(story, t=now)
+        story["articles"] = [*story["articles"], article.id][-_MAX_LIST:]
+        source = source_key(article.source, article.url)
+        if source and source not in story["sources"]:
+            story["sources"] = [*story["sources"], source][-_MAX_LIST:]
+        self.state[f"{rule}|s|{sid}"] = story
+        if canon:
+            self.state[f"{rule}|u|{_h(canon)}"] = {"s": sid, "t": now}
+        if sig:
+            for band in band_keys(sig):
+                key = f"{rule}|m|{band}"
+                entry = self._get(key)
+                sids = [s for s in (entry.get("s", []) if entry else []) if s != sid]
+                self.state[key] = {"s": [*sids, sid][-_MAX_BAND_STORIES:], "t": now}
+        if self.config.group_by_entities and match.entities:
+            self.state[f"{rule}|e|{_entity_key(match)}"] = {"s": sid, "t": now}
+
+    # ------------------------------------------------------------------ outcomes
+    def _try_new(
+        self,
+        story: dict[str, Any],
+        enriched: EnrichedArticle,
+        match: Match,
+        now: float,
+        reason: str,
+    ) -> Decision:
+        rule = match.rule_id
+        limit = self.config.rule_limits.get(rule, self.config.rule_limit)
+        rate_key = f"{rule}|rate"
+        entry = self._get(rate_key)
+        recent = [t for t in (entry.get("sent", []) if entry else []) if now - t < limit.window_s]
+        if len(recent) >= limit.max_alerts:
+            self.state[rate_key] = {"t": now, "sent": recent}
+            return Decision("throttled", None, story["id"], "rule limit")
+        self.state[rate_key] = {"t": now, "sent": [*recent, now]}
+        story["alerted_at"] = now
+        story["updates"] = 0
+        story["head"] = enriched.article.model_dump(mode="json")
+        alert = AlertRecord(
+            alert_id=story["alert_id"],
+            kind="new",
+            rule_id=rule,
+            rule_title=match.rule_title,
+            severity=match.severity,
+            story_id=story["id"],
+            article=enriched.article,
+            evidence=match.evidence[: self.config.max_evidence],
+            channels=self._route(match, "new"),
+            watchlist_version=match.watchlist_version or enriched.watchlist_version,
+            created_at=now,
+        )
+        return Decision("new", alert, story["id"], reason)
+
+    def _update(
+        self,
+        story: dict[str, Any],
+        enriched: EnrichedArticle,
+        match: Match,
+        now: float,
+        reason: str,
+        sim: float | None,
+    ) -> Decision:
+        story["updates"] = int(story["updates"]) + 1
+        alert = AlertRecord(
+            alert_id=story["alert_id"],
+            kind="update",
+            rule_id=match.rule_id,
+            rule_title=match.rule_title,
+            severity=match.severity,
+            story_id=story["id"],
+            article=ArticleRef.model_validate(story["head"]),
+            evidence=match.evidence[: self.config.max_evidence],
+            related=[enriched.article],
+            channels=self._route(match, "update"),
+            watchlist_version=match.watchlist_version or enriched.watchlist_version,
+            created_at=now,
+        )
+        return Decision("update", alert, story["id"], reason, sim)
+
+    def _route(self, match: Match, kind: str) -> list[str]:
+        specs = list(match.channels) or list(self.config.routing.get(match.severity, []))
+        specs += self.config.extra_channels
+        if kind == "update":  # email readers get updates in the next digest, not one by one
+            specs = ["digest" + s[len("email") :] if s.split(":", 1)[0] == "email" else s for s in specs]
+        return list(dict.fromkeys(s.strip() for s in specs if s.strip()))
+
+    # ------------------------------------------------------------------ state access
+    def _get(self, key: str) -> dict[str, Any] | None:
+        value = self.state.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            log.warning("alert policy: ignoring malformed state value for key %r", key)
+            return None
+        return value
+
+    def _story(self, rule: str, sid: Any) -> dict[str, Any] | None:
+        if not isinstance(sid, str):
+            return None
+        story = self._get(f"{rule}|s|{sid}")
+        if story is None or "id" not in story:
+            return None
+        return dict(story)
+
+
+def _entity_key(match: Match) -> str:
+    return _h("\x00".join(sorted(set(match.entities))))

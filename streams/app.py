@@ -1,0 +1,122 @@
+"""``create_app(settings)``: build the Faust app, its tables, agents and web pages.
+
+No module-level app: every worker, test and benchmark calls the factory with its own
+settings. The pure stages get their dependencies through ``PipelineServices``; the
+``Runtime`` service owns everything with a lifecycle (enricher pool, watch-list reloader,
+HTTP client, channels) and starts it before the agents process their first message.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import faust
+import mode
+
+from streams.agents import FaustOutbox, register_agents
+from streams.runtime import Runtime
+from streams.settings import Settings
+from streams.stages import PipelineServices, Topics
+
+__all__ = ["create_app", "faust_config"]
+
+log = logging.getLogger(__name__)
+
+
+def faust_config(settings: Settings, bootstrap: str | None = None) -> dict[str, Any]:
+    """Faust settings derived from newswatch settings (at-least-once, no idempotence by default)."""
+    data_dir = Path(settings.data_dir)
+    session = settings.session_timeout_s
+    return {
+        "broker": f"kafka://{bootstrap or settings.bootstrap_servers}",
+        "store": "memory://",
+        "datadir": str(data_dir / "faust"),
+        "topic_partitions": settings.partitions,
+        "topic_replication_factor": settings.replication_factor,
+        "topic_allow_declare": True,
+        "processing_guarantee": "exactly_once" if settings.exactly_once else "at_least_once",
+        "producer_acks": -1,
+        "producer_max_request_size": max(settings.max_record_bytes * 8, 1_048_576),
+        "consumer_max_fetch_size": max(settings.max_record_bytes * 8, 4_194_304),
+        "consumer_auto_offset_reset": "earliest",
+        "broker_session_timeout": session,
+        "broker_heartbeat_interval": max(0.5, session / 6),
+        "broker_rebalance_timeout": session,
+        "broker_commit_every": 100,
+        "broker_commit_interval": 1.0,
+        "stream_buffer_maxsize": 1024,
+        "table_cleanup_interval": 30.0,
+        "web_enabled": settings.web_port != 0,
+        "web_port": settings.web_port or 6066,
+        "web_bind": settings.web_host,
+        "web_host": settings.web_host,
+        "autodiscover": False,
+        "worker_redirect_stdouts": False,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+
+
+def create_app(settings: Settings, *, bootstrap: str | None = None,
+               runtime: Runtime | None = None) -> faust.App:
+    """A configured Faust app with the enrich+match and alert agents; ``app.newswatch`` is the runtime."""
+    app = faust.App(settings.app_id, **faust_config(settings, bootstrap))
+    topics = Topics(**{name: settings.topic(default) for name, default in Topics().__dict__.items()})
+    runtime = runtime or Runtime(settings)
+    outbox = FaustOutbox(app)
+    services = PipelineServices(
+        topics=topics, outbox=outbox, enrich_batch=runtime.enrich_batch,
+        watchlist=runtime.watchlist, match=runtime.match,
+        max_record_bytes=settings.max_record_bytes, metrics=runtime.metrics,
+    )
+    runtime.services = services
+
+    # State of the alert agent: co-partitioned with articles.matches (keyed by rule id).
+    policy_table = app.Table("alert-policy", default=None, partitions=settings.partitions,
+                             key_serializer="json", value_serializer="json")
+    sent_table = app.Table("alert-sent", default=None, partitions=settings.partitions,
+                           key_serializer="json", value_serializer="json")
+    runtime.bind_state(policy_table, sent_table)
+
+    register_agents(app, services, batch_size=settings.batch_size,
+                    batch_within_s=settings.batch_within_s, ready=runtime.ready)
+
+    class RuntimeService(mode.Service):
+        """Starts and stops the runtime with the app."""
+
+        async def on_start(self) -> None:
+            await runtime.start()
+
+        async def on_stop(self) -> None:
+            await runtime.stop()
+
+    app.service(RuntimeService)
+
+    @app.timer(interval=settings.watchlist_poll_s)
+    async def _reload_watchlist() -> None:
+        await runtime.poll_watchlist()
+
+    _register_pages(app, runtime)
+    app.newswatch = runtime  # type: ignore[attr-defined]
+    return app
+
+
+def _register_pages(app: faust.App, runtime: Runtime) -> None:
+    """/health, /ready and /metrics on the worker's web port."""
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        status, ctype, body = runtime.http_health()
+        return web.bytes(body, content_type=ctype, status=status)
+
+    @app.page("/ready")
+    async def ready(web: Any, request: Any) -> Any:
+        status, ctype, body = await runtime.http_ready()
+        return web.bytes(body, content_type=ctype, status=status)
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        status, ctype, body = runtime.http_metrics()
+        return web.bytes(body, content_type=ctype, status=status)

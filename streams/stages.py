@@ -1,0 +1,192 @@
+"""The two pipeline stages the agents call, with every message its own error boundary.
+
+No Faust import: a stage gets neutral ``InMessage`` views of Kafka records and an ``Outbox``
+to send to, so the same code runs under the Faust agents, in tests and in benchmarks.
+
+    enrich_and_match   articles.raw  → articles.enriched (+ articles.matches, one per rule hit)
+                                      → articles.raw.dlq for records that fail
+    alert              articles.matches (keyed by rule id) → policy → alerts → channels
+                                      → alerts.dlq (via the deliverer) for failed deliveries
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from schemas.records import DeadLetter, EnrichedArticle, RawArticle
+from streams.codec import dead_letter_for, decode_record, dumps
+from streams.errors import RecordError
+
+__all__ = ["InMessage", "Outbox", "PipelineServices", "Topics", "alert", "enrich_and_match"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InMessage:
+    """A Kafka record as the stages see it."""
+
+    value: bytes | None
+    key: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float = 0.0
+
+
+class Outbox(Protocol):
+    """Where stages send records; ``flush`` waits until all sent records are acknowledged."""
+
+    async def send(self, topic: str, key: bytes | None, value: bytes) -> None: ...
+
+    async def flush(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Configured topic names."""
+
+    raw: str = "articles.raw"
+    enriched: str = "articles.enriched"
+    matches: str = "articles.matches"
+    alerts: str = "alerts"
+    raw_dlq: str = "articles.raw.dlq"
+    alerts_dlq: str = "alerts.dlq"
+
+
+@dataclass
+class PipelineServices:
+    """What the stages need; built once by ``create_app`` and passed down."""
+
+    topics: Topics
+    outbox: Outbox
+    enrich_batch: Callable[[Sequence[RawArticle]], Awaitable[list[EnrichedArticle]]]
+    watchlist: Any  # has .current (CompiledWatchlist)
+    match: Callable[[Any, EnrichedArticle], list[Any]]
+    policy: Any = None  # alerts.policy.AlertPolicy, set when the table exists
+    deliverer: Any = None  # alerts.deliver.Deliverer
+    metrics: Any = None  # streams.metrics.Metrics or None
+    max_record_bytes: int = 1_000_000
+    counters: dict[str, int] = field(default_factory=dict)
+    on_processed: Callable[[str, str], None] | None = None  # (stage, article id) for demo/bench
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Bump an internal counter (mirrored to metrics when present)."""
+        self.counters[name] = self.counters.get(name, 0) + n
+
+
+async def _dead_letter(services: PipelineServices, dlq_topic: str, error: Exception,
+                       msg: InMessage) -> None:
+    letter = DeadLetter.model_validate(
+        dead_letter_for(error, msg.value, source_topic=msg.topic, partition=msg.partition,
+                        offset=msg.offset, key=msg.key)
+    )
+    await services.outbox.send(dlq_topic, msg.key, dumps(letter))
+    services.count(f"dlq:{dlq_topic}")
+    if services.metrics is not None:
+        services.metrics.dead_lettered(dlq_topic, letter.error)
+    log.warning("dead-lettered %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, letter.reason)
+
+
+async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServices) -> None:
+    """Decode, enrich (batched, off the loop), match and send; bad records go to the DLQ."""
+    topics = services.topics
+    decoded: list[tuple[InMessage, RawArticle]] = []
+    for msg in messages:
+        try:
+            article = decode_record(
+                msg.value, RawArticle, max_bytes=services.max_record_bytes, topic=msg.topic,
+                partition=msg.partition, offset=msg.offset, key=msg.key,
+            )
+        except RecordError as exc:
+            await _dead_letter(services, topics.raw_dlq, exc, msg)
+            continue
+        decoded.append((msg, article))
+    if not decoded:
+        await services.outbox.flush()
+        return
+    enriched = await _enrich_isolated(decoded, services)
+    compiled = services.watchlist.current
+    for msg, article, result in enriched:
+        if isinstance(result, Exception):
+            await _dead_letter(services, topics.raw_dlq, result, msg)
+            continue
+        try:
+            t0 = time.perf_counter()
+            matches = services.match(compiled, result)
+            result.timings_ms["match"] = (time.perf_counter() - t0) * 1000
+            result.matches = matches
+            result.watchlist_version = compiled.version
+        except Exception as exc:  # a matcher bug must not kill the worker
+            log.exception("matching failed for article %s", article.id)
+            await _dead_letter(services, topics.raw_dlq, exc, msg)
+            continue
+        key = article.id.encode("utf-8")
+        await services.outbox.send(topics.enriched, key, dumps(result))
+        for match in result.matches:
+            event = result.model_copy(update={"matches": [match]})
+            await services.outbox.send(topics.matches, match.rule_id.encode("utf-8"), dumps(event))
+            if services.metrics is not None:
+                services.metrics.matched(match.rule_id)
+        services.count("enriched")
+        services.count("matches", len(result.matches))
+        if services.metrics is not None:
+            services.metrics.article_enriched(result.timings_ms.get("enrich", 0.0) / 1000)
+        if services.on_processed is not None:
+            services.on_processed("enriched", article.id)
+    await services.outbox.flush()
+
+
+async def _enrich_isolated(
+    decoded: list[tuple[InMessage, RawArticle]], services: PipelineServices
+) -> list[tuple[InMessage, RawArticle, EnrichedArticle | Exception]]:
+    """Enrich as one batch; if the batch fails, retry one by one so only the culprit fails."""
+    articles = [article for _, article in decoded]
+    try:
+        results: list[EnrichedArticle | Exception] = list(await services.enrich_batch(articles))
+    except Exception:
+        log.warning("enrich batch of %d failed; retrying one by one", len(articles))
+        results = []
+        for article in articles:
+            try:
+                results.extend(await services.enrich_batch([article]))
+            except Exception as exc:
+                log.exception("enrichment failed for article %s", article.id)
+                results.append(exc)
+    return [(msg, art, res) for (msg, art), res in zip(decoded, results, strict=True)]
+
+
+async def alert(msg: InMessage, services: PipelineServices) -> None:
+    """Decide on one match event (group, throttle), record the alert and deliver it."""
+    topics = services.topics
+    try:
+        event = decode_record(
+            msg.value, EnrichedArticle, max_bytes=max(services.max_record_bytes, 8_000_000),
+            topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
+        )
+    except RecordError as exc:
+        await _dead_letter(services, topics.alerts_dlq, exc, msg)
+        return
+    for match in event.matches:
+        try:
+            decision = services.policy.decide(event, match)
+        except Exception as exc:
+            log.exception("alert policy failed for %s / %s", match.rule_id, event.article.id)
+            await _dead_letter(services, topics.alerts_dlq, exc, msg)
+            continue
+        services.count(f"decision:{decision.action}")
+        if services.metrics is not None:
+            services.metrics.alert_decided(decision.action, match.rule_id)
+        if decision.alert is None:
+            continue
+        await services.outbox.send(topics.alerts, decision.alert.alert_id.encode(), dumps(decision.alert))
+        await services.deliverer.deliver(decision.alert)
+        services.count("alerts")
+    await services.outbox.flush()
+    services.count("alert_events")
+    if services.on_processed is not None:
+        services.on_processed("alerted", event.article.id)
