@@ -32,7 +32,7 @@ def shingles(text: str, *, k: int = 3) -> set[str]:
     """Word k-shingles of the casefolded text; character 4-grams for unspaced scripts."""
     tokens = _WORD.findall(text.casefold())[:_MAX_TOKENS]
     spaced = bool(tokens) and sum(map(len, tokens)) <= 16 * len(tokens)
-    if spaced and len(tokens) >= k:
+    if spaced:
         return {" ".join(tokens[i : i + k]) for i in range(len(tokens) - k + 1)}
     compact = "".join(tokens)[: _MAX_TOKENS * 4]  # CJK and other unspaced scripts
     return {compact[i : i + 4] for i in range(max(0, len(compact) - 3))}

@@ -19,9 +19,7 @@ __all__ = [
 ELLIPSIS = "…"
 
 _MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_HTML = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
-)
+_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
 # C0/C1 controls except TAB/LF, DEL, and the bidi overrides/isolates (trojan-source tricks).
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 _ENTITY_TAIL = re.compile(r"&[#a-zA-Z0-9]{0,8}$")

@@ -142,7 +142,10 @@ class ChannelsConfig(_Config):
     @classmethod
     def from_settings(cls, settings: Any) -> ChannelsConfig:
         """Build from an object with ``streams.settings.Settings`` attribute names."""
-        get = lambda name, default=None: getattr(settings, name, default)  # noqa: E731
+
+        def get(name: str, default: Any = None) -> Any:
+            return getattr(settings, name, default)
+
         timeout = float(get("http_timeout_s", 10.0))
         data_dir = get("data_dir")
         token = get("slack_bot_token")

@@ -24,7 +24,6 @@ same outlet again is a ``duplicate``; after the story's window a report alerts a
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import Counter
@@ -35,6 +34,8 @@ from typing import Any, Literal
 from alerts._similarity import band_keys, jaccard, signature
 from alerts._urls import canonical_url, source_key
 from alerts.config import PolicyConfig
+from alerts.ids import alert_id_for, delivery_key
+from alerts.ids import short_hash as _h
 from schemas.records import AlertRecord, ArticleRef, EnrichedArticle, Match
 
 __all__ = ["Action", "AlertPolicy", "Decision", "alert_id_for", "delivery_key"]
@@ -44,22 +45,6 @@ log = logging.getLogger(__name__)
 Action = Literal["new", "update", "throttled", "duplicate"]
 _MAX_LIST = 200
 _MAX_BAND_STORIES = 8
-
-
-def _h(text: str, n: int = 16) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
-
-
-def alert_id_for(rule_id: str, story_id: str) -> str:
-    """The deterministic alert id: a hash of rule id and story id."""
-    return _h(f"{rule_id}\x00{story_id}", 32)
-
-
-def delivery_key(alert: AlertRecord) -> str:
-    """What the deliverer records as sent: the alert id, plus the new reports for updates."""
-    if alert.kind == "new":
-        return alert.alert_id
-    return f"{alert.alert_id}/{_h('|'.join(r.id for r in alert.related), 12)}"
 
 
 @dataclass(frozen=True)
@@ -303,7 +288,9 @@ class AlertPolicy:
         specs = list(match.channels) or list(self.config.routing.get(match.severity, []))
         specs += self.config.extra_channels
         if kind == "update":  # email readers get updates in the next digest, not one by one
-            specs = ["digest" + s[len("email") :] if s.split(":", 1)[0] == "email" else s for s in specs]
+            specs = [
+                "digest" + s[len("email") :] if s.split(":", 1)[0] == "email" else s for s in specs
+            ]
         return list(dict.fromkeys(s.strip() for s in specs if s.strip()))
 
     # ------------------------------------------------------------------ state access

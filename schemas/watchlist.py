@@ -70,7 +70,7 @@ ISO_639_1 = frozenset(
     nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl
     sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve
     vi vo wa wo xh yi yo za zh zu
-    """.split()
+    """.split()  # noqa: SIM905
 )
 
 
@@ -81,7 +81,7 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | frozenset[str
 
 
 def duration_seconds(value: int | float | str) -> float:
-    """Seconds of a duration written as a number of seconds or ``30s``/``15m``/``6h``/``2d``/``1w``."""
+    """Seconds of a duration: a number of seconds, or ``30s``, ``15m``, ``6h``, ``2d``, ``1w``."""
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string like '6h'")
     if isinstance(value, int | float):
@@ -168,7 +168,9 @@ def _check_channel(value: str) -> str:
     if kind not in CHANNEL_KINDS:
         raise ValueError(f"unknown channel '{value}'" + did_you_mean(kind, CHANNEL_KINDS))
     if kind == "email" and not _EMAIL_RE.match(target):
-        raise ValueError(f"channel '{value}': email needs an address, e.g. email:secops@example.com")
+        raise ValueError(
+            f"channel '{value}': email needs an address, e.g. email:secops@example.com"
+        )
     if kind == "slack" and sep and not _SLACK_RE.match(target):
         raise ValueError(f"channel '{value}': slack needs '#channel-name' or a channel id")
     if sep and not target:
@@ -182,8 +184,7 @@ def _check_language_key(value: str) -> str:
         return code
     if not (_LANG_RE.match(code) and code in ISO_639_1):
         raise ValueError(
-            f"unknown language code '{value}' (ISO 639-1, or 'any')"
-            + did_you_mean(code, ISO_639_1)
+            f"unknown language code '{value}' (ISO 639-1, or 'any')" + did_you_mean(code, ISO_639_1)
         )
     return code
 
@@ -191,7 +192,9 @@ def _check_language_key(value: str) -> str:
 def _check_article_language(value: str) -> str:
     code = value.strip().lower()
     if not (_LANG_RE.match(code) and code in ISO_639_1):
-        raise ValueError(f"unknown language code '{value}' (ISO 639-1)" + did_you_mean(code, ISO_639_1))
+        raise ValueError(
+            f"unknown language code '{value}' (ISO 639-1)" + did_you_mean(code, ISO_639_1)
+        )
     return code
 
 

@@ -19,6 +19,7 @@ from streams.agents import FaustOutbox, register_agents
 from streams.runtime import Runtime
 from streams.settings import Settings
 from streams.stages import PipelineServices, Topics
+from streams.web import mount
 
 __all__ = ["create_app", "faust_config"]
 
@@ -54,8 +55,8 @@ def faust_config(settings: Settings, bootstrap: str | None = None) -> dict[str, 
         "web_host": settings.web_host,
         "autodiscover": False,
         "worker_redirect_stdouts": False,
-        "key_serializer": "raw",
-        "value_serializer": "raw",
+        "key_serializer": "json",  # tables; our topics set "raw" explicitly
+        "value_serializer": "json",
     }
 
 
@@ -70,14 +71,13 @@ def create_app(settings: Settings, *, bootstrap: str | None = None,
         topics=topics, outbox=outbox, enrich_batch=runtime.enrich_batch,
         watchlist=runtime.watchlist, match=runtime.match,
         max_record_bytes=settings.max_record_bytes, metrics=runtime.metrics,
+        test_channel=settings.test_channel,
     )
     runtime.services = services
 
     # State of the alert agent: co-partitioned with articles.matches (keyed by rule id).
-    policy_table = app.Table("alert-policy", default=None, partitions=settings.partitions,
-                             key_serializer="json", value_serializer="json")
-    sent_table = app.Table("alert-sent", default=None, partitions=settings.partitions,
-                           key_serializer="json", value_serializer="json")
+    policy_table = app.Table("alert-policy", default=None, partitions=settings.partitions)
+    sent_table = app.Table("alert-sent", default=None, partitions=settings.partitions)
     runtime.bind_state(policy_table, sent_table)
 
     register_agents(app, services, batch_size=settings.batch_size,
@@ -98,25 +98,26 @@ def create_app(settings: Settings, *, bootstrap: str | None = None,
     async def _reload_watchlist() -> None:
         await runtime.poll_watchlist()
 
-    _register_pages(app, runtime)
+    @app.timer(interval=5.0)
+    async def _probe_broker() -> None:
+        await runtime.check_broker()
+
+    @app.timer(interval=10.0)
+    async def _consumer_lag() -> None:
+        _record_lag(app, runtime)
+
+    mount(app, runtime.health, runtime.metrics)
     app.newswatch = runtime  # type: ignore[attr-defined]
     return app
 
 
-def _register_pages(app: faust.App, runtime: Runtime) -> None:
-    """/health, /ready and /metrics on the worker's web port."""
-
-    @app.page("/health")
-    async def health(web: Any, request: Any) -> Any:
-        status, ctype, body = runtime.http_health()
-        return web.bytes(body, content_type=ctype, status=status)
-
-    @app.page("/ready")
-    async def ready(web: Any, request: Any) -> Any:
-        status, ctype, body = await runtime.http_ready()
-        return web.bytes(body, content_type=ctype, status=status)
-
-    @app.page("/metrics")
-    async def metrics(web: Any, request: Any) -> Any:
-        status, ctype, body = runtime.http_metrics()
-        return web.bytes(body, content_type=ctype, status=status)
+def _record_lag(app: faust.App, runtime: Runtime) -> None:
+    """Consumer lag per assigned partition (highwater - committed position) into metrics."""
+    consumer = app.consumer
+    assigned = consumer.assignment()
+    for tp in assigned:
+        highwater = consumer.highwater(tp)
+        position = consumer._committed_offset.get(tp) if hasattr(consumer, "_committed_offset") else None
+        if highwater is not None and position is not None:
+            runtime.metrics.set_consumer_lag(tp.topic, tp.partition, max(0, highwater - position - 1))
+    runtime.metrics.retain_partitions((tp.topic, tp.partition) for tp in assigned)

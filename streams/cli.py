@@ -94,6 +94,106 @@ def ingest(
     raise typer.Exit(run_ingest(settings, sources, follow=follow))
 
 
+@cli.command()
+def enrich(
+    source: Annotated[str, typer.Argument(help="JSONL file, .txt/.html file, or - (stdin)")] = "-",
+    watchlist: Annotated[
+        str | None, typer.Option(help="watch-list whose entity aliases feed the EntityRuler")
+    ] = None,
+    patterns: Annotated[
+        str | None, typer.Option(help="EntityRuler patterns file (JSON list or JSONL)")
+    ] = None,
+) -> None:
+    """Offline enrichment: articles in, one enriched JSON line per article out."""
+    from pathlib import Path
+
+    from streams.enrich import EnrichConfig
+    from streams.enrich.offline import load_patterns_file, run_enrich
+
+    settings = _settings()
+    ruler: list[dict[str, object]] = []
+    wl = Path(watchlist) if watchlist else settings.watchlist
+    if watchlist or wl.is_file():
+        from streams.watchlist import load_and_compile
+
+        ruler.extend(load_and_compile(wl).entity_patterns())
+    if patterns:
+        ruler.extend(load_patterns_file(Path(patterns)))
+    raise typer.Exit(run_enrich(EnrichConfig.from_settings(settings), source, patterns=ruler))
+
+
+@bench_cli.command("enrich")
+def bench_enrich(
+    articles: Annotated[int, typer.Option(help="articles per throughput run")] = 300,
+    words: Annotated[int, typer.Option(help="words per article")] = 500,
+    quick: Annotated[bool, typer.Option(help="smaller runs (smoke test)")] = False,
+) -> None:
+    """Enrichment throughput, memory and big-article latency; JSON on stdout."""
+    from streams.bench.enrich import run_bench_enrich
+
+    settings = _settings()
+    raise typer.Exit(run_bench_enrich(settings, articles=articles, words=words, quick=quick))
+
+
+@watchlist_cli.command("check")
+def watchlist_check(
+    path: Annotated[str, typer.Argument(help="watch-list YAML file")],
+    json_output: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Validate a watch-list: a summary and exit 0, or FILE:LINE:COL problems and exit 1."""
+    from pathlib import Path
+
+    from streams.watchlist.commands import run_check
+
+    raise typer.Exit(run_check(Path(path), as_json=json_output))
+
+
+@cli.command("match")
+def match_articles(
+    source: Annotated[
+        str, typer.Argument(help="JSONL of raw or enriched articles, a .txt article, or - (stdin)")
+    ] = "-",
+    watchlist: Annotated[
+        str | None, typer.Option(help="watch-list YAML (default: NEWSWATCH_WATCHLIST)")
+    ] = None,
+    enrich: Annotated[
+        bool, typer.Option(help="enrich raw articles like the worker; --no-enrich: naive split")
+    ] = True,
+) -> None:
+    """Offline matching: articles in, one JSON line per (article, rule) match out; exit 0."""
+    from pathlib import Path
+
+    from streams.watchlist import compile_watchlist, load_watchlist
+    from streams.watchlist.commands import run_match
+
+    settings = _settings()
+    compiled = compile_watchlist(load_watchlist(Path(watchlist) if watchlist else settings.watchlist))
+    enrich_fn = None
+    if enrich:
+        from streams.enrich import EnrichConfig, Enricher
+
+        enricher = Enricher(EnrichConfig.from_settings(settings))
+        enricher.set_entity_patterns(compiled.entity_patterns())
+        enrich_fn = enricher.try_enrich_batch
+    raise typer.Exit(run_match(compiled, source, enrich=enrich_fn))
+
+
+@bench_cli.command("match")
+def bench_match(
+    rules: Annotated[str, typer.Option(help="comma-separated rule counts")] = "10,1000,10000",
+    articles: Annotated[int, typer.Option(help="distinct articles in the corpus")] = 200,
+    seconds: Annotated[float, typer.Option(help="minimum time per measurement")] = 2.0,
+    phrasematcher: Annotated[bool, typer.Option(help="also time spaCy's PhraseMatcher")] = True,
+) -> None:
+    """Matcher throughput vs a naive regex-per-rule loop and spaCy's PhraseMatcher; JSON."""
+    from streams.watchlist.bench import run_bench_match
+
+    counts = [int(n) for n in rules.split(",") if n.strip()]
+    raise typer.Exit(
+        run_bench_match(counts, articles=articles, seconds=seconds, phrasematcher=phrasematcher)
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 

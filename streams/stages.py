@@ -71,6 +71,7 @@ class PipelineServices:
     deliverer: Any = None  # alerts.deliver.Deliverer
     metrics: Any = None  # streams.metrics.Metrics or None
     max_record_bytes: int = 1_000_000
+    test_channel: str = "file:replayed"  # replayed articles alert here, never in production
     counters: dict[str, int] = field(default_factory=dict)
     on_processed: Callable[[str, str], None] | None = None  # (stage, article id) for demo/bench
 
@@ -131,7 +132,7 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
             event = result.model_copy(update={"matches": [match]})
             await services.outbox.send(topics.matches, match.rule_id.encode("utf-8"), dumps(event))
             if services.metrics is not None:
-                services.metrics.matched(match.rule_id)
+                services.metrics.rule_matched(match.rule_id)
         services.count("enriched")
         services.count("matches", len(result.matches))
         if services.metrics is not None:
@@ -179,14 +180,32 @@ async def alert(msg: InMessage, services: PipelineServices) -> None:
             await _dead_letter(services, topics.alerts_dlq, exc, msg)
             continue
         services.count(f"decision:{decision.action}")
-        if services.metrics is not None:
-            services.metrics.alert_decided(decision.action, match.rule_id)
+        _count_decision(services, decision.action, match.channels)
         if decision.alert is None:
             continue
+        if event.article.replayed:
+            decision.alert.channels = [services.test_channel]
         await services.outbox.send(topics.alerts, decision.alert.alert_id.encode(), dumps(decision.alert))
-        await services.deliverer.deliver(decision.alert)
+        report = await services.deliverer.deliver(decision.alert)
         services.count("alerts")
+        if services.metrics is not None:
+            for spec, outcome in report.outcomes.items():
+                kind = spec.split(":", 1)[0]
+                if outcome == "sent":
+                    services.metrics.alert_sent(kind)
+                elif outcome in ("dead_lettered", "unconfigured"):
+                    services.metrics.alert_failed(kind)
     await services.outbox.flush()
     services.count("alert_events")
     if services.on_processed is not None:
         services.on_processed("alerted", event.article.id)
+
+
+def _count_decision(services: PipelineServices, action: str, channels: Sequence[str]) -> None:
+    if services.metrics is None:
+        return
+    for kind in {spec.split(":", 1)[0] for spec in channels}:
+        if action == "update":
+            services.metrics.alert_grouped(kind)
+        elif action in ("throttled", "duplicate"):
+            services.metrics.alert_throttled(kind)

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.settings import Settings
 
-__all__ = ["WorkerProcess", "aread_topic", "read_topic", "settings_env"]
+__all__ = ["MemoryOutbox", "WorkerProcess", "aread_topic", "read_topic", "settings_env"]
 
 
 class WorkerProcess:
@@ -145,3 +145,23 @@ def settings_env(settings: Settings) -> dict[str, str]:
         env["SLACK_BOT_TOKEN"] = settings.slack_bot_token.get_secret_value()
         env["SLACK_API_URL"] = settings.slack_api_url
     return env
+
+
+class MemoryOutbox:
+    """An ``Outbox`` that keeps sent records in memory: ``records[topic] -> [(key, value)]``."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[tuple[bytes | None, bytes]]] = {}
+        self.flushes = 0
+
+    async def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Keep one record."""
+        self.records.setdefault(topic, []).append((key, value))
+
+    async def flush(self) -> None:
+        """Count flushes (nothing is pending in memory)."""
+        self.flushes += 1
+
+    def values(self, topic: str) -> list[dict[str, Any]]:
+        """Decoded JSON values sent to ``topic``."""
+        return [orjson.loads(v) for _, v in self.records.get(topic, [])]

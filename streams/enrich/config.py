@@ -60,6 +60,10 @@ class EnrichConfig(BaseModel):
     language_sample_chars: int = Field(
         2_000, ge=100, description="how much clean text the language detector reads"
     )
+    import_modules: list[str] = Field(
+        default_factory=list,
+        description="modules imported before loading pipelines (custom spaCy components)",
+    )
     preload: list[str] = Field(
         default_factory=list, description="languages whose pipelines load at start()"
     )

@@ -48,6 +48,7 @@ class ArticleEnrichError(EnrichError):
 
     def __init__(self, message: str, *, article_id: str, retriable: bool = False) -> None:
         super().__init__(f"article {article_id!r}: {message}")
+        self.detail = message
         self.article_id = article_id
         self.retriable = retriable
 

@@ -283,13 +283,14 @@ class GuardedFetcher:
             current = httpx.URL(url)
         except (httpx.InvalidURL, TypeError) as exc:
             raise refused("bad-url", str(exc), url) from None
-        for _hop in range(self.config.max_redirects + 1):
-            host, addresses = await self._check(current, origin=url)
+        for hop in range(self.config.max_redirects + 1):
+            shown = url if hop == 0 else f"{current} (redirected from {url})"
+            host, addresses = await self._check(current, shown)
             request = client.build_request("GET", current, headers=headers)
             with pinned(host, addresses):
                 response = await client.send(request, stream=True, follow_redirects=False)
             try:
-                if response.is_redirect:
+                if response.has_redirect_location:
                     try:
                         current = current.join(response.headers["location"])
                     except httpx.InvalidURL as exc:
@@ -300,9 +301,11 @@ class GuardedFetcher:
                 await response.aclose()
         raise refused("redirects", f"more than {self.config.max_redirects} redirects", url)
 
-    async def _check(self, url: httpx.URL, *, origin: str) -> tuple[str, tuple[str, ...]]:
-        """Scheme, name and every resolved address of one hop; returns the pin."""
-        shown = str(url) if str(url) == origin else f"{url} (redirected from {origin})"
+    async def _check(self, url: httpx.URL, shown: str) -> tuple[str, tuple[str, ...]]:
+        """Scheme, name and every resolved address of one hop; returns the pin.
+
+        ``shown`` is the URL as errors name it (with the redirect origin, if any).
+        """
         if url.scheme not in ("http", "https"):
             raise refused("scheme", f"only http and https are fetched, not {url.scheme!r}", shown)
         if url.userinfo:

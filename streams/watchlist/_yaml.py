@@ -17,7 +17,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from streams.watchlist.errors import Problem, WatchlistError
 
-__all__ = ["MAX_NODES", "YamlPath", "Positions", "parse_yaml"]
+__all__ = ["MAX_NODES", "Positions", "YamlPath", "parse_yaml"]
 
 #: Upper bound on nodes after alias expansion (a watch-list of 10,000 rules has ~200,000).
 MAX_NODES = 2_000_000
@@ -100,7 +100,9 @@ def _plain(
     if isinstance(node, CommentedMap):
         out: dict[Any, Any] = {}
         for key, value in node.items():
-            plain_key = key if isinstance(key, str | int | float | bool) or key is None else str(key)
+            plain_key = (
+                key if isinstance(key, str | int | float | bool) or key is None else str(key)
+            )
             kp = (*path, plain_key if isinstance(plain_key, str | int) else str(plain_key))
             try:
                 kl, kc = node.lc.key(key)

@@ -27,8 +27,6 @@ COMPOUND_LANGUAGES = frozenset({"de", "nl", "sv", "da", "no", "nb", "nn"})
 #: Languages written without spaces between words: terms match as substrings.
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko", "th", "lo", "km", "my"})
 
-)
-
 _UNKNOWN = frozenset({"", "und", "xx", "mul", "zxx", "unknown"})
 
 

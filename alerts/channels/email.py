@@ -1,0 +1,179 @@
+"""Email channel: multipart (text + HTML) messages over async SMTP (aiosmtplib).
+
+STARTTLS (``starttls``) or implicit TLS (``tls``), optional AUTH. One SMTP session per
+message or digest. SMTP 4xx, timeouts and connection errors are retriable; 5xx (including
+a refused AUTH or recipient) is permanent. Updates carry ``In-Reply-To``/``References``
+to the first message, so mail clients thread them.
+"""
+
+from __future__ import annotations
+
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+import aiosmtplib
+
+from alerts._text import one_line
+from alerts.channels.base import Channel, Receipt
+from alerts.config import SmtpConfig
+from alerts.errors import DeliveryError
+from alerts.ids import delivery_key
+from alerts.render import Rendered
+from schemas.records import AlertRecord
+
+__all__ = ["EmailChannel", "build_message"]
+
+
+def build_message(
+    *,
+    sender: str,
+    recipients: list[str],
+    subject: str,
+    text: str,
+    html: str | None,
+    message_id: str,
+    in_reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    """A ``multipart/alternative`` message; header values are single-line, controls removed."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = one_line(subject)[:250] or "(no subject)"
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    msg["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        msg[name] = one_line(value)[:200]
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8")
+    return msg
+
+
+class EmailChannel(Channel):
+    """Sends one email per alert; ``submit`` is also used by the digest channel."""
+
+    name = "email"
+    fmt = "email"
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self.pacing = config.pacing
+        self._tls_context: ssl.SSLContext | None = None
+
+    async def start(self) -> None:
+        """Prepare the TLS context (no connection is kept open)."""
+        if self.config.tls or self.config.starttls:
+            ctx = ssl.create_default_context(
+                cafile=str(self.config.ca_file) if self.config.ca_file else None
+            )
+            if not self.config.verify_tls:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            self._tls_context = ctx
+
+    def secrets(self) -> list[str]:
+        """The SMTP password."""
+        return [self.config.password.get_secret_value()] if self.config.password else []
+
+    def recipients(self, target: str | None) -> list[str]:
+        """The addresses of a spec target, else the configured default recipients."""
+        if target:
+            return [a.strip() for a in target.split(",") if a.strip()]
+        return list(self.config.default_to)
+
+    async def send(
+        self,
+        alert: AlertRecord,
+        rendered: Rendered,
+        *,
+        target: str | None = None,
+        thread: str | None = None,
+    ) -> Receipt:
+        """Send one alert email; the Message-ID is derived from the delivery key."""
+        spec = f"email:{target}" if target else "email"
+        recipients = self.recipients(target)
+        key = delivery_key(alert).replace("/", ".")
+        message_id = f"<{key}.{self._hash(recipients)}@newswatch>"
+        msg = build_message(
+            sender=self.config.sender,
+            recipients=recipients,
+            subject=rendered.subject or alert.rule_title,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=message_id,
+            in_reply_to=thread,
+            headers={"X-Newswatch-Alert-Id": alert.alert_id, "X-Newswatch-Rule": alert.rule_id},
+        )
+        detail = await self.submit(msg, recipients, spec=spec)
+        return Receipt(channel=spec, ref=message_id, detail=detail)
+
+    async def submit(
+        self, msg: EmailMessage, recipients: list[str], *, spec: str
+    ) -> dict[str, Any]:
+        """Hand one message to the SMTP server; ``DeliveryError`` on failure."""
+        if not recipients:
+            raise DeliveryError(channel=spec, retriable=False, reason="no recipients configured")
+        if self._tls_context is None and (self.config.tls or self.config.starttls):
+            await self.start()
+        cfg = self.config
+        kwargs: dict[str, Any] = {
+            "hostname": cfg.host,
+            "port": cfg.port,
+            "sender": cfg.sender,
+            "recipients": recipients,
+            "timeout": cfg.timeout_s,
+            "use_tls": cfg.tls,
+            "start_tls": bool(cfg.starttls and not cfg.tls),
+        }
+        if self._tls_context is not None:
+            kwargs["tls_context"] = self._tls_context
+        if cfg.user:
+            kwargs["username"] = cfg.user
+            kwargs["password"] = cfg.password.get_secret_value() if cfg.password else ""
+        try:
+            refused, _response = await aiosmtplib.send(msg, **kwargs)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            permanent = any(500 <= c < 600 for c in codes)
+            raise DeliveryError(
+                channel=spec,
+                retriable=not permanent,
+                reason=f"smtp {max(codes) if codes else '?'}: all recipients refused",
+                status=max(codes) if codes else None,
+            ) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            raise DeliveryError(
+                channel=spec,
+                retriable=400 <= exc.code < 500,
+                reason=f"smtp {exc.code}: {one_line(exc.message)[:120]}",
+                status=exc.code,
+            ) from None
+        except (
+            aiosmtplib.SMTPConnectError,
+            aiosmtplib.SMTPTimeoutError,
+            aiosmtplib.SMTPServerDisconnected,
+            TimeoutError,
+            ConnectionError,
+            OSError,
+        ) as exc:
+            raise DeliveryError(
+                channel=spec, retriable=True, reason=f"smtp connection: {type(exc).__name__}"
+            ) from None
+        except aiosmtplib.SMTPException as exc:  # e.g. STARTTLS/AUTH not supported
+            raise DeliveryError(
+                channel=spec, retriable=False, reason=f"smtp: {type(exc).__name__}"
+            ) from None
+        return {"refused": sorted(refused)} if refused else {}
+
+    @staticmethod
+    def _hash(recipients: list[str]) -> str:
+        from alerts.ids import short_hash
+
+        return short_hash(",".join(sorted(recipients)), 8)

@@ -1,0 +1,451 @@
+"""Deliver alerts to their channels: once per channel, in order, paced, retried, or DLQ'd.
+
+``Deliverer.deliver(alert)`` never raises for a delivery failure. For each channel spec of
+the alert it
+
+1. skips the spec if ``sent[delivery_key]`` already records it (restart, rebalance, replay);
+2. renders the alert once per format (a template error falls back, never fails);
+3. waits its turn on the spec's lane (one lock per spec keeps order) and its token bucket;
+4. sends, retrying retriable errors with exponential backoff and full jitter up to
+   ``max_attempts``, honouring 429 ``Retry-After`` (capped, and pausing the whole channel
+   kind) up to ``max_rate_limited`` times;
+5. records the spec in ``sent`` only after the channel accepted it, or hands a
+   ``DeadLetter`` (reason, channel, retriable) to ``dead_letter`` and counts it.
+
+``sent`` is a Faust table in the worker (a dict in tests); values are replaced, never
+mutated. Updates are posted as replies to the thread of the story's first message.
+Every configured secret is redacted from logs and dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerts._pacing import TokenBucket
+from alerts.channels.base import Channel, ChannelSpec, Receipt, parse_spec
+from alerts.channels.digest import DigestBatch, DigestChannel
+from alerts.config import DeliveryConfig
+from alerts.errors import ChannelSpecError, DeliveryError, RateLimited
+from alerts.ids import delivery_key
+from alerts.render import Rendered, Renderer
+from schemas.records import AlertRecord, DeadLetter
+
+__all__ = ["DLQ_TOPIC", "Deliverer", "DeliveryReport", "DeliveryStats"]
+
+log = logging.getLogger(__name__)
+
+DLQ_TOPIC = "alerts.dlq"
+_SOURCE_TOPIC = "alerts"
+_MAX_DLQ_VALUE = 100_000
+
+
+@dataclass
+class DeliveryStats:
+    """Counters by channel kind, ready to export as Prometheus metrics."""
+
+    sent: Counter[str] = field(default_factory=Counter)
+    queued: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    retries: Counter[str] = field(default_factory=Counter)
+    rate_limited: Counter[str] = field(default_factory=Counter)
+    dead_lettered: Counter[str] = field(default_factory=Counter)
+    dead_letter_errors: Counter[str] = field(default_factory=Counter)
+    unconfigured: Counter[str] = field(default_factory=Counter)
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """Plain dict copy: counter name → channel kind → value."""
+        return {name: dict(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class DeliveryReport:
+    """What happened to one alert on each of its channel specs.
+
+    ``outcomes``: spec → ``sent`` | ``queued`` | ``skipped`` (already sent) |
+    ``dead_lettered`` | ``unconfigured``.
+    """
+
+    alert_id: str
+    delivery_key: str
+    outcomes: dict[str, str] = field(default_factory=dict)
+    receipts: dict[str, Receipt] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True if no spec was dead-lettered."""
+        return "dead_lettered" not in self.outcomes.values()
+
+
+class _Failed(Exception):
+    def __init__(self, error: DeliveryError, attempts: int, rate_limited: int) -> None:
+        super().__init__(error.reason)
+        self.error = error
+        self.attempts = attempts
+        self.rate_limited = rate_limited
+
+
+class Deliverer:
+    """Sends alerts to channels keyed by kind (``console``, ``file``, ``slack``…)."""
+
+    def __init__(
+        self,
+        channels: Mapping[str, Channel],
+        sent: MutableMapping[str, Any],
+        dead_letter: Callable[[DeadLetter], Awaitable[None]],
+        *,
+        renderer: Renderer | None = None,
+        config: DeliveryConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        digest_check_s: float | None = 60.0,
+    ) -> None:
+        self.channels = dict(channels)
+        self.sent = sent
+        self.dead_letter = dead_letter
+        self.renderer = renderer or Renderer()
+        self.config = config or DeliveryConfig()
+        self.clock = clock
+        self.sleep = sleep
+        self.digest_check_s = digest_check_s
+        self.stats = DeliveryStats()
+        self._random = random.Random(self.config.seed)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        self._gates: dict[str, float] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Start every channel once, and the digest flusher if a digest channel exists."""
+        if self._started:
+            return
+        for channel in self._unique_channels():
+            await channel.start()
+        self._started = True
+        if self.digest_check_s and any(
+            isinstance(c, DigestChannel) for c in self.channels.values()
+        ):
+            self._flusher = asyncio.create_task(self._flush_loop(), name="alerts-digest-flush")
+
+    async def stop(self) -> None:
+        """Stop the flusher and every channel (queued digests stay in their buffer)."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._flusher = None
+        for channel in self._unique_channels():
+            try:
+                await channel.stop()
+            except Exception as exc:
+                log.warning("channel %s did not stop cleanly: %s", channel.name, type(exc).__name__)
+        self._started = False
+
+    async def __aenter__(self) -> Deliverer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ delivery
+    async def deliver(self, alert: AlertRecord) -> DeliveryReport:
+        """Deliver one alert to every channel in ``alert.channels``; never raises for failures."""
+        key = delivery_key(alert)
+        report = DeliveryReport(alert.alert_id, key)
+        done = (self.sent.get(key) or {}).get("channels", {})
+        jobs: list[Awaitable[None]] = []
+        rendered: dict[str, Rendered] = {}
+        for raw in dict.fromkeys(alert.channels):
+            try:
+                spec = parse_spec(raw)
+            except ChannelSpecError as exc:
+                report.outcomes[raw] = "dead_lettered"
+                await self._dead_letter(
+                    alert, key, raw, DeliveryError(channel=raw, retriable=False, reason=str(exc))
+                )
+                continue
+            name = str(spec)
+            if name in done:
+                report.outcomes[name] = "skipped"
+                self.stats.skipped[spec.kind] += 1
+                continue
+            jobs.append(self._deliver_to(alert, key, spec, rendered, report))
+        if jobs:
+            await asyncio.gather(*jobs)
+        await self.flush_digests()
+        return report
+
+    async def flush_digests(self, *, force: bool = False) -> int:
+        """Send every due digest (all if ``force``); returns how many emails went out."""
+        count = 0
+        for channel in list(self.channels.values()):
+            if not isinstance(channel, DigestChannel):
+                continue
+            try:
+                batches = channel.due(force=force)
+            except Exception as exc:
+                log.error("digest buffer unreadable: %s", type(exc).__name__)
+                continue
+            for batch in batches:
+                count += await self._flush_batch(channel, batch)
+        return count
+
+    # ------------------------------------------------------------------ internals
+    async def _deliver_to(
+        self,
+        alert: AlertRecord,
+        key: str,
+        spec: ChannelSpec,
+        rendered: dict[str, Rendered],
+        report: DeliveryReport,
+    ) -> None:
+        name = str(spec)
+        channel = self.channels.get(spec.kind)
+        if channel is None:
+            self.stats.unconfigured[spec.kind] += 1
+            if self.config.unconfigured == "skip":
+                report.outcomes[name] = "unconfigured"
+                return
+            error = DeliveryError(
+                channel=name, retriable=False, reason=f"channel {spec.kind!r} is not configured"
+            )
+            report.outcomes[name] = "dead_lettered"
+            await self._dead_letter(alert, key, name, error)
+            return
+        fmt = channel.fmt or "console"
+        if fmt not in rendered:
+            rendered[fmt] = self.renderer.render(alert, fmt)
+        thread = self._thread_ref(alert, name)
+
+        async with self._lock(name):
+            try:
+                receipt = await self._attempt(
+                    channel,
+                    name,
+                    lambda: channel.send(alert, rendered[fmt], target=spec.target, thread=thread),
+                )
+            except _Failed as failed:
+                report.outcomes[name] = "dead_lettered"
+                await self._dead_letter(
+                    alert, key, name, failed.error, failed.attempts, failed.rate_limited
+                )
+                return
+        self._mark_sent(key, alert, name, receipt)
+        report.receipts[name] = receipt
+        report.outcomes[name] = "queued" if receipt.queued else "sent"
+        (self.stats.queued if receipt.queued else self.stats.sent)[spec.kind] += 1
+
+    async def _attempt(
+        self, channel: Channel, name: str, send: Callable[[], Awaitable[Receipt]]
+    ) -> Receipt:
+        retry = self.config.retry
+        attempts = 0
+        limited = 0
+        while True:
+            await self._pace(channel, name)
+            attempts += 1
+            try:
+                return await send()
+            except RateLimited as exc:
+                limited += 1
+                self.stats.rate_limited[channel.name] += 1
+                if limited >= retry.max_rate_limited:
+                    raise _Failed(_exhausted(exc, "rate limited"), attempts, limited) from None
+                wait = (
+                    exc.retry_after if exc.retry_after is not None else retry.default_retry_after_s
+                )
+                wait = min(wait, retry.max_retry_after_s)
+                self._gates[channel.name] = max(
+                    self._gates.get(channel.name, 0.0), self.clock() + wait
+                )
+                bucket = self._buckets.get(name)
+                if bucket is not None:
+                    bucket.pause(wait)  # and no burst right after the pause
+                log.warning("%s: rate limited, retrying in %.1fs", name, wait)
+                attempts -= 1  # a 429 is not a failed attempt; it has its own limit
+                await self.sleep(wait)
+            except DeliveryError as exc:
+                if not exc.retriable:
+                    raise _Failed(exc, attempts, limited) from None
+                if attempts >= retry.max_attempts:
+                    raise _Failed(
+                        _exhausted(exc, f"{attempts} attempts"), attempts, limited
+                    ) from None
+                self.stats.retries[channel.name] += 1
+                delay = self._backoff(attempts)
+                log.warning(
+                    "%s: %s, retry %d in %.2fs", name, self._redact(exc.reason), attempts, delay
+                )
+                await self.sleep(delay)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug in a channel must not kill the worker
+                log.error("%s: unexpected %s", name, type(exc).__name__)
+                error = DeliveryError(
+                    channel=name, retriable=False, reason=f"unexpected {type(exc).__name__}"
+                )
+                raise _Failed(error, attempts, limited) from None
+
+    def _backoff(self, attempt: int) -> float:
+        retry = self.config.retry
+        cap = min(retry.max_delay_s, retry.base_delay_s * (2 ** (attempt - 1)))
+        return self._random.uniform(cap / 2, cap)  # "equal jitter": never zero, never > cap
+
+    async def _pace(self, channel: Channel, name: str) -> None:
+        gate = self._gates.get(channel.name, 0.0)
+        now = self.clock()
+        if gate > now:
+            await self.sleep(gate - now)
+        if channel.pacing is None:
+            return
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            bucket = TokenBucket(channel.pacing.rate_per_s, channel.pacing.burst, sleep=self.sleep)
+            self._buckets[name] = bucket
+        await bucket.acquire()
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = asyncio.Lock()
+        return lock
+
+    def _thread_ref(self, alert: AlertRecord, name: str) -> str | None:
+        if alert.kind != "update":
+            return None
+        parent = (self.sent.get(alert.alert_id) or {}).get("channels", {}).get(name) or {}
+        ref = parent.get("ref")
+        return ref if isinstance(ref, str) and not parent.get("queued") else None
+
+    def _mark_sent(self, key: str, alert: AlertRecord, name: str, receipt: Receipt) -> None:
+        record = dict(self.sent.get(key) or {})
+        channels = dict(record.get("channels") or {})
+        channels[name] = {"at": self.clock(), "ref": receipt.ref, "queued": receipt.queued}
+        record.update({"t": self.clock(), "alert_id": alert.alert_id, "channels": channels})
+        self.sent[key] = record  # replaced, not mutated: a Faust table sees the write
+
+    async def _flush_batch(self, channel: DigestChannel, batch: DigestBatch) -> int:
+        name = f"digest:{batch.target}" if batch.target else "digest"
+        async with self._lock(name):
+            try:
+                await self._attempt(channel.email, name, lambda: channel.send_batch(batch))
+            except _Failed as failed:
+                for alert in batch.alerts:
+                    await self._dead_letter(
+                        alert,
+                        delivery_key(alert),
+                        name,
+                        failed.error,
+                        failed.attempts,
+                        failed.rate_limited,
+                    )
+                channel.remove(batch)
+                return 0
+        channel.remove(batch)
+        self.stats.sent["digest"] += 1
+        return 1
+
+    async def _dead_letter(
+        self,
+        alert: AlertRecord,
+        key: str,
+        name: str,
+        error: DeliveryError,
+        attempts: int = 0,
+        rate_limited: int = 0,
+    ) -> None:
+        kind = name.split(":", 1)[0]
+        reason = self._redact(error.reason)
+        self.stats.dead_lettered[kind] += 1
+        log.error(
+            "alert %s not delivered to %s (%s): %s",
+            alert.alert_id,
+            self._redact(name),
+            "retriable" if error.retriable else "permanent",
+            reason,
+        )
+        value = self._redact(alert.model_dump_json())
+        raw = value.encode("utf-8")
+        letter = DeadLetter(
+            reason=reason,
+            error=type(error).__name__,
+            source_topic=_SOURCE_TOPIC,
+            key=alert.alert_id,
+            value=value[:_MAX_DLQ_VALUE],
+            value_bytes=len(raw),
+            value_truncated=len(value) > _MAX_DLQ_VALUE,
+            value_sha256=hashlib.sha256(raw).hexdigest(),
+            channel=self._redact(name),
+            retriable=error.retriable,
+            failed_at=self.clock(),
+            extra={
+                "delivery_key": key,
+                "kind": alert.kind,
+                "rule_id": alert.rule_id,
+                "attempts": attempts,
+                "rate_limited": rate_limited,
+                "status": error.status,
+            },
+        )
+        try:
+            await self.dead_letter(letter)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.stats.dead_letter_errors[kind] += 1
+            log.error(
+                "could not dead-letter alert %s (%s): %s; letter: %s",
+                alert.alert_id,
+                name,
+                type(exc).__name__,
+                json.dumps(letter.model_dump(mode="json", exclude={"value"})),
+            )
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets():
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def _secrets(self) -> list[str]:
+        secrets: list[str] = []
+        for channel in self._unique_channels():
+            secrets += [s for s in channel.secrets() if s and len(s) >= 4]
+        return sorted(set(secrets), key=len, reverse=True)
+
+    def _unique_channels(self) -> list[Channel]:
+        seen: dict[int, Channel] = {}
+        for channel in self.channels.values():
+            seen.setdefault(id(channel), channel)
+            if isinstance(channel, DigestChannel):
+                seen.setdefault(id(channel.email), channel.email)
+        return list(seen.values())
+
+    async def _flush_loop(self) -> None:
+        assert self.digest_check_s
+        while True:
+            await asyncio.sleep(self.digest_check_s)
+            try:
+                await self.flush_digests()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("digest flush failed: %s", type(exc).__name__)
+
+
+def _exhausted(error: DeliveryError, what: str) -> DeliveryError:
+    return DeliveryError(
+        channel=error.channel,
+        retriable=True,
+        reason=f"gave up after {what}: {error.reason}",
+        status=error.status,
+    )

@@ -1,0 +1,255 @@
+"""A fake Slack Web API over real HTTP on loopback, with fault injection.
+
+    async with FakeSlack(tokens={"xoxb-test"}) as slack:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.url)
+        slack.fail("ratelimited", retry_after=1)        # next chat.postMessage → 429
+        slack.fail("error", error="channel_not_found")  # then ok=false
+        ...
+        slack.messages                                  # accepted chat.postMessage calls
+
+Faults: ``ratelimited`` (429 + Retry-After), ``server_error`` (500, HTML body),
+``timeout`` (no answer for ``delay`` seconds), ``error`` (200, ``ok: false``, ``error``).
+Like Slack, it checks the bearer token (``invalid_auth``), known channels
+(``channel_not_found``), Block Kit limits (``invalid_blocks``) and text size
+(``msg_too_long``). Run ``python -m alerts.testing.slack --port 8099`` to use it from a shell
+(``SLACK_API_URL=http://127.0.0.1:8099/api/``); it prints each message it receives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from alerts.blocks import block_problems
+
+__all__ = ["MAX_MESSAGE_CHARS", "FakeSlack", "Fault", "SlackRequest", "main"]
+
+#: Slack rejects longer ``text`` with ``msg_too_long``.
+MAX_MESSAGE_CHARS = 40_000
+
+
+@dataclass
+class Fault:
+    """One injected failure for the next call of ``method``."""
+
+    kind: str
+    method: str = "chat.postMessage"
+    retry_after: float | None = 1.0
+    error: str | None = None
+    delay: float = 5.0
+
+
+@dataclass
+class SlackRequest:
+    """One request as the server saw it (the token is kept only to check auth)."""
+
+    method: str
+    token: str | None
+    params: dict[str, Any]
+    received_at: float
+    outcome: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """The fake server. ``channels=None`` accepts any channel name."""
+
+    def __init__(
+        self,
+        *,
+        tokens: set[str] | None = None,
+        channels: set[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        echo: bool = False,
+    ) -> None:
+        self.tokens = tokens if tokens is not None else {"xoxb-test"}
+        self.channels = channels
+        self.host = host
+        self.port = port
+        self.echo = echo
+        self.requests: list[SlackRequest] = []
+        self.messages: list[dict[str, Any]] = []
+        self._faults: deque[Fault] = deque()
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+        self._seq = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def url(self) -> str:
+        """The base URL for ``AsyncWebClient(base_url=...)`` / ``SLACK_API_URL``."""
+        return f"http://{self.host}:{self.port}/api/"
+
+    async def start(self) -> str:
+        """Listen on loopback; returns ``url``."""
+        app = web.Application(client_max_size=2 * 1024 * 1024)
+        app.router.add_post("/api/{method}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        return self.url
+
+    async def stop(self) -> None:
+        """Wake delayed handlers and close the server."""
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeSlack:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ faults & views
+    def fail(self, kind: str, *, times: int = 1, **options: Any) -> None:
+        """Queue ``times`` faults of ``kind`` for the next matching calls."""
+        if kind not in ("ratelimited", "server_error", "timeout", "error"):
+            raise ValueError(f"unknown fault kind {kind!r}")
+        for _ in range(times):
+            self._faults.append(Fault(kind, **options))
+
+    def calls(self, method: str = "chat.postMessage") -> list[SlackRequest]:
+        """Every request for ``method``, failed ones included, in arrival order."""
+        return [r for r in self.requests if r.method == method]
+
+    def replies(self, thread_ts: str) -> list[dict[str, Any]]:
+        """Accepted messages posted into the thread of ``thread_ts``."""
+        return [m for m in self.messages if m.get("thread_ts") == thread_ts]
+
+    # ------------------------------------------------------------------ handler
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        params = await _params(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else params.get("token")
+        record = SlackRequest(method, token, params, time.time())
+        self.requests.append(record)
+
+        fault = self._next_fault(method)
+        if fault is not None:
+            record.outcome = f"fault:{fault.kind}"
+            if fault.kind == "ratelimited":
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = str(int(fault.retry_after))
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers=headers
+                )
+            if fault.kind == "server_error":
+                return web.Response(
+                    status=500, text="<html>internal error</html>", content_type="text/html"
+                )
+            if fault.kind == "timeout":
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), fault.delay)
+                return web.json_response({"ok": False, "error": "request_timeout"})
+            return self._error(record, fault.error or "internal_error")
+
+        if token not in self.tokens:
+            return self._error(record, "invalid_auth")
+        if method == "auth.test":
+            record.outcome = "ok"
+            return web.json_response({"ok": True, "team": "fake", "user_id": "UFAKEBOT"})
+        if method != "chat.postMessage":
+            record.outcome = "ok"
+            return web.json_response({"ok": True})
+        return self._post_message(record, params)
+
+    def _post_message(self, record: SlackRequest, params: dict[str, Any]) -> web.Response:
+        channel = str(params.get("channel") or "")
+        if not channel or (self.channels is not None and channel not in self.channels):
+            return self._error(record, "channel_not_found")
+        text = params.get("text")
+        blocks = params.get("blocks")
+        if isinstance(blocks, str):
+            try:
+                blocks = json.loads(blocks)
+            except json.JSONDecodeError:
+                return self._error(record, "invalid_blocks")
+        if not text and not blocks:
+            return self._error(record, "no_text")
+        if isinstance(text, str) and len(text) > MAX_MESSAGE_CHARS:
+            return self._error(record, "msg_too_long")
+        if blocks is not None and block_problems(blocks):
+            return self._error(record, "invalid_blocks", problems=block_problems(blocks))
+        self._seq += 1
+        ts = f"{1_700_000_000 + self._seq}.{self._seq:06d}"
+        message = dict(params, blocks=blocks, ts=ts)
+        self.messages.append(message)
+        record.outcome = "ok"
+        if self.echo:
+            print(json.dumps({"channel": channel, "ts": ts, "text": text}, ensure_ascii=False))
+            print(json.dumps(blocks, ensure_ascii=False, indent=1), flush=True)
+        return web.json_response(
+            {"ok": True, "channel": _channel_id(channel), "ts": ts, "message": {"text": text}}
+        )
+
+    def _next_fault(self, method: str) -> Fault | None:
+        for fault in self._faults:
+            if fault.method == method:
+                self._faults.remove(fault)
+                return fault
+        return None
+
+    @staticmethod
+    def _error(record: SlackRequest, code: str, **extra: Any) -> web.Response:
+        record.outcome = code
+        return web.json_response({"ok": False, "error": code, **extra})
+
+
+def _channel_id(name: str) -> str:
+    import hashlib
+
+    return "C" + hashlib.sha1(name.encode()).hexdigest()[:8].upper()
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    body = await request.read()
+    ctype = request.content_type
+    params: dict[str, Any] = dict(request.query)
+    if ctype == "application/json" and body:
+        data = json.loads(body)
+        if isinstance(data, dict):
+            params.update(data)
+    elif body:
+        params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    return params
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake server in the foreground and print each message it receives."""
+    parser = argparse.ArgumentParser(prog="python -m alerts.testing.slack")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--token", action="append", help="accepted bot token (repeatable)")
+    args = parser.parse_args(argv)
+
+    async def serve() -> None:
+        tokens = set(args.token) if args.token else {"xoxb-test"}
+        async with FakeSlack(tokens=tokens, host=args.host, port=args.port, echo=True) as slack:
+            print(f"fake Slack Web API on {slack.url} (tokens: {len(tokens)})", flush=True)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,97 @@
+"""From a processed spaCy ``Doc`` to the sentence, lemma and entity lists of the record.
+
+Sentences never cross a paragraph boundary: spaCy's sentences are split at paragraph edges
+(a title without a full stop would otherwise merge with the first body sentence) and
+trimmed of surrounding whitespace. Entities get the index of the sentence holding their
+start (-1 if none). Lemmas are listed only where the casefolded lemma differs from the
+casefolded surface; the lemma itself is stored casefolded.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from schemas.records import Entity, Lemma, Sentence
+
+__all__ = ["entities_of", "lemmas_of", "sentences_of"]
+
+
+def sentences_of(doc: Any, text: str, paragraphs: Sequence[tuple[int, int]]) -> list[Sentence]:
+    """Sentence spans of ``doc`` cut at paragraph boundaries, with their paragraph index."""
+    out: list[Sentence] = []
+    pi = 0
+    n_paras = len(paragraphs)
+    for sent in doc.sents:
+        start, end = sent.start_char, sent.end_char
+        while start < end:
+            while pi < n_paras and paragraphs[pi][1] <= start:
+                pi += 1
+            if pi == n_paras:
+                break
+            p_start, p_end = paragraphs[pi]
+            start = max(start, p_start)
+            if start >= end:
+                break
+            stop = min(end, p_end)
+            piece = text[start:stop]
+            stripped = piece.strip()
+            if stripped:
+                lead = len(piece) - len(piece.lstrip())
+                s = start + lead
+                out.append(Sentence(start=s, end=s + len(stripped), paragraph=pi))
+            start = stop
+    return out
+
+
+def lemmas_of(
+    doc: Any, text: str, lookup: Callable[[int], str | None] | None, from_pipeline: bool
+) -> list[Lemma]:
+    """Tokens whose lemma differs from their casefolded surface (from pipeline or lookup)."""
+    from spacy.attrs import IDX, IS_SPACE, LEMMA, LENGTH, LOWER, ORTH
+
+    if not from_pipeline and lookup is None:
+        return []
+    strings = doc.vocab.strings
+    rows = doc.to_array([ORTH, LOWER, IDX, LENGTH, LEMMA, IS_SPACE]).tolist()
+    out: list[Lemma] = []
+    for orth, lower, idx, length, lemma_id, is_space in rows:
+        if is_space:
+            continue
+        if from_pipeline:
+            if not lemma_id or lemma_id in (orth, lower):
+                continue
+            lemma = strings[lemma_id]
+        else:
+            assert lookup is not None
+            found = lookup(orth)
+            if found is None and lower != orth:
+                found = lookup(lower)
+            if not found:
+                continue
+            lemma = found if isinstance(found, str) else found[0]
+        folded = lemma.casefold()
+        if folded and folded != text[idx : idx + length].casefold():
+            out.append(Lemma(start=idx, end=idx + length, lemma=folded))
+    return out
+
+
+def entities_of(doc: Any, sentences: Sequence[Sentence]) -> list[Entity]:
+    """Entities of ``doc``; ``origin`` is ``"ruler"`` when the ruler set an entity id."""
+    starts = [s.start for s in sentences]
+    out: list[Entity] = []
+    for ent in doc.ents:
+        i = bisect_right(starts, ent.start_char) - 1
+        sentence = i if i >= 0 and ent.start_char < sentences[i].end else -1
+        out.append(
+            Entity(
+                start=ent.start_char,
+                end=ent.end_char,
+                text=ent.text,
+                label=ent.label_,
+                sentence=sentence,
+                origin="ruler" if ent.ent_id_ else "model",
+            )
+        )
+    return out

@@ -1,0 +1,229 @@
+"""Prometheus metrics of one newswatch process, on a private registry.
+
+Each :class:`Metrics` owns its own ``CollectorRegistry`` (never the global one), so tests and
+several apps in one process stay isolated; ``render()`` is what ``/metrics`` serves. Agents
+call one named method per event (``metrics.article_enriched(0.12, "de")``) and stay thin.
+
+Exposed series (``METRIC_NAMES`` lists the family names as a scraper sees them)::
+
+    newswatch_articles_ingested_total{source}          articles produced to articles.raw
+    newswatch_articles_enriched_total{language}        articles enriched
+    newswatch_enrich_seconds{language}                 enrichment latency (histogram)
+    newswatch_records_processed_total{topic}           records consumed by an agent
+    newswatch_matches_total{rule}                      rule matches
+    newswatch_alerts_total{channel,outcome}            sent|grouped|throttled|failed|retried
+    newswatch_dead_letters_total{topic,reason}         records sent to <topic>.dlq
+    newswatch_consumer_lag{topic,partition}            high-water mark minus committed offset
+    newswatch_watchlist_info{version,rules}            active watch-list version (always 1)
+    newswatch_watchlist_reloads_total{outcome}         outcome: ok|error
+    newswatch_watchlist_loaded_timestamp_seconds       when the active version was loaded
+    newswatch_fetch_refused_total{reason}              guarded-client refusals (SSRF guard)
+
+Label values must come from bounded sets: a source *kind* (``feed``, ``file``), language
+codes, rule ids, channel names, topic names, error class names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+__all__ = ["CONTENT_TYPE", "ENRICH_BUCKETS", "METRIC_NAMES", "NAMESPACE", "Metrics"]
+
+NAMESPACE = "newswatch"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+ENRICH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+ALERT_OUTCOMES = ("sent", "grouped", "throttled", "failed", "retried")
+METRIC_NAMES = tuple(
+    f"{NAMESPACE}_{name}"
+    for name in (
+        "articles_ingested",
+        "articles_enriched",
+        "enrich_seconds",
+        "records_processed",
+        "matches",
+        "alerts",
+        "dead_letters",
+        "consumer_lag",
+        "watchlist_info",
+        "watchlist_reloads",
+        "watchlist_loaded_timestamp_seconds",
+        "fetch_refused",
+    )
+)
+
+
+class Metrics:
+    """The metrics of one worker; one method per event, ``render()`` for ``/metrics``."""
+
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._clock = clock
+        ns, reg = NAMESPACE, self.registry
+        self._ingested = Counter(
+            "articles_ingested",
+            "Articles produced to articles.raw.",
+            ["source"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._enriched = Counter(
+            "articles_enriched", "Articles enriched.", ["language"], namespace=ns, registry=reg
+        )
+        self._enrich_seconds = Histogram(
+            "enrich_seconds",
+            "Enrichment latency per article in seconds.",
+            ["language"],
+            namespace=ns,
+            registry=reg,
+            buckets=ENRICH_BUCKETS,
+        )
+        self._processed = Counter(
+            "records_processed",
+            "Records consumed by an agent.",
+            ["topic"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._matches = Counter(
+            "matches", "Watch-list rule matches.", ["rule"], namespace=ns, registry=reg
+        )
+        self._alerts = Counter(
+            "alerts",
+            "Alerts per channel and outcome.",
+            ["channel", "outcome"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._dead_letters = Counter(
+            "dead_letters",
+            "Records sent to a dead-letter topic.",
+            ["topic", "reason"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._lag = Gauge(
+            "consumer_lag",
+            "High-water mark minus committed offset.",
+            ["topic", "partition"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._watchlist = Info(
+            "watchlist", "The active watch-list version.", namespace=ns, registry=reg
+        )
+        self._reloads = Counter(
+            "watchlist_reloads",
+            "Watch-list (re)loads by outcome.",
+            ["outcome"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._loaded_at = Gauge(
+            "watchlist_loaded_timestamp_seconds",
+            "Unix time the active watch-list was loaded.",
+            namespace=ns,
+            registry=reg,
+        )
+        self._refused = Counter(
+            "fetch_refused",
+            "URLs refused by the guarded HTTP client.",
+            ["reason"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._lag_keys: set[tuple[str, str]] = set()
+
+    # --- pipeline ---------------------------------------------------------------------
+
+    def article_ingested(self, source: str = "unknown", count: int = 1) -> None:
+        """``count`` articles from a source kind (feed, file, jsonl) were produced."""
+        self._ingested.labels(source=source).inc(count)
+
+    def article_enriched(self, seconds: float, language: str = "und") -> None:
+        """One article was enriched in ``seconds``."""
+        self._enriched.labels(language=language).inc()
+        self._enrich_seconds.labels(language=language).observe(seconds)
+
+    def record_processed(self, topic: str, count: int = 1) -> None:
+        """An agent consumed ``count`` records from ``topic``."""
+        self._processed.labels(topic=topic).inc(count)
+
+    def rule_matched(self, rule: str, count: int = 1) -> None:
+        """Rule ``rule`` matched ``count`` articles."""
+        self._matches.labels(rule=rule).inc(count)
+
+    def dead_lettered(self, topic: str, reason: str = "error") -> None:
+        """A record from ``topic`` went to its dead-letter topic (reason: an error kind)."""
+        self._dead_letters.labels(topic=topic, reason=reason).inc()
+
+    # --- alerts -----------------------------------------------------------------------
+
+    def alert_sent(self, channel: str) -> None:
+        """An alert was delivered to ``channel``."""
+        self._alerts.labels(channel=channel, outcome="sent").inc()
+
+    def alert_grouped(self, channel: str) -> None:
+        """A report joined an existing story alert (sent as an update) on ``channel``."""
+        self._alerts.labels(channel=channel, outcome="grouped").inc()
+
+    def alert_throttled(self, channel: str) -> None:
+        """An alert for ``channel`` was held back by the rule's throttle."""
+        self._alerts.labels(channel=channel, outcome="throttled").inc()
+
+    def alert_failed(self, channel: str) -> None:
+        """Delivery to ``channel`` failed for good (the alert went to alerts.dlq)."""
+        self._alerts.labels(channel=channel, outcome="failed").inc()
+
+    def alert_retried(self, channel: str) -> None:
+        """Delivery to ``channel`` is retried after a 429, 5xx or timeout."""
+        self._alerts.labels(channel=channel, outcome="retried").inc()
+
+    # --- consumer lag -----------------------------------------------------------------
+
+    def set_consumer_lag(self, topic: str, partition: int, lag: int) -> None:
+        """The lag of one assigned partition (never negative)."""
+        key = (topic, str(partition))
+        self._lag.labels(*key).set(max(lag, 0))
+        self._lag_keys.add(key)
+
+    def retain_partitions(self, assigned: Iterable[tuple[str, int]]) -> None:
+        """Drop lag series of partitions no longer assigned (call after a rebalance)."""
+        keep = {(topic, str(partition)) for topic, partition in assigned}
+        for key in self._lag_keys - keep:
+            self._lag.remove(*key)
+        self._lag_keys &= keep
+
+    # --- watch-list and fetching ------------------------------------------------------
+
+    def watchlist_loaded(self, version: str, rules: int | None = None) -> None:
+        """A watch-list version became active."""
+        labels = {"version": version}
+        if rules is not None:
+            labels["rules"] = str(rules)
+        self._watchlist.info(labels)
+        self._reloads.labels(outcome="ok").inc()
+        self._loaded_at.set(self._clock())
+
+    def watchlist_reload_failed(self) -> None:
+        """A watch-list edit was rejected; the last good version stays active."""
+        self._reloads.labels(outcome="error").inc()
+
+    def fetch_refused(self, reason: str) -> None:
+        """The guarded HTTP client refused a URL (reason code of the refusal)."""
+        self._refused.labels(reason=reason).inc()
+
+    # --- exposition -------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """All metrics in the Prometheus text exposition format."""
+        return generate_latest(self.registry)
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        """The current value of one sample (e.g. ``newswatch_alerts_total``), or None."""
+        return self.registry.get_sample_value(name, labels)

@@ -1,0 +1,220 @@
+"""Compile a loaded watch-list into one Aho-Corasick automaton plus rule tables.
+
+Every term of every entity, concept and inline ``term:`` condition becomes one key of a
+single ``pyahocorasick`` automaton (built once per watch-list version). A key maps to the
+patterns that share it (condition + term mode). Matching (``match``) scans an article once,
+keeps the hits that pass their word-boundary mode, and evaluates only the rules whose
+conditions were hit: the cost per article grows with the hits, not with the rule count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import ahocorasick
+
+from schemas.watchlist import Rule, Watchlist, parse_scope
+from streams.watchlist.errors import Problem, WatchlistError
+from streams.watchlist.langs import ANY
+from streams.watchlist.load import LoadedWatchlist
+from streams.watchlist.terms import TermSpec, parse_term
+
+__all__ = ["CompiledRule", "CompiledWatchlist", "Pattern", "compile_watchlist", "watchlist_version"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """One term of one condition (``cond`` is e.g. ``concept:espionage``)."""
+
+    cond: str
+    spec: TermSpec
+    entity: str | None = None
+    labels: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to evaluate: canonical condition keys and parsed scope."""
+
+    rule: Rule
+    id: str
+    title: str
+    severity: str
+    all: tuple[str, ...]
+    any: tuple[str, ...]
+    none: tuple[str, ...]
+    scope: str  # sentence | paragraph | article | tokens
+    tokens: int
+    languages: frozenset[str]
+    sources: tuple[str, ...]
+    channels: tuple[str, ...]
+    throttle_window_s: float | None
+
+    @property
+    def positive(self) -> tuple[str, ...]:
+        """Conditions that can make the rule fire (``all`` then ``any``)."""
+        return self.all + self.any
+
+
+def _canonical(condition: str) -> str:
+    kind, _, rest = condition.partition(":")
+    return f"{kind.strip()}:{rest.strip()}"
+
+
+def watchlist_version(model: Watchlist) -> str:
+    """Content hash of a self-contained watch-list: ``sha256:`` + 16 hex digits."""
+    canonical = json.dumps(
+        model.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+class CompiledWatchlist:
+    """A watch-list compiled for matching; immutable, safe to share between tasks."""
+
+    def __init__(self, model: Watchlist, loaded: LoadedWatchlist | None = None) -> None:
+        self.model = model
+        self.loaded = loaded
+        self.version = watchlist_version(model)
+        self.patterns: list[Pattern] = []
+        self.regexes: dict[str, list[tuple[Pattern, re.Pattern[str]]]] = {}
+        self.rules: tuple[CompiledRule, ...] = tuple(
+            _compile_rule(r) for r in model.rules if r.enabled
+        )
+        conds: set[str] = set()
+        for rule in self.rules:
+            conds.update(rule.all, rule.any, rule.none)
+        keys: dict[str, list[int]] = {}
+        for cond in sorted(conds):
+            for pattern in self._patterns_of(cond):
+                if pattern.spec.regex is not None:
+                    compiled = re.compile(pattern.spec.regex)
+                    self.regexes.setdefault(cond, []).append((pattern, compiled))
+                    continue
+                keys.setdefault(pattern.spec.key, []).append(len(self.patterns))
+                self.patterns.append(pattern)
+        self.automaton: Any = ahocorasick.Automaton()
+        for key, ids in keys.items():
+            self.automaton.add_word(key, (len(key), tuple(ids)))
+        self.automaton.make_automaton()
+        self.key_count = len(keys)
+        by_cond: dict[str, set[int]] = {}
+        always = []
+        for index, rule in enumerate(self.rules):
+            for cond in rule.positive:
+                by_cond.setdefault(cond, set()).add(index)
+            if self._fires_without_literal(rule):
+                always.append(index)
+        self.rules_by_cond: dict[str, tuple[int, ...]] = {
+            c: tuple(sorted(v)) for c, v in by_cond.items()
+        }
+        self.always: tuple[int, ...] = tuple(always)
+
+    def _patterns_of(self, cond: str) -> list[Pattern]:
+        kind, _, rest = cond.partition(":")
+        if kind == "entity":
+            entity = self.model.entities.get(rest)
+            if entity is None:
+                return []
+            labels = frozenset(entity.labels)
+            return [
+                Pattern(cond, parse_term(a, ANY, name=True), entity=rest, labels=labels)
+                for a in entity.aliases
+            ]
+        if kind == "concept":
+            concept = self.model.concepts.get(rest)
+            if concept is None:
+                return []
+            return [
+                Pattern(cond, parse_term(t, lang))
+                for lang, terms in concept.terms.items()
+                for t in terms
+            ]
+        if kind == "term":
+            return [Pattern(cond, parse_term(rest, ANY))]
+        if kind == "regex":
+            return [Pattern(cond, parse_term("regex:" + rest, ANY))]
+        return []
+
+    def _fires_without_literal(self, rule: CompiledRule) -> bool:
+        def has_regex(cond: str) -> bool:
+            return cond in self.regexes
+
+        if not all(has_regex(c) for c in rule.all):
+            return False
+        return not rule.any or any(has_regex(c) for c in rule.any)
+
+    def entity_patterns(self) -> list[dict[str, str]]:
+        """spaCy EntityRuler patterns: ``{"label", "pattern", "id"}`` for every literal alias."""
+        out = []
+        for ident, entity in sorted(self.model.entities.items()):
+            label = entity.labels[0] if entity.labels else "WATCHLIST"
+            for alias in entity.aliases:
+                spec = parse_term(alias, ANY, name=True)
+                if spec.regex is not None or spec.left_free or spec.right_free:
+                    continue
+                text = alias.strip().lstrip("=").strip()
+                out.append({"label": label, "pattern": text, "id": ident})
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """A one-screen description: counts, languages covered, includes."""
+        languages: set[str] = set()
+        concepts = {}
+        for ident, concept in sorted(self.model.concepts.items()):
+            langs = sorted(concept.terms)
+            concepts[ident] = {
+                "languages": langs,
+                "terms": sum(len(t) for t in concept.terms.values()),
+            }
+            languages.update(lang for lang in langs if lang != ANY)
+        includes = [str(p) for p in self.loaded.paths()[1:]] if self.loaded else []
+        return {
+            "path": str(self.loaded.path) if self.loaded else None,
+            "version": self.version,
+            "rules": len(self.model.rules),
+            "rules_enabled": len(self.rules),
+            "entities": len(self.model.entities),
+            "concepts": concepts,
+            "languages": sorted(languages),
+            "patterns": len(self.patterns),
+            "automaton_keys": self.key_count,
+            "regexes": sum(len(v) for v in self.regexes.values()),
+            "includes": includes,
+        }
+
+    def __repr__(self) -> str:
+        return f"<CompiledWatchlist {self.version} rules={len(self.rules)} keys={self.key_count}>"
+
+
+def _compile_rule(rule: Rule) -> CompiledRule:
+    scope, n = parse_scope(rule.within)
+    return CompiledRule(
+        rule=rule,
+        id=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        all=tuple(dict.fromkeys(_canonical(c) for c in rule.all)),
+        any=tuple(dict.fromkeys(_canonical(c) for c in rule.any)),
+        none=tuple(dict.fromkeys(_canonical(c) for c in rule.none)),
+        scope=scope,
+        tokens=n,
+        languages=frozenset(rule.languages),
+        sources=tuple(s.lower() for s in rule.sources),
+        channels=tuple(rule.channels),
+        throttle_window_s=rule.throttle.window_s if rule.throttle else None,
+    )
+
+
+def compile_watchlist(loaded: LoadedWatchlist | Watchlist) -> CompiledWatchlist:
+    """Compile a loaded watch-list (or a self-contained model) for matching."""
+    if isinstance(loaded, LoadedWatchlist):
+        return CompiledWatchlist(loaded.effective(), loaded)
+    try:
+        return CompiledWatchlist(loaded)
+    except (re.error, ValueError) as exc:  # only for models built in code, not loaded files
+        raise WatchlistError([Problem("<watch-list>", 1, 1, str(exc))]) from None

@@ -1,0 +1,354 @@
+"""Load a watch-list file and its includes into validated models, with precise problems.
+
+``load_watchlist(path)`` reads the file, parses it (``_yaml``), validates it against
+``schemas.watchlist.Watchlist``, resolves ``include`` entries (relative to the including
+file, then the shipped ``packs/`` folder; ``espionage`` is short for ``packs/espionage.yaml``),
+merges entities and concepts, and runs the whole-document checks (``check``). Every problem
+found on the way is collected; if there is any, one ``WatchlistError`` carries them all.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from schemas.watchlist import ConceptDef, EntityDef, Rule, Watchlist, did_you_mean
+from streams.watchlist._yaml import Positions, YamlPath, parse_yaml
+from streams.watchlist.errors import Problem, WatchlistError
+
+__all__ = ["PACKS_DIR", "LoadedFile", "LoadedWatchlist", "load_watchlist", "shipped_packs"]
+
+PACKS_DIR = Path(__file__).resolve().parent / "packs"
+MAX_FILE_BYTES = 20_000_000
+MAX_INCLUDE_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """One parsed and validated file: its path, text, model and key/value positions."""
+
+    path: Path
+    text: str
+    model: Watchlist
+    positions: Positions
+
+    def where(self, path: YamlPath, *, key: bool = False) -> tuple[str, int, int]:
+        """``(file, line, col)`` of a value (or of its key) in this file."""
+        line, col = self.positions.key(path) if key else self.positions.value(path)
+        return str(self.path), line, col
+
+
+@dataclass(frozen=True)
+class LoadedWatchlist:
+    """A loaded watch-list: the main file, its includes, and the merged definitions."""
+
+    path: Path
+    text: str
+    model: Watchlist
+    files: tuple[LoadedFile, ...]
+    entities: dict[str, EntityDef] = field(default_factory=dict)
+    concepts: dict[str, ConceptDef] = field(default_factory=dict)
+    #: "entity:ID" / "concept:ID" -> the file that defines it
+    defined_in: dict[str, LoadedFile] = field(default_factory=dict)
+
+    @property
+    def rules(self) -> list[Rule]:
+        """The rules of the main file (includes define no rules)."""
+        return list(self.model.rules)
+
+    @property
+    def main(self) -> LoadedFile:
+        """The main file."""
+        return self.files[0]
+
+    def paths(self) -> list[Path]:
+        """Every file that makes up this watch-list (main first), for change detection."""
+        return [f.path for f in self.files]
+
+    def effective(self) -> Watchlist:
+        """One self-contained model: merged entities and concepts, the rules, no includes."""
+        return Watchlist(
+            version=1,
+            description=self.model.description,
+            include=[],
+            entities=dict(sorted(self.entities.items())),
+            concepts=dict(sorted(self.concepts.items())),
+            rules=self.model.rules,
+        )
+
+
+def shipped_packs() -> list[str]:
+    """Names of the concept packs shipped with newswatch (``espionage``, …)."""
+    return sorted(p.stem for p in PACKS_DIR.glob("*.yaml"))
+
+
+def load_watchlist(path: Path | str) -> LoadedWatchlist:
+    """Load, validate and check a watch-list; ``WatchlistError`` lists every problem."""
+    path = Path(path)
+    loader = _Loader()
+    main = loader.load_file(path, stack=(), origin=None)
+    if main is None:
+        raise WatchlistError(loader.problems)
+    loaded = loader.merge(main)
+    from streams.watchlist.check import check_watchlist
+
+    problems = loader.problems + check_watchlist(loaded)
+    if problems:
+        raise WatchlistError(problems)
+    return loaded
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.files: dict[Path, LoadedFile] = {}
+        self.order: list[LoadedFile] = []
+
+    def load_file(
+        self, path: Path, *, stack: tuple[Path, ...], origin: tuple[str, int, int] | None
+    ) -> LoadedFile | None:
+        shown = str(path)
+        where = origin or (shown, 1, 1)
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as exc:
+            self.problems.append(Problem(*where, f"cannot resolve '{shown}': {exc}"))
+            return None
+        if resolved in self.files:
+            return self.files[resolved]
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            self.problems.append(Problem(*where, f"file not found: {shown}"))
+            return None
+        except IsADirectoryError:
+            self.problems.append(Problem(*where, f"is a directory, not a file: {shown}"))
+            return None
+        except OSError as exc:
+            self.problems.append(Problem(*where, f"cannot read {shown}: {exc.strerror or exc}"))
+            return None
+        if len(raw) > MAX_FILE_BYTES:
+            self.problems.append(Problem(shown, 1, 1, f"file larger than {MAX_FILE_BYTES} bytes"))
+            return None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            before = raw[: exc.start]
+            line = before.count(b"\n") + 1
+            col = exc.start - (before.rfind(b"\n") + 1) + 1
+            self.problems.append(Problem(shown, line, col, "not valid UTF-8"))
+            return None
+        if "\x00" in text:
+            line = text[: text.index("\x00")].count("\n") + 1
+            self.problems.append(Problem(shown, line, 1, "NUL character in file"))
+            return None
+        try:
+            data, positions = parse_yaml(text, shown)
+        except WatchlistError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.problems.append(
+                Problem(shown, 1, 1, "the top level must be a mapping (key: value)")
+            )
+            return None
+        try:
+            model = Watchlist.model_validate(data)
+        except ValidationError as exc:
+            self.problems.extend(_problems_from_validation(exc, shown, positions))
+            return None
+        loaded = LoadedFile(path=path, text=text, model=model, positions=positions)
+        self.files[resolved] = loaded
+        if stack and model.rules:
+            self.problems.append(
+                Problem(
+                    *loaded.where(("rules",), key=True), "an included pack may not define rules"
+                )
+            )
+        for i, entry in enumerate(model.include):
+            inc_where = loaded.where(("include", i))
+            target = _resolve_include(entry, path.parent)
+            if target is None:
+                names = shipped_packs()
+                stem = Path(entry).stem
+                self.problems.append(
+                    Problem(
+                        *inc_where,
+                        f"include '{entry}' not found next to {path.name} or among the shipped "
+                        f"packs ({', '.join(names)})" + did_you_mean(stem, names),
+                    )
+                )
+                continue
+            if target.resolve() in (*stack, resolved):
+                self.problems.append(
+                    Problem(*inc_where, f"include cycle: '{entry}' includes itself")
+                )
+                continue
+            if len(stack) >= MAX_INCLUDE_DEPTH:
+                self.problems.append(Problem(*inc_where, "includes nested too deeply"))
+                continue
+            self.load_file(target, stack=(*stack, resolved), origin=inc_where)
+        self.order.append(loaded)  # includes first (post-order), the main file last
+        return loaded
+
+    def merge(self, main: LoadedFile) -> LoadedWatchlist:
+        entities: dict[str, EntityDef] = {}
+        concepts: dict[str, ConceptDef] = {}
+        defined_in: dict[str, LoadedFile] = {}
+        for f in self.order:
+            for section, target in (("entities", entities), ("concepts", concepts)):
+                kind = "entity" if section == "entities" else "concept"
+                items: dict[str, Any] = getattr(f.model, section)
+                for ident, definition in items.items():
+                    ref = f"{kind}:{ident}"
+                    if ref in defined_in:
+                        first = defined_in[ref]
+                        line, _ = first.positions.key((section, ident))
+                        self.problems.append(
+                            Problem(
+                                *f.where((section, ident), key=True),
+                                f"{kind} '{ident}' is already defined in {first.path}:{line}",
+                            )
+                        )
+                        continue
+                    target[ident] = definition
+                    defined_in[ref] = f
+        files = (main, *(f for f in self.order if f is not main))
+        return LoadedWatchlist(
+            path=main.path,
+            text=main.text,
+            model=main.model,
+            files=files,
+            entities=entities,
+            concepts=concepts,
+            defined_in=defined_in,
+        )
+
+
+def _resolve_include(entry: str, base: Path) -> Path | None:
+    candidates = [base / entry, PACKS_DIR / entry, PACKS_DIR / Path(entry).name]
+    if not Path(entry).suffix:
+        candidates += [base / f"{entry}.yaml", PACKS_DIR / f"{Path(entry).name}.yaml"]
+    for candidate in candidates:
+        try:
+            if candidate.is_file():
+                return candidate
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+# ----------------------------------------------------------------- pydantic errors -> problems
+
+
+def _problems_from_validation(exc: ValidationError, file: str, pos: Positions) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc: tuple[str | int, ...] = tuple(err["loc"])
+        etype = err["type"]
+        if loc and loc[-1] == "[key]":
+            path = loc[:-1]
+            line, col = pos.key(path)
+            where = _dotted(path[:-1])
+            message = _message(err, f"key '{path[-1]}'")
+        elif etype == "extra_forbidden":
+            line, col = pos.key(loc)
+            where = _dotted(loc[:-1])
+            message = f"unknown key '{loc[-1]}'" + did_you_mean(str(loc[-1]), _fields_at(loc[:-1]))
+        elif etype == "missing":
+            line, col = pos.value(loc[:-1])
+            where = _dotted(loc[:-1])
+            message = f"missing key '{loc[-1]}'"
+        else:
+            line, col = pos.value(loc)
+            where = _dotted(loc)
+            message = _message(err, None)
+        prefix = f"{where}: " if where else ""
+        problems.append(Problem(file, line, col, prefix + message))
+    return problems
+
+
+def _message(err: Any, subject: str | None) -> str:
+    msg = str(err["msg"])
+    if msg.startswith(("Value error, ", "Assertion failed, ")):
+        msg = msg.split(", ", 1)[1]
+    elif err["type"] == "string_pattern_mismatch":
+        value = err.get("input")
+        msg = f"invalid id '{value}': use letters, digits, '_', '.', '-' (at most 100)"
+    elif err["type"] == "literal_error":
+        msg = f"{msg[0].lower()}{msg[1:]}, got {err.get('input')!r}"
+    elif err["type"] in ("list_type", "dict_type", "model_type", "string_type"):
+        expected = {
+            "list_type": "a list",
+            "dict_type": "a mapping",
+            "model_type": "a mapping",
+            "string_type": "a string",
+        }[err["type"]]
+        msg = f"expected {expected}, got {_kind(err.get('input'))}"
+    else:
+        msg = msg[0].lower() + msg[1:]
+    return f"{subject}: {msg}" if subject else msg
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = args[0] if len(args) == 1 else args
+            if isinstance(tp, list):
+                models = [a for a in tp if isinstance(a, type) and issubclass(a, BaseModel)]
+                return models[0] if models else None
+        else:
+            return tp
+
+
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    """Field names of the model found at ``loc`` (for did-you-mean on unknown keys)."""
+    tp: Any = Watchlist
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            f = tp.model_fields.get(str(part))
+            if f is None:
+                return []
+            tp = f.annotation
+        else:
+            origin, args = typing.get_origin(tp), typing.get_args(tp)
+            if origin is list and args:
+                tp = args[0]
+            elif origin is dict and len(args) == 2:
+                tp = args[1]
+            else:
+                return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    return []

@@ -1,0 +1,403 @@
+"""Match an enriched article against a compiled watch-list: pure, no Kafka.
+
+Offsets: the matcher scans ``clean_text``. By the enrichment contract the clean title is
+paragraph 0 of ``clean_text``, so every evidence offset indexes ``clean_text`` and a hit in
+the title has ``paragraph == 0``. (A record whose ``clean_text`` does not start with its title
+gets the title prepended as a virtual paragraph: such hits have ``paragraph == sentence ==
+-1`` and offsets into ``article.title``.) ``surface`` is ``source[start:end]`` (the whole word
+for a hit inside a compound) and ``snippet`` the sentence that holds it.
+
+Steps per article: normalize (``text``), one automaton scan over the surface view and one
+over the lemma view (when enrichment supplied lemmas), keep hits that pass their term mode
+and language, then evaluate only the rules whose conditions were hit (plus rules made of
+regex terms only), per scope unit, with ``none`` vetoing within the unit.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from bisect import bisect_right
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from schemas.records import ArticleRef, EnrichedArticle, Evidence, Match, Sentence, Span
+from streams.watchlist.compile import CompiledRule, CompiledWatchlist
+from streams.watchlist.langs import ANY, article_language
+from streams.watchlist.segment import split_paragraphs, split_sentences, tokens
+from streams.watchlist.text import NormText, is_word_char, normalize, normalize_text
+
+__all__ = ["MAX_EVIDENCE", "build_enriched", "match_article", "match_text"]
+
+#: Evidence kept per match (the first satisfying scope units, one hit per condition each).
+MAX_EVIDENCE = 24
+MAX_UNITS = 6
+SNIPPET_CHARS = 400
+_SEP = "\n\n"
+
+
+class _Hit:
+    __slots__ = ("cond", "end", "entity", "para", "sent", "start", "term", "tok")
+
+    def __init__(self, cond: str, term: str, start: int, end: int, entity: str | None) -> None:
+        self.cond = cond
+        self.term = term
+        self.start = start
+        self.end = end
+        self.entity = entity
+        self.para = -1
+        self.sent = -1
+        self.tok = -1
+
+
+class _Doc:
+    """Title + clean text as one document, with scope units in document offsets."""
+
+    def __init__(self, enriched: EnrichedArticle) -> None:
+        title = enriched.article.title or ""
+        body = enriched.clean_text or ""
+        paragraphs = enriched.paragraphs or split_paragraphs(body)
+        sentences = enriched.sentences or split_sentences(body, paragraphs)
+        if title.strip() and not _title_is_first_paragraph(title, body, paragraphs):
+            self.title = title  # not part of clean_text: prepend it as a virtual paragraph
+        else:
+            self.title = title = ""
+        self.body = body
+        self.offset = len(title) + len(_SEP) if title else 0
+        self.text = (title + _SEP + body) if title else body
+        off = self.offset
+        # unit lists: (doc start, doc end, record index); the title is unit 0 with index -1
+        self.paras: list[tuple[int, int, int]] = [(0, len(title), -1)] if title else []
+        self.paras += [(p.start + off, p.end + off, i) for i, p in enumerate(paragraphs)]
+        self.sents: list[tuple[int, int, int]] = [(0, len(title), -1)] if title else []
+        self.sents += [(s.start + off, s.end + off, i) for i, s in enumerate(sentences)]
+        self.sent_para = ([-1] if title else []) + [s.paragraph for s in sentences]
+        self.para_starts = [u[0] for u in self.paras]
+        self.sent_starts = [u[0] for u in self.sents]
+        self.lang = article_language(enriched.language)
+        self.source = (enriched.article.source or "").lower()
+        host = ""
+        if enriched.article.url:
+            try:
+                host = (urlsplit(enriched.article.url).hostname or "").lower()
+            except ValueError:
+                host = ""
+        self.host = host
+        self._token_starts: list[int] | None = None
+        lemmas = sorted(
+            (lm.start + off, lm.end + off, lm.lemma)
+            for lm in enriched.lemmas
+            if 0 <= lm.start < lm.end <= len(body)
+        )
+        self.views: list[NormText] = [normalize_text(self.text)]
+        if lemmas:
+            self.views.append(normalize_text(self.text, lemmas))
+        self.model_entities = [
+            (e.start + off, e.end + off, e.label) for e in enriched.entities if e.origin == "model"
+        ]
+
+    def token_index(self, offset: int) -> int:
+        if self._token_starts is None:
+            self._token_starts = tokens(self.text)
+        return max(0, bisect_right(self._token_starts, offset) - 1)
+
+    def unit_of(self, offset: int, starts: list[int]) -> int:
+        return max(0, bisect_right(starts, offset) - 1)
+
+
+def _title_is_first_paragraph(title: str, body: str, paragraphs: list[Span]) -> bool:
+    """The enrichment contract: the clean title is paragraph 0 of ``clean_text``."""
+    if not paragraphs:
+        return False
+    first = body[paragraphs[0].start : paragraphs[0].end]
+    return normalize(first).strip() == normalize(title).strip()
+
+
+def _scan(compiled: CompiledWatchlist, doc: _Doc) -> dict[str, list[_Hit]]:
+    """One automaton pass per view; hits that pass their term mode, per condition."""
+    found: dict[tuple[str, int, int], tuple[int, _Hit]] = {}
+    lang = doc.lang
+    patterns = compiled.patterns
+    if compiled.key_count == 0:
+        return {}
+    for view in doc.views:
+        text = view.text
+        for end_index, (length, ids) in compiled.automaton.iter(text):
+            start, end = end_index - length + 1, end_index + 1
+            span: tuple[int, int] | None = None
+            for pid in ids:
+                p = patterns[pid]
+                spec = p.spec
+                if lang is not None and spec.lang != ANY and spec.lang != lang:
+                    continue
+                if not spec.accepts(text, start, end, lang):
+                    continue
+                if span is None:
+                    span = _whole_word(doc.text, *view.span(start, end))
+                ostart, oend = span
+                if p.labels and doc.model_entities and not _has_label(doc, ostart, oend, p.labels):
+                    continue
+                k = (p.cond, ostart, oend)
+                previous = found.get(k)
+                if previous is None or previous[0] < length:  # the longest term names the hit
+                    found[k] = (length, _Hit(p.cond, spec.raw, ostart, oend, p.entity))
+    hits: dict[str, list[_Hit]] = {}
+    reach: dict[str, int] = {}
+    for _, hit in sorted(found.values(), key=lambda item: (item[1].start, -item[1].end)):
+        if hit.end <= reach.get(hit.cond, -1):
+            continue  # inside a longer hit of the same condition ("Alibaba" in "Alibaba Group")
+        reach[hit.cond] = hit.end
+        hits.setdefault(hit.cond, []).append(hit)
+    return hits
+
+
+def _regex_hits(compiled: CompiledWatchlist, doc: _Doc, cond: str) -> list[_Hit]:
+    out = []
+    view = doc.views[0]
+    for pattern, rx in compiled.regexes.get(cond, ()):
+        spec = pattern.spec
+        if doc.lang is not None and spec.lang not in (ANY, doc.lang):
+            continue
+        for m in rx.finditer(view.text):
+            if m.end() > m.start():
+                s, e = view.span(m.start(), m.end())
+                out.append(_Hit(cond, spec.raw, s, e, pattern.entity))
+    return out
+
+
+def _has_label(doc: _Doc, start: int, end: int, labels: frozenset[str]) -> bool:
+    return any(s < end and start < e and label in labels for s, e, label in doc.model_entities)
+
+
+def _whole_word(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a hit inside a word (compound, wildcard) to the whole word, at most 40 chars."""
+    s, e = start, end
+    limit = max(0, start - 40)
+    while s > limit and is_word_char(text[s - 1]):
+        s -= 1
+    limit = min(len(text), end + 40)
+    while e < limit and is_word_char(text[e]):
+        e += 1
+    return s, e
+
+
+def _rule_applies(rule: CompiledRule, doc: _Doc) -> bool:
+    if rule.languages and doc.lang not in rule.languages:
+        return False
+    if rule.sources:
+        names = [n for n in (doc.source, doc.host) if n]
+        if not any(fnmatch.fnmatchcase(n, pat) for n in names for pat in rule.sources):
+            return False
+    return True
+
+
+def _evaluate(
+    rule: CompiledRule, doc: _Doc, hits: dict[str, list[_Hit]]
+) -> list[list[_Hit]] | None:
+    """Groups of hits (one group per satisfying scope unit), or None when the rule fails."""
+    if any(not hits.get(c) for c in rule.all):
+        return None
+    if rule.any and not any(hits.get(c) for c in rule.any):
+        return None
+    if rule.scope == "article":
+        if any(hits.get(c) for c in rule.none):
+            return None
+        group = [h for c in rule.all for h in hits[c][:3]]
+        group += [h for c in rule.any for h in hits.get(c, [])[:3]]
+        return [group]
+    if rule.scope == "tokens":
+        return _evaluate_tokens(rule, doc, hits)
+    attr, starts = (
+        ("sent", doc.sent_starts) if rule.scope == "sentence" else ("para", doc.para_starts)
+    )
+    units: dict[int, dict[str, _Hit]] = {}
+    for cond in rule.positive:
+        for h in hits.get(cond, ()):
+            u = getattr(h, attr)
+            if u < 0:
+                u = doc.unit_of(h.start, starts)
+                setattr(h, attr, u)
+            units.setdefault(u, {}).setdefault(cond, h)
+    vetoed: set[int] = set()
+    for cond in rule.none:
+        for h in hits.get(cond, ()):
+            vetoed.add(doc.unit_of(h.start, starts))
+    groups = []
+    for u in sorted(units):
+        found = units[u]
+        if u in vetoed or any(c not in found for c in rule.all):
+            continue
+        if rule.any and not any(c in found for c in rule.any):
+            continue
+        groups.append([found[c] for c in rule.positive if c in found])
+        if len(groups) >= MAX_UNITS:
+            break
+    return groups or None
+
+
+def _evaluate_tokens(
+    rule: CompiledRule, doc: _Doc, hits: dict[str, list[_Hit]]
+) -> list[list[_Hit]] | None:
+    n = rule.tokens
+    positive = sorted(
+        (h for c in rule.positive for h in hits.get(c, ())), key=lambda h: (h.start, h.cond)
+    )
+    for h in positive:
+        h.tok = doc.token_index(h.start)
+    vetoes = sorted(doc.token_index(h.start) for c in rule.none for h in hits.get(c, ()))
+    groups: list[list[_Hit]] = []
+    i = 0
+    while i < len(positive) and len(groups) < MAX_UNITS:
+        t0 = positive[i].tok
+        found: dict[str, _Hit] = {}
+        j = i
+        while j < len(positive) and positive[j].tok < t0 + n:
+            found.setdefault(positive[j].cond, positive[j])
+            j += 1
+        k = bisect_right(vetoes, t0 - 1)
+        vetoed = k < len(vetoes) and vetoes[k] < t0 + n
+        ok = all(c in found for c in rule.all) and (
+            not rule.any or any(c in found for c in rule.any)
+        )
+        if ok and not vetoed:
+            groups.append([found[c] for c in rule.positive if c in found])
+            i = j
+        else:
+            i += 1
+    return groups or None
+
+
+def _evidence(doc: _Doc, hit: _Hit) -> Evidence:
+    if hit.start < doc.offset:  # in the title
+        source, start, end = doc.title, hit.start, min(hit.end, len(doc.title))
+        sentence = paragraph = -1
+        snippet_span = (0, len(doc.title))
+    else:
+        source, start, end = doc.body, hit.start - doc.offset, hit.end - doc.offset
+        k = doc.unit_of(hit.start, doc.sent_starts)
+        s_start, s_end, sentence = doc.sents[k] if doc.sents else (hit.start, hit.end, -1)
+        paragraph = doc.sent_para[k] if doc.sents else -1
+        if not (s_start <= hit.start < max(s_end, s_start + 1)):
+            sentence, s_start, s_end = -1, hit.start, hit.end
+            paragraph = doc.paras[doc.unit_of(hit.start, doc.para_starts)][2] if doc.paras else -1
+        snippet_span = (s_start - doc.offset, s_end - doc.offset)
+    return Evidence(
+        condition=hit.cond,
+        term=hit.term,
+        surface=source[start:end],
+        start=start,
+        end=end,
+        sentence=sentence,
+        paragraph=paragraph,
+        snippet=_snippet(source, snippet_span, start, end),
+    )
+
+
+def _snippet(source: str, span: tuple[int, int], start: int, end: int) -> str:
+    s, e = span
+    if e - s > SNIPPET_CHARS:
+        half = (SNIPPET_CHARS - (end - start)) // 2
+        s = max(s, start - max(half, 0))
+        e = min(e, s + SNIPPET_CHARS)
+        text = source[s:e]
+        text = ("… " if s > span[0] else "") + text + (" …" if e < span[1] else "")
+    else:
+        text = source[s:e]
+    return " ".join(text.split())
+
+
+def match_article(compiled: CompiledWatchlist, enriched: EnrichedArticle) -> list[Match]:
+    """Every rule of ``compiled`` that fires on ``enriched``, with evidence (rule order)."""
+    doc = _Doc(enriched)
+    hits = _scan(compiled, doc)
+    candidates: set[int] = set(compiled.always)
+    for cond in hits:
+        candidates.update(compiled.rules_by_cond.get(cond, ()))
+    matches = []
+    for index in sorted(candidates):
+        rule = compiled.rules[index]
+        if not _rule_applies(rule, doc):
+            continue
+        for cond in (*rule.positive, *rule.none):
+            if cond in compiled.regexes and cond not in hits:
+                found = _regex_hits(compiled, doc, cond)
+                hits[cond] = hits.get(cond, []) + found
+        groups = _evaluate(rule, doc, hits)
+        if not groups:
+            continue
+        matches.append(_match(compiled, rule, doc, enriched.article.id, groups))
+    return matches
+
+
+def _match(
+    compiled: CompiledWatchlist,
+    rule: CompiledRule,
+    doc: _Doc,
+    article_id: str,
+    groups: Iterable[list[_Hit]],
+) -> Match:
+    evidence: list[Evidence] = []
+    seen: set[tuple[str, int, int]] = set()
+    entities: set[str] = set()
+    for group in groups:
+        for h in group:
+            key = (h.cond, h.start, h.end)
+            if key in seen or len(evidence) >= MAX_EVIDENCE:
+                continue
+            seen.add(key)
+            evidence.append(_evidence(doc, h))
+            if h.entity:
+                entities.add(h.entity)
+    return Match(
+        rule_id=rule.id,
+        rule_title=rule.title,
+        severity=rule.severity,  # type: ignore[arg-type]
+        article_id=article_id,
+        watchlist_version=compiled.version,
+        channels=list(rule.channels),
+        throttle_window_s=rule.throttle_window_s,
+        evidence=evidence,
+        entities=sorted(entities),
+    )
+
+
+def build_enriched(
+    article_id: str,
+    title: str,
+    text: str,
+    language: str | None = None,
+    *,
+    source: str | None = None,
+    url: str | None = None,
+) -> EnrichedArticle:
+    """A minimal ``EnrichedArticle`` for text that did not go through enrichment, following
+    the enrichment contract: ``clean_text`` is the title as paragraph 0, a blank line, then
+    ``text``; naive paragraphs (blank lines) and sentences; no lemmas, no entities."""
+    clean = f"{title.strip()}{_SEP}{text}" if title.strip() else text
+    paragraphs = split_paragraphs(clean)
+    sentences: list[Sentence] = split_sentences(clean, paragraphs)
+    return EnrichedArticle(
+        article=ArticleRef(id=article_id, title=title, url=url, source=source, language=language),
+        language=language or "xx",
+        language_confidence=1.0 if language else 0.0,
+        clean_text=clean,
+        paragraphs=[Span(start=p.start, end=p.end) for p in paragraphs],
+        sentences=sentences,
+        pipeline="none",
+        original_chars=len(clean),
+    )
+
+
+def match_text(
+    compiled: CompiledWatchlist,
+    article_id: str,
+    title: str,
+    text: str,
+    language: str | None = None,
+    *,
+    source: str | None = None,
+    url: str | None = None,
+) -> list[Match]:
+    """Convenience: match plain text (see ``build_enriched``); ``language=None`` = unknown,
+    so terms of every language apply."""
+    enriched = build_enriched(article_id, title, text, language, source=source, url=url)
+    return match_article(compiled, enriched)

@@ -1,0 +1,205 @@
+"""Hot reload: poll a watch-list and its includes, validate, swap atomically.
+
+``WatchlistReloader`` keeps the active ``CompiledWatchlist`` in ``.current``. Every
+``poll_s`` seconds it hashes the bytes of the main file and of every file the last load
+touched; when they change it loads and compiles in a worker thread, and
+
+- on success with a new version: replaces ``.current`` (one attribute assignment, so readers
+  see either the old or the new list, never a mix), clears ``.last_error``, logs the active
+  version and calls ``on_change(compiled)``;
+- on a ``WatchlistError``: keeps the last good version, stores the error in ``.last_error``
+  (for the health endpoint, see ``status()``) and logs each problem once.
+
+Nothing here raises out of the polling task: the worker never dies of a bad edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from streams.watchlist.compile import CompiledWatchlist, compile_watchlist
+from streams.watchlist.errors import WatchlistError
+from streams.watchlist.load import load_watchlist
+
+__all__ = ["WatchlistReloader"]
+
+log = logging.getLogger("newswatch.watchlist")
+
+OnChange = Callable[[CompiledWatchlist], Any]
+
+
+class WatchlistReloader:
+    """Owns the active compiled watch-list of a worker and keeps it fresh."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        poll_s: float = 2.0,
+        on_change: OnChange | None = None,
+        load: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.poll_s = poll_s
+        self.on_change = on_change
+        self.current: CompiledWatchlist | None = None
+        self.last_error: WatchlistError | None = None
+        self.last_error_at: float | None = None
+        self.loaded_at: float | None = None
+        self.reloads = 0
+        self._watched: list[Path] = [self.path]
+        self._fingerprint: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        if load:
+            self.load_now()
+
+    # ------------------------------------------------------------------ loading
+
+    def load_now(self) -> CompiledWatchlist:
+        """Load and compile synchronously (startup); raises ``WatchlistError`` when invalid."""
+        compiled = compile_watchlist(load_watchlist(self.path))
+        self._install(compiled)
+        return compiled
+
+    def _install(self, compiled: CompiledWatchlist) -> bool:
+        changed = self.current is None or self.current.version != compiled.version
+        self.current = compiled
+        self.last_error = None
+        self.last_error_at = None
+        loaded = compiled.loaded
+        if loaded is not None:
+            texts = {f.path: f.text for f in loaded.files}
+            self._watched = list(dict.fromkeys([self.path, *loaded.paths()]))
+            # fingerprint of exactly what was loaded: a change after the load is seen
+            self._fingerprint = _digest((p, texts.get(p)) for p in self._watched)
+        if changed:
+            self.loaded_at = time.time()
+            log.warning(
+                "watch-list %s active: %d rules, %d terms, from %s",
+                compiled.version,
+                len(compiled.rules),
+                len(compiled.patterns),
+                self.path,
+            )
+        return changed
+
+    def _compute_fingerprint(self) -> str:
+        return _digest((p, _read_text(p)) for p in self._watched)
+
+    def _attempt(self) -> CompiledWatchlist | WatchlistError:
+        try:
+            return compile_watchlist(load_watchlist(self.path))
+        except WatchlistError as exc:
+            return exc
+
+    def check(self) -> bool:
+        """Poll once, synchronously (call it from a thread): reload when the files changed.
+
+        True when a new version became active. Does not call ``on_change`` (the caller
+        reacts to the return value); ``check_once`` is the async variant that does."""
+        with self._lock:
+            if self._compute_fingerprint() == self._fingerprint:
+                return False
+            result = self._attempt()
+            if isinstance(result, WatchlistError):
+                self.last_error = result
+                self.last_error_at = time.time()
+                # also watch the files named by the problems (e.g. a new, broken include)
+                extra = [Path(p.file) for p in result.problems if Path(p.file).is_file()]
+                self._watched = list(dict.fromkeys([*self._watched, *extra]))
+                self._fingerprint = self._compute_fingerprint()
+                active = self.current.version if self.current else "none"
+                for problem in result.problems:
+                    log.error("watch-list edit rejected, keeping %s: %s", active, problem)
+                return False
+            changed = self._install(result)
+            if changed:
+                self.reloads += 1
+            return changed
+
+    async def check_once(self) -> bool:
+        """Poll once without blocking the loop; on a new version call ``on_change``."""
+        changed = await asyncio.to_thread(self.check)
+        if changed and self.current is not None:
+            await self._notify(self.current)
+        return changed
+
+    async def _notify(self, compiled: CompiledWatchlist) -> None:
+        if self.on_change is None:
+            return
+        try:
+            result = self.on_change(compiled)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("watch-list on_change callback failed for %s", compiled.version)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Load (if not loaded yet; raises ``WatchlistError``) and start polling."""
+        if self.current is None:
+            await asyncio.to_thread(self.load_now)
+        assert self.current is not None
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="watchlist-reloader")
+
+    async def stop(self) -> None:
+        """Stop polling (idempotent)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_s)
+            try:
+                await self.check_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # never let the poller die
+                log.exception("watch-list poll failed")
+
+    # ------------------------------------------------------------------ health
+
+    def status(self) -> dict[str, Any]:
+        """For ``/health``: active version, when it was loaded, the last rejected edit."""
+        current = self.current
+        return {
+            "ok": current is not None and self.last_error is None,
+            "path": str(self.path),
+            "version": current.version if current else None,
+            "rules": len(current.rules) if current else 0,
+            "loaded_at": self.loaded_at,
+            "reloads": self.reloads,
+            "last_error": str(self.last_error) if self.last_error else None,
+            "last_error_at": self.last_error_at,
+        }
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return None
+
+
+def _digest(items: Any) -> str:
+    digest = hashlib.sha256()
+    for path, text in items:
+        digest.update(str(path).encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(b"<missing>" if text is None else text.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,206 @@
+"""Text normalization for matching, with a map back to the original character offsets.
+
+The matcher scans a *normalized view* of the text:
+
+- Unicode NFKC, then casefold (``Straße`` → ``strasse``, ``ＡＢＣ`` → ``abc``);
+- typographic apostrophes become ``'`` and Unicode hyphens ``-``;
+- every run of whitespace (spaces, tabs, line breaks, no-break spaces) becomes one space,
+  so phrases match across line breaks;
+- soft hyphens and zero-width characters are removed (``Spio\\u00adnage`` → ``spionage``).
+
+``NormText.span(start, end)`` maps a half-open range of the view back to the original text.
+Terms of the watch-list go through ``normalize`` so both sides agree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from functools import lru_cache
+
+from streams.watchlist.langs import is_cjk_char
+
+__all__ = ["NormText", "is_word_char", "normalize", "normalize_text"]
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "\u2032": "'",
+        "\u2010": "-",
+        "\u2011": "-",
+    }
+)
+_REMOVED = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+# A run of whitespace other than one plain space; a run of removable characters; a run of
+# non-ASCII characters (with the character before it, which may combine with it).
+_SPECIAL = re.compile(
+    r"(?P<ws>\s{2,}|[^\S ])|(?P<rm>["
+    + _REMOVED
+    + r"]+)|(?P<na>[\x21-\x7e]?[^\x00-\x7f\s"
+    + _REMOVED
+    + r"]+)"
+)
+
+
+@lru_cache(maxsize=65_536)
+def _fold(chunk: str) -> str:
+    return unicodedata.normalize("NFKC", chunk).casefold().translate(_TRANSLATE)
+
+
+def normalize(text: str) -> str:
+    """Normalize a term or a text the way the matcher does (no offset map)."""
+    return normalize_text(text).text
+
+
+def is_word_char(ch: str) -> bool:
+    """A letter, digit, ``_`` or combining mark of a space-separated script."""
+    if ch.isalnum() or ch == "_":
+        return not is_cjk_char(ch)
+    return unicodedata.category(ch).startswith("M")
+
+
+class NormText:
+    """A normalized view of a text and the piecewise map back to the original offsets."""
+
+    __slots__ = ("_lens", "_linear", "_norm_starts", "_orig_lens", "_orig_starts", "text")
+
+    def __init__(
+        self,
+        text: str,
+        norm_starts: list[int],
+        orig_starts: list[int],
+        lens: list[int],
+        orig_lens: list[int],
+    ) -> None:
+        self.text = text
+        self._norm_starts = norm_starts
+        self._orig_starts = orig_starts
+        self._lens = lens
+        self._orig_lens = orig_lens
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``[start, end)`` of the view's ``[start, end)`` (``end > start``)."""
+        return self._start(start), self._end(end - 1)
+
+    def _start(self, i: int) -> int:
+        k = bisect_right(self._norm_starts, i) - 1
+        if k < 0:
+            return 0
+        ns, os_, n, on = (
+            self._norm_starts[k],
+            self._orig_starts[k],
+            self._lens[k],
+            self._orig_lens[k],
+        )
+        return os_ + (i - ns) if n == on else os_
+
+    def _end(self, i: int) -> int:
+        k = bisect_right(self._norm_starts, i) - 1
+        if k < 0:
+            return 0
+        ns, os_, n, on = (
+            self._norm_starts[k],
+            self._orig_starts[k],
+            self._lens[k],
+            self._orig_lens[k],
+        )
+        return os_ + (i - ns) + 1 if n == on else os_ + on
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.norm_starts: list[int] = []
+        self.orig_starts: list[int] = []
+        self.lens: list[int] = []
+        self.orig_lens: list[int] = []
+        self.pos = 0
+
+    def emit(self, norm: str, orig_start: int, orig_len: int) -> None:
+        n = len(norm)
+        if n == 0:
+            return
+        if (
+            n == orig_len
+            and self.lens
+            and self.lens[-1] == self.orig_lens[-1]
+            and self.orig_starts[-1] + self.orig_lens[-1] == orig_start
+        ):
+            self.lens[-1] += n
+            self.orig_lens[-1] += n
+        else:
+            self.norm_starts.append(self.pos)
+            self.orig_starts.append(orig_start)
+            self.lens.append(n)
+            self.orig_lens.append(orig_len)
+        self.parts.append(norm)
+        self.pos += n
+
+    def add_text(self, text: str, base: int) -> None:
+        """Append the normalized form of ``text`` found at original offset ``base``."""
+        last = 0
+        for m in _SPECIAL.finditer(text):
+            s, e = m.span()
+            if s > last:
+                self.emit(text[last:s].lower(), base + last, s - last)
+            kind = m.lastgroup
+            if kind == "ws":
+                if not (self.parts and self.parts[-1].endswith(" ")):
+                    self.emit(" ", base + s, e - s)
+            elif kind == "na":
+                chunk = text[s:e]
+                folded = _fold(chunk)
+                if len(folded) == len(chunk) and unicodedata.is_normalized("NFKC", chunk):
+                    self.emit(folded, base + s, e - s)
+                else:
+                    self._slow(chunk, base + s)
+            last = e
+        if last < len(text):
+            self.emit(text[last:].lower(), base + last, len(text) - last)
+
+    def _slow(self, chunk: str, base: int) -> None:
+        i, n = 0, len(chunk)
+        while i < n:
+            j = i + 1
+            while j < n and unicodedata.combining(chunk[j]):
+                j += 1
+            folded = _fold(chunk[i:j])
+            if folded.isspace():
+                folded = " "
+            self.emit(folded, base + i, j - i)
+            i = j
+
+    def add_replacement(self, norm: str, orig_start: int, orig_end: int) -> None:
+        """Append an already normalized string that stands for ``[orig_start, orig_end)``."""
+        norm = " ".join(norm.split())
+        if not norm:
+            return
+        self.emit(norm, orig_start, orig_end - orig_start)
+
+    def build(self) -> NormText:
+        return NormText(
+            "".join(self.parts), self.norm_starts, self.orig_starts, self.lens, self.orig_lens
+        )
+
+
+def normalize_text(text: str, replacements: list[tuple[int, int, str]] | None = None) -> NormText:
+    """Normalize ``text``; ``replacements`` (sorted, non-overlapping ``(start, end, lemma)``)
+    substitute tokens by their lemmas (the lemma view of the text)."""
+    b = _Builder()
+    if not replacements:
+        b.add_text(text, 0)
+        return b.build()
+    last = 0
+    for start, end, lemma in replacements:
+        if start < last or end <= start or end > len(text):
+            continue
+        if start > last:
+            b.add_text(text[last:start], last)
+        b.add_replacement(normalize(lemma), start, end)
+        last = end
+    if last < len(text):
+        b.add_text(text[last:], last)
+    return b.build()

@@ -1,0 +1,60 @@
+"""Language identification restricted to the configured languages; producer codes trusted."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from streams.enrich import UNDETERMINED, LanguageIdentifier, normalize_lang
+
+LANGS = ["de", "en", "fr", "nl", "es", "it", "pt", "pl", "ru", "zh"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Der belgische Geheimdienst überwacht das Logistikzentrum des Unternehmens.", "de"),
+        ("Belgian intelligence is monitoring the company's logistics hub at the airport.", "en"),
+        ("Les services de renseignement belges surveillent le centre logistique.", "fr"),
+        ("De Belgische inlichtingendienst houdt het logistieke centrum in de gaten.", "nl"),
+        ("Бельгийская разведка следит за логистическим центром компании.", "ru"),
+        ("比利时情报部门正在监视阿里巴巴在列日的物流中心。", "zh"),
+    ],
+)
+def test_detects_configured_languages(text: str, expected: str) -> None:
+    """Clear sentences are assigned their language with a high confidence."""
+    lang, confidence = LanguageIdentifier(LANGS).identify(text)
+    assert lang == expected and confidence > 0.5
+
+
+def test_detection_is_restricted_to_configured_languages() -> None:
+    """A German sentence is labelled with one of the configured languages only."""
+    lang, _ = LanguageIdentifier(["en", "fr"]).identify("Der Geheimdienst überwacht das Zentrum.")
+    assert lang in {"en", "fr"}
+
+
+def test_producer_language_is_trusted_and_normalised() -> None:
+    """A producer-given language wins with confidence 1.0, normalised to its base code."""
+    ident = LanguageIdentifier(LANGS)
+    assert ident.identify("The text is English.", given="de-DE") == ("de", 1.0)
+    assert ident.identify("whatever", given="no") == ("nb", 1.0)
+    assert normalize_lang("ZH_Hans") == "zh"
+
+
+def test_text_without_letters_is_undetermined() -> None:
+    """Digits and punctuation give the undetermined code with zero confidence."""
+    assert LanguageIdentifier(LANGS).identify("123 456 — 7,89 %") == (UNDETERMINED, 0.0)
+
+
+def test_single_language_needs_no_detector() -> None:
+    """With one configured language every text with letters is that language."""
+    assert LanguageIdentifier(["de"]).identify("anything at all") == ("de", 1.0)
+
+
+def test_unsupported_code_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """A configured code the detector does not know is dropped and named in a warning."""
+    with caplog.at_level(logging.WARNING):
+        ident = LanguageIdentifier(["de", "en", "qq"])
+    assert ident.languages == ("de", "en")
+    assert any("'qq'" in r.getMessage() for r in caplog.records)
