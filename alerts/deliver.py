@@ -106,6 +106,7 @@ class Deliverer:
         config: DeliveryConfig | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         digest_check_s: float | None = 60.0,
     ) -> None:
         self.channels = dict(channels)
@@ -115,6 +116,7 @@ class Deliverer:
         self.config = config or DeliveryConfig()
         self.clock = clock
         self.sleep = sleep
+        self.monotonic = monotonic
         self.digest_check_s = digest_check_s
         self.stats = DeliveryStats()
         self._random = random.Random(self.config.seed)
@@ -303,14 +305,19 @@ class Deliverer:
 
     async def _pace(self, channel: Channel, name: str) -> None:
         gate = self._gates.get(channel.name, 0.0)
-        now = self.clock()
+        now = self.monotonic()
         if gate > now:
             await self.sleep(gate - now)
         if channel.pacing is None:
             return
         bucket = self._buckets.get(name)
         if bucket is None:
-            bucket = TokenBucket(channel.pacing.rate_per_s, channel.pacing.burst, sleep=self.sleep)
+            bucket = TokenBucket(
+                channel.pacing.rate_per_s,
+                channel.pacing.burst,
+                clock=self.monotonic,
+                sleep=self.sleep,
+            )
             self._buckets[name] = bucket
         await bucket.acquire()
 

@@ -261,6 +261,10 @@ class EntityDef(_Strict):
         default_factory=list,
         description="NER labels (ORG, PERSON, GPE…); checked only when a trained model ran",
     )
+    exclude: list[Term] = Field(
+        default_factory=list,
+        description="look-alikes that are not this entity: a hit inside one is dropped",
+    )
     description: str | None = None
 
 
@@ -269,6 +273,11 @@ class ConceptDef(_Strict):
 
     description: str | None = None
     terms: dict[LanguageKey, list[Term]] = Field(min_length=1)
+    exclude: dict[LanguageKey, list[Term]] = Field(
+        default_factory=dict,
+        description="false friends per language (e.g. de: [Protestant] for protest): "
+        "a term hit inside a word matched by an exclude term is dropped",
+    )
 
 
 class Throttle(_Strict):

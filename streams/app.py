@@ -63,6 +63,7 @@ def faust_config(settings: Settings, bootstrap: str | None = None) -> dict[str, 
 def create_app(settings: Settings, *, bootstrap: str | None = None,
                runtime: Runtime | None = None) -> faust.App:
     """A configured Faust app with the enrich+match and alert agents; ``app.newswatch`` is the runtime."""
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_config(settings, bootstrap))
     topics = Topics(**{name: settings.topic(default) for name, default in Topics().__dict__.items()})
     runtime = runtime or Runtime(settings)

@@ -194,6 +194,98 @@ def bench_match(
     )
 
 
+def _time_option(value: str | None, name: str):  # type: ignore[no-untyped-def]
+    from streams.timeparse import TimeParseError, parse_time
+
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except TimeParseError as exc:
+        raise typer.BadParameter(str(exc), param_hint=name) from None
+
+
+@cli.command()
+def replay(
+    watchlist: Annotated[
+        str | None, typer.Option("--watchlist", "-w", help="NEW watch-list to backtest")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="BASELINE watch-list (default: NEWSWATCH_WATCHLIST)")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="from (inclusive): ISO 8601 or relative: 7d, 24h, 90m")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="to (exclusive): ISO 8601 or relative: 1d, 30m")
+    ] = None,
+    topic: Annotated[
+        str, typer.Option(help="topic to read (NEWSWATCH_TOPIC_PREFIX applies)")
+    ] = "articles.raw",
+    labels: Annotated[
+        str | None, typer.Option(help='labels JSONL: {"id", "rule", "relevant": true|false}')
+    ] = None,
+    report: Annotated[
+        str | None, typer.Option(help="HTML report path (default: DATA_DIR/reports/...)")
+    ] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="JSON report path (default: next to the HTML)")
+    ] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", "-i", help="offline: JSONL/.txt/.html files or folders"),
+    ] = None,
+    republish: Annotated[
+        bool, typer.Option(help="re-produce the selected articles to articles.raw, replayed")
+    ] = False,
+    full_scan: Annotated[
+        bool, typer.Option(help="read from the first offset, do not seek by time")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="progress on stderr")] = True,
+    max_items: Annotated[int, typer.Option(help="rows per list in the HTML report")] = 100,
+) -> None:
+    """Backtest a watch-list over a topic's time range: gained/lost per rule, precision/recall.
+
+    Never sends an alert. --republish re-produces the selected records marked replayed; their
+    alerts go to NEWSWATCH_TEST_CHANNEL only.
+    """
+    from pathlib import Path
+
+    from streams.replay import ReplayOptions, run_replay
+
+    options = ReplayOptions(
+        watchlist=Path(watchlist) if watchlist else None,
+        baseline=Path(baseline) if baseline else None,
+        since=_time_option(since, "--since"),
+        until=_time_option(until, "--until"),
+        topic=topic,
+        labels=Path(labels) if labels else None,
+        report=Path(report) if report else None,
+        json_path=Path(json_out) if json_out else None,
+        inputs=[Path(p) for p in inputs or []],
+        republish=republish,
+        full_scan=full_scan,
+        progress=progress,
+        max_items=max_items,
+    )
+    raise typer.Exit(run_replay(_settings(), options))
+
+
+@bench_cli.command("replay")
+def bench_replay(
+    articles: Annotated[int, typer.Option(help="articles in the corpus")] = 2000,
+    report_articles: Annotated[
+        int, typer.Option(help="articles for the report render/size measurement")
+    ] = 10_000,
+) -> None:
+    """Replay throughput vs offline `newswatch match`, report render time and size; JSON."""
+    from streams.replay.bench import run_bench_replay
+
+    raise typer.Exit(
+        run_bench_replay(_settings(), articles=articles, report_articles=report_articles)
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 

@@ -81,8 +81,8 @@ class Runtime:
         timeout = httpx.Timeout(self.settings.http_timeout_s, connect=5.0)
         self.http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self.renderer = Renderer(self.settings.template_dir)
-        problems = self.renderer.validate()
-        self.health.templates_checked(not problems, "; ".join(problems))
+        checked = self.renderer.validate()  # raises TemplateError naming file:line
+        self.health.templates_checked(True, f"{len(checked)} templates valid")
         self._enricher = AsyncEnricher(enrich_config(self.settings))
         self._enricher.set_entity_patterns(current.entity_patterns())
         await self._enricher.start()

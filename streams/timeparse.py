@@ -62,7 +62,7 @@ def to_epoch_ms(moment: datetime) -> int:
     """Milliseconds since the epoch (Kafka record timestamps); naive means UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(round(moment.timestamp() * 1000))
+    return round(moment.timestamp() * 1000)
 
 
 def format_utc(epoch_ms: int | float | None) -> str | None:

@@ -58,13 +58,13 @@ def parse_spec(spec: str) -> ChannelSpec:
     if not sep:
         return ChannelSpec(kind)
     target = target.strip()
-    if not target or not _TARGET.fullmatch(target):
-        raise ChannelSpecError(spec, "empty or invalid target after ':'")
     if kind in ("email", "digest"):
         addresses = [a.strip() for a in target.split(",")]
-        if not all(re.fullmatch(r"[^@\s,;:]+@[^@\s,;:]+", a) for a in addresses):
+        if not all(re.fullmatch(r"[^@\s,;:<>|]+@[^@\s,;:<>|]+", a) for a in addresses):
             raise ChannelSpecError(spec, "targets must be e-mail addresses separated by ','")
         target = ",".join(addresses)
+    if not target or not _TARGET.fullmatch(target):
+        raise ChannelSpecError(spec, "empty or invalid target after ':'")
     if kind in ("file", "webhook") and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", target):
         raise ChannelSpecError(spec, "name must be letters, digits, '.', '_' or '-'")
     return ChannelSpec(kind, target)

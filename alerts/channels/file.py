@@ -22,7 +22,14 @@ from schemas.records import AlertRecord
 
 __all__ = ["FileChannel"]
 
-_PERMANENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EROFS}
+_PERMANENT_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.EEXIST,
+    errno.EISDIR,
+    errno.ENOTDIR,
+    errno.EROFS,
+}
 
 
 class FileChannel(Channel):

@@ -94,9 +94,9 @@ class FakeSlack:
         """Listen on loopback; returns ``url``."""
         app = web.Application(client_max_size=2 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server
         assert server is not None

@@ -154,7 +154,12 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
 
 
 class PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx transport whose connections go only to addresses pinned by the guard."""
+    """httpx transport whose connections go only to addresses pinned by the guard.
+
+    It keeps httpx's request/response mapping and swaps the connection pool (``_pool``, as in
+    httpx 0.28) for one built on the pinning backend; the pinning tests fail if that stops
+    working.
+    """
 
     def __init__(
         self, *, verify: ssl.SSLContext | bool = True, limits: httpx.Limits | None = None

@@ -32,9 +32,10 @@ them; a connection attempt without a pin is refused (fail closed). Environment p
 ignored (``trust_env=False``) because a proxy would resolve the name again.
 
 Error statuses (>= 400) raise :class:`streams.errors.IngestError` (``retriable`` for 408, 425,
-429 and 5xx); transport failures raise ``IngestError`` with ``retriable=True``. Every refusal
-message starts with its reason code (``private``, ``scheme``, ``too-large`` ...) and the
-error's ``source`` is the URL refused.
+429 and 5xx); transport failures raise ``IngestError`` with ``retriable=True``. A refusal's
+``source`` is the URL refused (``... (redirected from ...)`` on a redirect hop) and its message
+starts with the reason code (``private``, ``scheme``, ``too-large`` ...), which
+:func:`refusal_reason` returns, e.g. for ``Metrics.fetch_refused``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from typing import Any
 
 import httpx
 
-from streams.errors import ConfigError, IngestError
+from streams.errors import ConfigError, FetchRefused, IngestError
 from streams.ingest._guard import (
     METADATA_ADDRESSES,
     METADATA_HOSTS,
@@ -72,6 +73,7 @@ __all__ = [
     "Resolver",
     "build_client",
     "classify_address",
+    "refusal_reason",
 ]
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -183,6 +185,14 @@ class FetchResult:
         """The media type without parameters, lower case."""
         value = self.headers.get("content-type")
         return _media_type(value) if value else None
+
+
+def refusal_reason(error: FetchRefused) -> str:
+    """The reason code of a refusal (``private``, ``timeout`` ...), e.g. for a metrics label."""
+    text = str(error)
+    if error.source and text.startswith(f"{error.source}: "):
+        text = text[len(error.source) + 2 :]
+    return text.split(":", 1)[0]
 
 
 def _media_type(value: str) -> str:

@@ -74,8 +74,12 @@ def _cut(text: str, limit: int = SNIPPET_CHARS) -> str:
 def evidence_briefs(match: Match) -> tuple[EvidenceBrief, ...]:
     """The first pieces of evidence of a match, snippets cut to ``SNIPPET_CHARS``."""
     return tuple(
-        EvidenceBrief(condition=ev.condition, term=_cut(ev.term, 200),
-                      surface=_cut(ev.surface, 200), snippet=_cut(ev.snippet))
+        EvidenceBrief(
+            condition=ev.condition,
+            term=_cut(ev.term, 200),
+            surface=_cut(ev.surface, 200),
+            snippet=_cut(ev.snippet),
+        )
         for ev in match.evidence[:MAX_EVIDENCE]
     )
 
@@ -108,10 +112,12 @@ class Backtest:
         self.max_record_bytes = max_record_bytes
         self.stats = ReplayStats()
         self.seen: set[str] = set()
+        self.failed: set[str] = set()
         self.info: dict[str, ArticleInfo] = {}
         #: side -> rule id -> article id -> evidence
         self.hits: dict[str, dict[str, dict[str, tuple[EvidenceBrief, ...]]]] = {
-            NEW: {}, BASELINE: {},
+            NEW: {},
+            BASELINE: {},
         }
         #: (side, rule id, day) -> matches
         self.per_day: Counter[tuple[str, str, str]] = Counter()
@@ -156,8 +162,13 @@ class Backtest:
             self.stats.in_range += 1
             try:
                 article = decode_record(
-                    rec.value, RawArticle, max_bytes=self.max_record_bytes, topic=self.topic,
-                    partition=rec.partition, offset=rec.offset, key=rec.key,
+                    rec.value,
+                    RawArticle,
+                    max_bytes=self.max_record_bytes,
+                    topic=self.topic,
+                    partition=rec.partition,
+                    offset=rec.offset,
+                    key=rec.key,
                 )
             except RecordError as exc:
                 self.stats.invalid += 1
@@ -194,6 +205,7 @@ class Backtest:
         for (article, origin), result in zip(selected, results, strict=True):
             if isinstance(result, Exception):
                 self.stats.enrich_failed += 1
+                self.failed.add(article.id)
                 self._problem(f"article {article.id!r}: enrichment failed: {result}")
                 continue
             self.stats.articles += 1
@@ -209,8 +221,13 @@ class Backtest:
                         self.per_day[(side, m.rule_id, day)] += 1
             if matched or article.id in self.labelled_ids:
                 self.info[article.id] = ArticleInfo(
-                    article.id, article.title, article.source, article.url,
-                    origin.timestamp_ms, origin.partition, origin.offset,
+                    article.id,
+                    article.title,
+                    article.source,
+                    article.url,
+                    origin.timestamp_ms,
+                    origin.partition,
+                    origin.offset,
                 )
 
     def _enrich(self, articles: list[RawArticle]) -> list[EnrichedArticle | Exception]:
@@ -227,6 +244,10 @@ class Backtest:
             except Exception as exc:
                 out.append(exc)
         return out
+
+    def analysed(self, article_id: str) -> bool:
+        """True when the article was selected and enriched (so labels about it count)."""
+        return article_id in self.seen and article_id not in self.failed
 
     def process_records(self, records: Sequence[ReadRecord]) -> list[RawArticle]:
         """Select and analyse a batch of Kafka records; returns the selected articles."""

@@ -32,14 +32,21 @@ __all__ = ["MAX_TIMELINE_DAYS", "build_rules", "labels_ref", "score", "timeline_
 MAX_TIMELINE_DAYS = 3_660
 
 
-def _hit(info: ArticleInfo | None, article_id: str,
-         evidence: Iterable[EvidenceBrief] = ()) -> ArticleHit:
+def _hit(
+    info: ArticleInfo | None, article_id: str, evidence: Iterable[EvidenceBrief] = ()
+) -> ArticleHit:
     if info is None:  # labelled but its article was not kept (cannot happen for seen ids)
         return ArticleHit(id=article_id, title="", evidence=list(evidence))
     return ArticleHit(
-        id=info.id, title=info.title, source=info.source, url=info.url,
-        time=format_utc(info.timestamp_ms), timestamp_ms=info.timestamp_ms,
-        partition=info.partition, offset=info.offset, evidence=list(evidence),
+        id=info.id,
+        title=info.title,
+        source=info.source,
+        url=info.url,
+        time=format_utc(info.timestamp_ms),
+        timestamp_ms=info.timestamp_ms,
+        partition=info.partition,
+        offset=info.offset,
+        evidence=list(evidence),
     )
 
 
@@ -65,8 +72,14 @@ def score(judged: dict[str, bool], predicted: set[str]) -> tuple[Scores, list[st
     else:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     scores = Scores(
-        labelled=len(judged), positives=sum(1 for v in judged.values() if v), tp=tp, fp=fp,
-        fn=fn, precision=precision, recall=recall, f1=f1,
+        labelled=len(judged),
+        positives=sum(1 for v in judged.values() if v),
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        precision=precision,
+        recall=recall,
+        f1=f1,
         unlabelled_matches=sum(1 for i in predicted if i not in judged),
     )
     return scores, fp_ids, fn_ids
@@ -76,7 +89,9 @@ def timeline_days(engine: Backtest) -> list[str]:
     """UTC days of the chart: the requested range, else the days that had articles."""
     days = sorted(engine.article_days)
     first = day_of(engine.since_ms) if engine.since_ms is not None else (days[0] if days else None)
-    last = day_of(engine.until_ms - 1) if engine.until_ms is not None else (days[-1] if days else None)
+    last = (
+        day_of(engine.until_ms - 1) if engine.until_ms is not None else (days[-1] if days else None)
+    )
     if first is None or last is None:
         return days
     start, stop = date.fromisoformat(first), date.fromisoformat(last)
@@ -98,7 +113,7 @@ def build_rules(engine: Backtest, days: list[str]) -> tuple[list[RuleReport], To
     judged_by_rule: dict[str, dict[str, bool]] = {}
     if engine.labels is not None:
         for rule_id, judged in engine.labels.by_rule.items():
-            judged_by_rule[rule_id] = {i: v for i, v in judged.items() if i in engine.seen}
+            judged_by_rule[rule_id] = {i: v for i, v in judged.items() if engine.analysed(i)}
     reports, totals = [], Totals()
     for rule_id in order:
         meta = new_rules.get(rule_id) or base_rules[rule_id]
@@ -107,23 +122,33 @@ def build_rules(engine: Backtest, days: list[str]) -> tuple[list[RuleReport], To
         gained = _order(engine, (i for i in new_hits if i not in base_hits))
         lost = _order(engine, (i for i in base_hits if i not in new_hits))
         report = RuleReport(
-            id=rule_id, title=meta.title, severity=meta.severity,
-            in_new=rule_id in new_rules, in_baseline=rule_id in base_rules,
-            new_matches=len(new_hits), baseline_matches=len(base_hits),
+            id=rule_id,
+            title=meta.title,
+            severity=meta.severity,
+            in_new=rule_id in new_rules,
+            in_baseline=rule_id in base_rules,
+            new_matches=len(new_hits),
+            baseline_matches=len(base_hits),
             unchanged=sum(1 for i in new_hits if i in base_hits),
-            gained_count=len(gained), lost_count=len(lost),
+            gained_count=len(gained),
+            lost_count=len(lost),
             gained=[_hit(engine.info.get(i), i, new_hits[i]) for i in gained],
             lost=[_hit(engine.info.get(i), i, base_hits[i]) for i in lost],
             timeline=[
-                DayCount(day=d, new=engine.per_day[(NEW, rule_id, d)],
-                         baseline=engine.per_day[(BASELINE, rule_id, d)])
+                DayCount(
+                    day=d,
+                    new=engine.per_day[(NEW, rule_id, d)],
+                    baseline=engine.per_day[(BASELINE, rule_id, d)],
+                )
                 for d in days
             ],
         )
         if engine.labels is not None:
             judged = judged_by_rule.get(rule_id, {})
-            for side, hits, present in ((NEW, new_hits, report.in_new),
-                                        (BASELINE, base_hits, report.in_baseline)):
+            for side, hits, present in (
+                (NEW, new_hits, report.in_new),
+                (BASELINE, base_hits, report.in_baseline),
+            ):
                 if not present:
                     continue
                 scores, fp_ids, fn_ids = score(judged, set(hits))
@@ -149,8 +174,11 @@ def labels_ref(engine: Backtest) -> LabelsRef | None:
     if labels is None:
         return None
     known = set(_rule_meta(engine.new)) | set(_rule_meta(engine.baseline))
-    used = sum(1 for judged in labels.by_rule.values() for i in judged if i in engine.seen)
+    used = sum(1 for judged in labels.by_rule.values() for i in judged if engine.analysed(i))
     return LabelsRef(
-        path=labels.path, judgements=labels.count, used=used, outside=labels.count - used,
+        path=labels.path,
+        judgements=labels.count,
+        used=used,
+        outside=labels.count - used,
         unknown_rules=sorted(r for r in labels.by_rule if r not in known),
     )

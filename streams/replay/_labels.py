@@ -49,10 +49,13 @@ def load_labels(path: Path) -> Labels:
         try:
             data = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise ReplayInputError(f"invalid JSON: {exc.msg}", where=f"{where}:{exc.colno}") from None
+            raise ReplayInputError(
+                f"invalid JSON: {exc.msg}", where=f"{where}:{exc.colno}"
+            ) from None
         if not isinstance(data, dict):
-            raise ReplayInputError('expected a JSON object {"id", "rule", "relevant"}',
-                                   where=f"{where}:1")
+            raise ReplayInputError(
+                'expected a JSON object {"id", "rule", "relevant"}', where=f"{where}:1"
+            )
         ident, rule, relevant = data.get("id"), data.get("rule"), data.get("relevant")
         if not isinstance(ident, str) or not ident:
             raise ReplayInputError('"id" must be a non-empty string', where=f"{where}:1")

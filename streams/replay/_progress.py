@@ -66,9 +66,14 @@ class Progress:
             remaining = max(0, self.total - self.done)
             per_record = (self.clock() - self.started) / self.done if self.done else 0.0
             eta = f" ETA {remaining * per_record:.0f}s" if self.done and remaining else ""
-            return (f"{self.label} [{bar}] {frac * 100:5.1f}% {self.done:,}/{self.total:,} records"
-                    f"  {self.articles:,} articles  {rate:,.1f} articles/s{eta}")
-        return f"{self.label}: {self.done:,} records  {self.articles:,} articles  {rate:,.1f} articles/s"
+            return (
+                f"{self.label} [{bar}] {frac * 100:5.1f}% {self.done:,}/{self.total:,} records"
+                f"  {self.articles:,} articles  {rate:,.1f} articles/s{eta}"
+            )
+        return (
+            f"{self.label}: {self.done:,} records  {self.articles:,} articles"
+            f"  {rate:,.1f} articles/s"
+        )
 
     def _draw(self, *, final: bool) -> None:
         text = self.line()

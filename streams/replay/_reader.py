@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -103,15 +104,20 @@ class TopicReader:
                 answers = {tp: (v.offset if v is not None else None) for tp, v in found.items()}
                 probes = await self._probe(
                     {tp: probe_offset(answers.get(tp), beginning[tp], end[tp]) for tp in self._tps},
-                    answers, end,
+                    answers,
+                    end,
                 )
         except (KafkaError, OSError) as exc:
             raise ReplayReadError(f"cannot list offsets: {exc}", topic=self.topic) from None
         plan = []
         for tp in self._tps:
             read = plan_partition(
-                tp.partition, since_ms=self.since_ms, answer=answers.get(tp),
-                beginning=beginning[tp], end=end[tp], probe=probes.get(tp.partition, []),
+                tp.partition,
+                since_ms=self.since_ms,
+                answer=answers.get(tp),
+                beginning=beginning[tp],
+                end=end[tp],
+                probe=probes.get(tp.partition, []),
                 full_scan=self.full_scan,
             )
             if end[tp] != listed[tp]:
@@ -139,12 +145,17 @@ class TopicReader:
             pending = {tp for tp in pending if self._consumer.highwater(tp) is None}
         if pending:
             tp = next(iter(pending))
-            raise ReplayReadError("no fetch answer to learn the high watermark",
-                                  topic=self.topic, partition=tp.partition)
+            raise ReplayReadError(
+                "no fetch answer to learn the high watermark",
+                topic=self.topic,
+                partition=tp.partition,
+            )
         return {tp: max(listed[tp], int(self._consumer.highwater(tp) or 0)) for tp in self._tps}
 
     async def _probe(
-        self, starts: dict[TopicPartition, int | None], answers: dict[TopicPartition, int | None],
+        self,
+        starts: dict[TopicPartition, int | None],
+        answers: dict[TopicPartition, int | None],
         ends: dict[TopicPartition, int],
     ) -> dict[int, list[Probe]]:
         """Fetch, per partition, the records from ``starts[tp]`` up to one at/after the answer."""
@@ -192,8 +203,12 @@ class TopicReader:
                 )
             except (KafkaError, OSError) as exc:
                 tp = next(iter(active))
-                raise ReplayReadError(f"fetch failed: {exc}", topic=self.topic,
-                                      partition=tp.partition, offset=active[tp]) from None
+                raise ReplayReadError(
+                    f"fetch failed: {exc}",
+                    topic=self.topic,
+                    partition=tp.partition,
+                    offset=active[tp],
+                ) from None
             records: list[ReadRecord] = []
             consumed = 0
             for tp, msgs in fetched.items():
@@ -209,7 +224,9 @@ class TopicReader:
                 active[tp] = new_pos
             # positions can move past gaps (compaction, control records) without records
             for tp in list(active):
-                pos = max(active[tp], min(await self._consumer.position(tp), by_part[tp.partition].end))
+                pos = max(
+                    active[tp], min(await self._consumer.position(tp), by_part[tp.partition].end)
+                )
                 consumed += pos - active[tp]
                 active[tp] = pos
                 if pos >= by_part[tp.partition].end:
@@ -222,7 +239,9 @@ class TopicReader:
                 tp = next(iter(active))
                 raise ReplayReadError(
                     f"no progress for {self.stall_timeout_s:.0f}s (end offset "
-                    f"{by_part[tp.partition].end})", topic=self.topic, partition=tp.partition,
+                    f"{by_part[tp.partition].end})",
+                    topic=self.topic,
+                    partition=tp.partition,
                     offset=active[tp],
                 )
             else:

@@ -54,19 +54,25 @@ def validate_answer(
         if not last:
             return "the last record could not be read to check the answer"
         if last[-1].timestamp_ms >= since_ms:
-            return (f"answer says no record at/after {since}, but offset {last[-1].offset} "
-                    f"has timestamp {format_utc(last[-1].timestamp_ms)}")
+            return (
+                f"answer says no record at/after {since}, but offset {last[-1].offset} "
+                f"has timestamp {format_utc(last[-1].timestamp_ms)}"
+            )
         return None
     for p in probe:
         if p.offset < answer and p.timestamp_ms >= since_ms:
-            return (f"offset {p.offset} before the answer {answer} already has timestamp "
-                    f"{format_utc(p.timestamp_ms)} >= {since}")
+            return (
+                f"offset {p.offset} before the answer {answer} already has timestamp "
+                f"{format_utc(p.timestamp_ms)} >= {since}"
+            )
     at = next((p for p in probe if p.offset >= answer), None)
     if at is None:
         return f"the record at offset {answer} could not be read"
     if at.timestamp_ms < since_ms:
-        return (f"record at offset {at.offset} has timestamp {format_utc(at.timestamp_ms)}, "
-                f"older than {since}")
+        return (
+            f"record at offset {at.offset} has timestamp {format_utc(at.timestamp_ms)}, "
+            f"older than {since}"
+        )
     return None
 
 
@@ -82,23 +88,49 @@ def plan_partition(
 ) -> PartitionRead:
     """Decide where to read ``partition`` from (``end`` is the snapshot high watermark)."""
     if end <= beginning:
-        return PartitionRead(partition=partition, start=end, end=end, method="empty",
-                             broker_offset=answer, reason="no records")
+        return PartitionRead(
+            partition=partition,
+            start=end,
+            end=end,
+            method="empty",
+            broker_offset=answer,
+            reason="no records",
+        )
     if since_ms is None or full_scan:
         reason = "--full-scan" if full_scan else "no --since: from the first offset"
-        return PartitionRead(partition=partition, start=beginning, end=end, method="scan",
-                             broker_offset=answer, reason=reason)
+        return PartitionRead(
+            partition=partition,
+            start=beginning,
+            end=end,
+            method="scan",
+            broker_offset=answer,
+            reason=reason,
+        )
     problem = validate_answer(since_ms, answer, beginning, end, probe)
     if problem is not None:
         return PartitionRead(
-            partition=partition, start=beginning, end=end, method="scan", broker_offset=answer,
+            partition=partition,
+            start=beginning,
+            end=end,
+            method="scan",
+            broker_offset=answer,
             reason=f"offsets_for_times answer rejected ({problem}); reading from the first "
-                   "offset and filtering on record timestamps",
+            "offset and filtering on record timestamps",
         )
     if answer is None or answer >= end:
-        return PartitionRead(partition=partition, start=end, end=end, method="nothing-in-range",
-                             broker_offset=answer,
-                             reason="no record at or after --since (last record checked)")
-    return PartitionRead(partition=partition, start=answer, end=end, method="by-time",
-                         broker_offset=answer,
-                         reason="offsets_for_times answer checked against the records around it")
+        return PartitionRead(
+            partition=partition,
+            start=end,
+            end=end,
+            method="nothing-in-range",
+            broker_offset=answer,
+            reason="no record at or after --since (last record checked)",
+        )
+    return PartitionRead(
+        partition=partition,
+        start=answer,
+        end=end,
+        method="by-time",
+        broker_offset=answer,
+        reason="offsets_for_times answer checked against the records around it",
+    )

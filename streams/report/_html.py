@@ -1,7 +1,7 @@
 """Render a ``BacktestReport`` as one self-contained HTML file.
 
-The template is a file shipped with the package (``report.html.j2`` next to this module); article text
-only ever enters as template *data*, auto-escaped by Jinja2. The page carries a
+The template is a file shipped next to this module (``report.html.j2``); article text only
+ever enters as template *data*, auto-escaped by Jinja2. The page carries a
 Content-Security-Policy that forbids scripts and any network fetch, so even a text that
 slipped through could not run or phone home. Charts are inline SVG (``_svg``). Long lists
 are cut to a row budget so the file stays small (the JSON report keeps everything).

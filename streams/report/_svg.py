@@ -37,9 +37,11 @@ def _buckets(days: Sequence[DayCount]) -> tuple[list[tuple[str, int, int]], str]
 
 
 def _nice_max(value: int) -> int:
+    if value <= 2:
+        return 2
     if value <= 4:
-        return max(value, 1)
-    magnitude = 10 ** int(math.floor(math.log10(value)))
+        return 4
+    magnitude = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         top = int(step * magnitude)
         if top >= value:
@@ -97,9 +99,10 @@ def timeline_svg(rule_id: str, days: Sequence[DayCount]) -> str:
             )
         parts.append("</g>")
         if i % label_every == 0:
+            tick = label[5:] if unit == "day" else label
             parts.append(
                 f'<text x="{x0 + bar:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" '
-                f'font-size="10" fill="#374151">{escape(label[5:] if unit == "day" else label)}</text>'
+                f'font-size="10" fill="#374151">{escape(tick)}</text>'
             )
     # legend
     lx = LEFT

@@ -48,8 +48,13 @@ def summary_table(report: BacktestReport) -> str:
             name += " (removed)"
         elif not rule.in_baseline:
             name += " (new)"
-        row = [name, str(rule.new_matches), str(rule.baseline_matches),
-               f"+{rule.gained_count}", f"-{rule.lost_count}"]
+        row = [
+            name,
+            str(rule.new_matches),
+            str(rule.baseline_matches),
+            f"+{rule.gained_count}",
+            f"-{rule.lost_count}",
+        ]
         if with_labels:
             row += _scores(rule.new_scores) + _scores(rule.baseline_scores)
         rows.append(row)
@@ -66,7 +71,8 @@ def summary_table(report: BacktestReport) -> str:
     out = [line(header), rule_line, *(line(r) for r in rows), rule_line, line(total)]
     s = report.stats
     out.append(
-        f"{s.articles} articles replayed in {s.elapsed_s:.2f} s ({s.articles_per_s:.1f} articles/s);"
+        f"{s.articles} articles replayed in {s.elapsed_s:.2f} s"
+        f" ({s.articles_per_s:.1f} articles/s);"
         f" {s.duplicates} duplicates, {s.replayed_skipped} replayed copies skipped,"
         f" {s.invalid} invalid, {s.enrich_failed} failed enrichment"
     )

@@ -50,7 +50,9 @@ class ArticleHit(_Model):
     title: str
     source: str | None = None
     url: str | None = None
-    time: str | None = Field(None, description="record time (UTC, ISO 8601) used for --since/--until")
+    time: str | None = Field(
+        None, description="record time (UTC, ISO 8601) used for --since/--until"
+    )
     timestamp_ms: int | None = None
     partition: int | None = None
     offset: int | None = None

@@ -30,10 +30,12 @@ def _check_terms(f: LoadedFile) -> list[Problem]:
     lists: list[tuple[tuple[str | int, ...], list[str], str, bool]] = []
     for ident, entity in f.model.entities.items():
         lists.append((("entities", ident, "aliases"), entity.aliases, "any", True))
+        lists.append((("entities", ident, "exclude"), entity.exclude, "any", True))
     for ident, concept in f.model.concepts.items():
-        for lang, terms in concept.terms.items():
-            key = _orig_key(f, ("concepts", ident, "terms"), lang)
-            lists.append((("concepts", ident, "terms", key), terms, lang, False))
+        for section in ("terms", "exclude"):
+            for lang, terms in getattr(concept, section).items():
+                key = _orig_key(f, ("concepts", ident, section), lang)
+                lists.append((("concepts", ident, section, key), terms, lang, False))
     for path, terms, lang, name in lists:
         seen: dict[tuple[str, bool, bool, bool, str | None], int] = {}
         for i, raw in enumerate(terms):

@@ -89,6 +89,7 @@ class CompiledWatchlist:
         for rule in self.rules:
             conds.update(rule.all, rule.any, rule.none)
         keys: dict[str, list[int]] = {}
+        conds.update([f"!{c}" for c in conds if c.startswith(("entity:", "concept:"))])
         for cond in sorted(conds):
             for pattern in self._patterns_of(cond):
                 if pattern.spec.regex is not None:
@@ -116,6 +117,20 @@ class CompiledWatchlist:
 
     def _patterns_of(self, cond: str) -> list[Pattern]:
         kind, _, rest = cond.partition(":")
+        if kind == "!entity":
+            entity = self.model.entities.get(rest)
+            if entity is None:
+                return []
+            return [Pattern(cond, parse_term(t, ANY, name=True)) for t in entity.exclude]
+        if kind == "!concept":
+            concept = self.model.concepts.get(rest)
+            if concept is None:
+                return []
+            return [
+                Pattern(cond, parse_term(t, lang))
+                for lang, terms in concept.exclude.items()
+                for t in terms
+            ]
         if kind == "entity":
             entity = self.model.entities.get(rest)
             if entity is None:

@@ -140,11 +140,21 @@ def _scan(compiled: CompiledWatchlist, doc: _Doc) -> dict[str, list[_Hit]]:
                 previous = found.get(k)
                 if previous is None or previous[0] < length:  # the longest term names the hit
                     found[k] = (length, _Hit(p.cond, spec.raw, ostart, oend, p.entity))
+    excluded: dict[str, list[tuple[int, int]]] = {}
+    for _, hit in found.values():
+        if hit.cond.startswith("!"):
+            excluded.setdefault(hit.cond[1:], []).append((hit.start, hit.end))
     hits: dict[str, list[_Hit]] = {}
     reach: dict[str, int] = {}
     for _, hit in sorted(found.values(), key=lambda item: (item[1].start, -item[1].end)):
         if hit.end <= reach.get(hit.cond, -1):
             continue  # inside a longer hit of the same condition ("Alibaba" in "Alibaba Group")
+        if hit.cond.startswith("!"):
+            continue
+        if hit.cond in excluded and any(
+            s <= hit.start and hit.end <= e for s, e in excluded[hit.cond]
+        ):
+            continue  # inside a false friend ("Protestanten" for protest)
         reach[hit.cond] = hit.end
         hits.setdefault(hit.cond, []).append(hit)
     return hits

@@ -158,13 +158,19 @@ def dlq() -> DeadLetters:
 
 
 class SleepRecorder:
-    """An ``asyncio.sleep`` stand-in that records requested waits and does not wait."""
+    """An ``asyncio.sleep`` stand-in: records waits and advances its own clock instead."""
 
     def __init__(self) -> None:
         self.waits: list[float] = []
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        """The monotonic clock that the recorded sleeps advance."""
+        return self.now
 
     async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+        self.now += seconds
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_safe_url_rejects_dangerous_urls(url: str | None) -> None:
 
 def test_safe_url_encodes_characters_that_could_close_a_link() -> None:
     """``|``, ``<``, ``>`` and quotes are percent-encoded; the URL stays usable."""
-    out = safe_url('https://Example.com/a|b<c>"d\'?q=1&r=2')
+    out = safe_url("https://Example.com/a|b<c>\"d'?q=1&r=2")
     assert out is not None
     assert out.startswith("https://example.com/a%7Cb%3Cc%3E%22d")
     assert "|" not in out and "<" not in out and '"' not in out

@@ -111,14 +111,18 @@ def test_garbage_goes_to_dead_letters_and_worker_keeps_going(
     letters = read_topic(settings.bootstrap_servers, settings.topic("articles.raw.dlq"),
                          expect=2, timeout=60)
     assert len(letters) == 2
-    reasons = sorted(letter["value"]["reason"] for letter in letters)
-    assert "not valid UTF-8 JSON" in reasons[0]
-    assert "schema violation" in reasons[1]
+    reasons = [letter["value"]["reason"] for letter in letters]
+    assert any("not valid UTF-8 JSON" in r for r in reasons)
+    assert any("schema violation" in r for r in reasons)
     for letter in letters:
         value = letter["value"]
         assert value["source_topic"] == settings.topic("articles.raw")
         assert value["partition"] in (0, 1) and value["offset"] >= 0
-    enriched = read_topic(settings.bootstrap_servers, settings.topic("articles.enriched"),
-                          expect=100, timeout=15)
-    assert "after-garbage" in {r["value"]["article"]["id"] for r in enriched}
+
+    def seen() -> bool:
+        records = read_topic(settings.bootstrap_servers, settings.topic("articles.enriched"),
+                             expect=100, timeout=2)
+        return "after-garbage" in {r["value"]["article"]["id"] for r in records}
+
+    assert _wait(seen, timeout=60)
     assert worker.alive()

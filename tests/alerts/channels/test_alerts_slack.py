@@ -36,7 +36,9 @@ def _deliverer(
             pacing=PacingConfig(rate_per_s=200, burst=50),
         )
     )
-    extra: dict[str, Any] = {"sleep": sleeps} if sleeps is not None else {}
+    extra: dict[str, Any] = {}
+    if sleeps is not None:
+        extra = {"sleep": sleeps, "monotonic": sleeps.clock}
     return Deliverer({"slack": channel}, {} if sent is None else sent, dlq, config=config, **extra)
 
 
@@ -59,7 +61,9 @@ async def test_update_is_a_thread_reply_to_the_first_message(
     fake_slack: Any, dlq: DeadLetters, fast_delivery: DeliveryConfig, make_alert: MakeA
 ) -> None:
     """The update of a story goes into the thread of the alert's first message."""
-    related = [ArticleRef(id="b1", title="Second outlet", url="https://two.example/x", source="Two")]
+    related = [
+        ArticleRef(id="b1", title="Second outlet", url="https://two.example/x", source="Two")
+    ]
     sent: dict[str, Any] = {}
     async with _deliverer(fake_slack, dlq, fast_delivery, sent) as deliverer:
         await deliverer.deliver(make_alert(channels=["slack:#sec"]))
@@ -188,3 +192,19 @@ async def test_invalid_auth_is_dead_lettered_and_the_token_never_leaks(
     assert secret not in letter.model_dump_json()
     assert secret not in log_text()
     assert "invalid_auth" in log_text()
+
+
+async def test_messages_are_paced_per_slack_channel(
+    fake_slack: Any, dlq: DeadLetters, make_alert: MakeA, sleeps: SleepRecorder
+) -> None:
+    """At 1 msg/s with burst 3, the 4th and 5th message to one channel wait 1 s each."""
+    channel = SlackChannel(SlackConfig(token=TOKEN, api_url=fake_slack.url))  # type: ignore[arg-type]
+    deliverer = Deliverer(
+        {"slack": channel}, {}, dlq, sleep=sleeps, monotonic=sleeps.clock, digest_check_s=None
+    )
+    async with deliverer:
+        for i in range(5):
+            await deliverer.deliver(make_alert(f"a{i}", channels=["slack:#one"]))
+        await deliverer.deliver(make_alert("other", channels=["slack:#two"]))
+    assert sleeps.waits == [1.0, 1.0]  # #two has its own bucket: no wait
+    assert len(fake_slack.messages) == 6

@@ -117,11 +117,11 @@ def test_batch_keeps_order_across_languages(
         make_article("Alibaba verkauft mehr.", language="de"),
         make_article("Alibaba sells more.", language="en"),
         make_article("阿里巴巴在列日设立物流中心。", title="阿里巴巴", language="zh"),
-        make_article("Alibaba vend plus.", language="fr"),
+        make_article("Alibaba wächst weiter.", language="de"),
     ]
     out = make_enricher().enrich_batch(articles)
     assert [r.article.id for r in out] == [a.id for a in articles]
-    assert [r.pipeline for r in out] == ["blank:de", "blank:en", "blank:zh", "blank:fr"]
+    assert [r.pipeline for r in out] == ["blank:de", "blank:en", "blank:zh", "blank:de"]
     zh = out[2]
     assert [e.text for e in zh.entities] == ["阿里巴巴", "阿里巴巴"]
 

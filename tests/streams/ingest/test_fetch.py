@@ -25,6 +25,7 @@ from streams.ingest.fetch import (
     GuardedFetcher,
     build_client,
     classify_address,
+    refusal_reason,
 )
 from streams.settings import Settings
 
@@ -232,7 +233,8 @@ async def refused(fetcher: GuardedFetcher, url: str, reason: str) -> FetchRefuse
     """Fetch ``url``, expect a FetchRefused with ``reason``, return it."""
     with pytest.raises(FetchRefused) as info:
         await fetcher.fetch(url)
-    assert str(info.value).split(": ")[1] == reason, str(info.value)
+    assert refusal_reason(info.value) == reason, str(info.value)
+    assert str(info.value).startswith(f"{info.value.source}: {reason}: ")
     return info.value
 
 

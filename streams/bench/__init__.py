@@ -1,0 +1,1 @@
+"""Benchmarks behind `newswatch bench ...`; each prints JSON results."""
