@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from alerts.errors import AlertError
 from streams.errors import NewswatchError
 
 __all__ = ["main"]
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, mapping newswatch errors to exit codes."""
     try:
         cli(args=argv, prog_name="newswatch", standalone_mode=True)
-    except NewswatchError as exc:
+    except (NewswatchError, AlertError) as exc:
         print(f"newswatch: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:

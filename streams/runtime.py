@@ -70,7 +70,7 @@ class Runtime:
     async def start(self) -> None:
         """Start every component, then let the agents run."""
         from alerts.channels import build_channels
-        from alerts.config import ChannelsConfig
+        from alerts.config import ChannelsConfig, DeliveryConfig, RetryConfig
         from alerts.deliver import Deliverer
         from alerts.policy import AlertPolicy
         from alerts.render import Renderer
@@ -92,8 +92,13 @@ class Runtime:
             update={"console": "console" in self.settings.alert_channels}
         )
         channels = build_channels(config, renderer=self.renderer, http_client=self.http)
+        # A rule may name channels this worker has no credentials for (e.g. Slack in the
+        # demo): skip and count them instead of dead-lettering every alert.
+        delivery = DeliveryConfig(
+            unconfigured="skip", retry=RetryConfig(max_retry_after_s=60.0, max_delay_s=30.0)
+        )
         self.deliverer = Deliverer(channels, self._sent_state, self._dead_letter_alert,
-                                   renderer=self.renderer)
+                                   renderer=self.renderer, config=delivery)
         await self.deliverer.start()
         if self.services is not None:
             self.services.policy = self.policy

@@ -58,7 +58,7 @@ class EnrichConfig(BaseModel):
         30, ge=1, description="a line longer than this is never removed by a regex pattern"
     )
     language_sample_chars: int = Field(
-        2_000, ge=100, description="how much clean text the language detector reads"
+        1_000, ge=100, description="how much clean text the language detector reads"
     )
     import_modules: list[str] = Field(
         default_factory=list,

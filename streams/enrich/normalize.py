@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 __all__ = ["normalize_inline", "split_lines"]
@@ -9,8 +10,7 @@ __all__ = ["normalize_inline", "split_lines"]
 #: Characters deleted outright: C0/C1 controls (line breaks are handled by ``split_lines``),
 #: soft hyphen, zero-width space, word joiner, BOM. ZWJ/ZWNJ stay (they carry meaning in
 #: Persian, Indic scripts and emoji).
-_DELETE = {c: None for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(c) not in "\t"}
-_DELETE.update({0x00AD: None, 0x200B: None, 0x2060: None, 0xFEFF: None, 0x180E: None})
+_INVISIBLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u00ad\u200b\u2060\ufeff\u180e]")
 
 
 def split_lines(text: str) -> list[str]:
@@ -24,4 +24,4 @@ def normalize_inline(text: str) -> str:
     The input is expected to be NFKC already (``split_lines``) but may contain tabs and any
     Unicode space; the result contains no line break.
     """
-    return " ".join(text.translate(_DELETE).split())
+    return " ".join(_INVISIBLE.sub("", text).split())

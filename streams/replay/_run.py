@@ -122,6 +122,8 @@ async def backtest(
     """Run one replay/backtest (and/or republish); writes the reports, returns the result."""
     _check(options)
     err = stderr if stderr is not None else sys.stderr
+    if not options.inputs or options.republish:
+        await _check_broker(settings)  # before the slow part: fail fast
     new = baseline = None
     labels: Labels | None = None
     if options.watchlist is not None:
@@ -214,6 +216,17 @@ async def backtest(
     return result
 
 
+async def _check_broker(settings: Settings) -> None:
+    from streams.broker import metadata_ok
+
+    host, _, port = settings.bootstrap_servers.split(",")[0].strip().rpartition(":")
+    if not await asyncio.to_thread(metadata_ok, host or "127.0.0.1", int(port), 2.0):
+        raise BrokerError(
+            f"no Kafka broker answers at {settings.bootstrap_servers}: start `newswatch broker`, "
+            "set KAFKA_BOOTSTRAP_SERVERS, or replay files offline with --input FILE.jsonl"
+        )
+
+
 async def _start_publisher(settings: Settings) -> Any:
     from streams.ingest.producer import ArticleProducer
     from streams.topics import ensure_topics
@@ -262,15 +275,8 @@ async def _replay_topic(
     publisher: Any,
     err: TextIO,
 ) -> list[PartitionRead]:
-    from streams.broker import metadata_ok
     from streams.replay._reader import TopicReader
 
-    host, _, port = settings.bootstrap_servers.split(",")[0].strip().rpartition(":")
-    if not await asyncio.to_thread(metadata_ok, host or "127.0.0.1", int(port), 2.0):
-        raise BrokerError(
-            f"no Kafka broker answers at {settings.bootstrap_servers}: start `newswatch broker`, "
-            "set KAFKA_BOOTSTRAP_SERVERS, or replay files offline with --input FILE.jsonl"
-        )
     reader = TopicReader(
         settings.bootstrap_servers,
         topic,

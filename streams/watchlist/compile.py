@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ahocorasick
@@ -21,7 +21,7 @@ from schemas.watchlist import Rule, Watchlist, parse_scope
 from streams.watchlist.errors import Problem, WatchlistError
 from streams.watchlist.langs import ANY
 from streams.watchlist.load import LoadedWatchlist
-from streams.watchlist.terms import TermSpec, parse_term
+from streams.watchlist.terms import ALWAYS, TermSpec, parse_term, term_keys
 
 __all__ = ["CompiledRule", "CompiledWatchlist", "Pattern", "compile_watchlist", "watchlist_version"]
 
@@ -34,6 +34,7 @@ class Pattern:
     spec: TermSpec
     entity: str | None = None
     labels: frozenset[str] = frozenset()
+    when: int = ALWAYS  # ALWAYS, IN_COMPOUNDING or IN_OTHERS (article language)
 
 
 @dataclass(frozen=True)
@@ -96,20 +97,33 @@ class CompiledWatchlist:
                     compiled = re.compile(pattern.spec.regex)
                     self.regexes.setdefault(cond, []).append((pattern, compiled))
                     continue
-                keys.setdefault(pattern.spec.key, []).append(len(self.patterns))
-                self.patterns.append(pattern)
+                for key, when in term_keys(pattern.spec):
+                    keys.setdefault(key, []).append(len(self.patterns))
+                    self.patterns.append(replace(pattern, when=when))
         self.automaton: Any = ahocorasick.Automaton()
         for key, ids in keys.items():
             self.automaton.add_word(key, (len(key), tuple(ids)))
         self.automaton.make_automaton()
         self.key_count = len(keys)
+        # Each rule is indexed under one "anchor": the most specific literal-only condition
+        # of `all` (entities before concepts, then the one fewest rules share), else under
+        # every `any` condition. A rule is evaluated only when its anchor was hit.
+        usage: dict[str, int] = {}
+        for rule in self.rules:
+            for cond in rule.positive:
+                usage[cond] = usage.get(cond, 0) + 1
         by_cond: dict[str, set[int]] = {}
         always = []
         for index, rule in enumerate(self.rules):
-            for cond in rule.positive:
-                by_cond.setdefault(cond, set()).add(index)
-            if self._fires_without_literal(rule):
+            literal_all = [c for c in rule.all if c not in self.regexes]
+            if literal_all:
+                anchor = min(literal_all, key=lambda c: (not c.startswith("entity:"), usage[c], c))
+                by_cond.setdefault(anchor, set()).add(index)
+            elif self._fires_without_literal(rule):
                 always.append(index)
+            else:
+                for cond in rule.any:
+                    by_cond.setdefault(cond, set()).add(index)
         self.rules_by_cond: dict[str, tuple[int, ...]] = {
             c: tuple(sorted(v)) for c, v in by_cond.items()
         }

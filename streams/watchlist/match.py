@@ -22,9 +22,17 @@ from urllib.parse import urlsplit
 
 from schemas.records import ArticleRef, EnrichedArticle, Evidence, Match, Sentence, Span
 from streams.watchlist.compile import CompiledRule, CompiledWatchlist
-from streams.watchlist.langs import ANY, article_language
+from streams.watchlist.langs import ANY, COMPOUND_LANGUAGES, article_language
 from streams.watchlist.segment import split_paragraphs, split_sentences, tokens
-from streams.watchlist.text import NormText, is_word_char, normalize, normalize_text
+from streams.watchlist.terms import IN_COMPOUNDING, IN_OTHERS
+from streams.watchlist.text import (
+    SENTINEL,
+    NormText,
+    is_word_char,
+    normalize,
+    normalize_text,
+    sentinelize,
+)
 
 __all__ = ["MAX_EVIDENCE", "build_enriched", "match_article", "match_text"]
 
@@ -113,26 +121,31 @@ def _title_is_first_paragraph(title: str, body: str, paragraphs: list[Span]) -> 
 
 
 def _scan(compiled: CompiledWatchlist, doc: _Doc) -> dict[str, list[_Hit]]:
-    """One automaton pass per view; hits that pass their term mode, per condition."""
+    """One automaton pass per view; hits of the right language and mode, per condition."""
     found: dict[tuple[str, int, int], tuple[int, _Hit]] = {}
     lang = doc.lang
+    mode = IN_COMPOUNDING if lang in COMPOUND_LANGUAGES else IN_OTHERS
     patterns = compiled.patterns
     if compiled.key_count == 0:
         return {}
     for view in doc.views:
-        text = view.text
-        for end_index, (length, ids) in compiled.automaton.iter(text):
-            start, end = end_index - length + 1, end_index + 1
+        scan = sentinelize(view.text)
+        for end_index, (length, ids) in compiled.automaton.iter(scan):
             span: tuple[int, int] | None = None
             for pid in ids:
                 p = patterns[pid]
+                if p.when and p.when != mode:
+                    continue
                 spec = p.spec
                 if lang is not None and spec.lang != ANY and spec.lang != lang:
                     continue
-                if not spec.accepts(text, start, end, lang):
-                    continue
                 if span is None:
-                    span = _whole_word(doc.text, *view.span(start, end))
+                    s = end_index - length + 1
+                    ns = s - scan.count(SENTINEL, 0, s)
+                    ne = ns + length - scan.count(SENTINEL, s, end_index + 1)
+                    if ne <= ns:
+                        break
+                    span = _whole_word(doc.text, *view.span(ns, ne))
                 ostart, oend = span
                 if p.labels and doc.model_entities and not _has_label(doc, ostart, oend, p.labels):
                     continue

@@ -26,15 +26,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.watchlist.langs import ANY, COMPOUND_LANGUAGES, is_cjk_char
-from streams.watchlist.text import is_word_char, normalize
+from streams.watchlist.langs import ANY, COMPOUND_LANGUAGES
+from streams.watchlist.text import SENTINEL, normalize, sentinelize
 
-__all__ = ["MIN_COMPOUND_CHARS", "MIN_WILDCARD_CHARS", "TermSpec", "parse_term"]
+__all__ = [
+    "ALWAYS",
+    "IN_COMPOUNDING",
+    "IN_OTHERS",
+    "MIN_COMPOUND_CHARS",
+    "MIN_WILDCARD_CHARS",
+    "TermSpec",
+    "parse_term",
+    "term_keys",
+]
 
-#: Shortest term (in letters) matched inside compounds; shorter ones match whole words only.
+#: Shortest term (in characters) matched inside compounds; shorter ones match whole words.
 MIN_COMPOUND_CHARS = 5
 #: Shortest text of a ``pre*`` / ``*suf`` / ``*in*`` term.
 MIN_WILDCARD_CHARS = 3
+
+#: When a key applies: always, only for articles in a compounding language, only otherwise.
+ALWAYS, IN_COMPOUNDING, IN_OTHERS = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,30 +61,6 @@ class TermSpec:
     whole_word: bool = False
     name: bool = False
     regex: str | None = None
-    #: whether each edge of the literal is a letter of a space-separated script
-    left_edge_word: bool = True
-    right_edge_word: bool = True
-
-    def accepts(self, view: str, start: int, end: int, article_lang: str | None) -> bool:
-        """Whether the literal found at ``view[start:end]`` is a hit under this term's mode."""
-        lang = self.lang if self.lang != ANY else article_lang
-        compound = (
-            not self.whole_word
-            and not self.name
-            and lang in COMPOUND_LANGUAGES
-            and len(self.key) >= MIN_COMPOUND_CHARS
-        )
-        check_left = not (compound or self.left_free or not self.left_edge_word)
-        if check_left and start > 0 and is_word_char(view[start - 1]):
-            return False
-        if compound or self.right_free or not self.right_edge_word:
-            return True
-        if end < len(view) and is_word_char(view[end]):
-            if not self.name:
-                return False
-            # names: allow a genitive/plural 's' ("Alibabas"), nothing longer
-            return view[end] == "s" and (end + 1 == len(view) or not is_word_char(view[end + 1]))
-        return True
 
 
 def parse_term(raw: str, lang: str, *, name: bool = False) -> TermSpec:
@@ -83,17 +71,47 @@ def parse_term(raw: str, lang: str, *, name: bool = False) -> TermSpec:
     whole = text.startswith("=")
     if whole:
         text = text[1:]
-    left_free = text.startswith("*")
-    right_free = text.endswith("*")
-    key = normalize(text.strip("*")).strip()
     return TermSpec(
         raw=raw,
-        key=key,
+        key=normalize(text.strip("*")).strip(),
         lang=lang,
-        left_free=left_free,
-        right_free=right_free,
+        left_free=text.startswith("*"),
+        right_free=text.endswith("*"),
         whole_word=whole,
         name=name,
-        left_edge_word=bool(key) and is_word_char(key[0]) and not is_cjk_char(key[0]),
-        right_edge_word=bool(key) and is_word_char(key[-1]) and not is_cjk_char(key[-1]),
     )
+
+
+def _cut(key: str, left: bool, right: bool) -> str:
+    if left and key.startswith(SENTINEL):
+        key = key[1:]
+    if right and key.endswith(SENTINEL):
+        key = key[:-1]
+    return key
+
+
+def term_keys(spec: TermSpec) -> list[tuple[str, int]]:
+    """Automaton keys of a term and when each applies (``ALWAYS``, ``IN_COMPOUNDING``…).
+
+    Keys live in the *scan view* where every word is wrapped in ``SENTINEL`` characters
+    (``text.sentinelize``): a key that keeps its sentinels only matches whole words, a key
+    without them also matches inside words. So word boundaries cost nothing at match time.
+    """
+    if spec.regex is not None or not spec.key:
+        return []
+    core = sentinelize(spec.key)
+    word = _cut(core, spec.left_free, spec.right_free)
+    if spec.name:
+        keys = [(word, ALWAYS)]
+        if word.endswith(SENTINEL):  # genitive / plural s: "Alibabas"
+            keys.append((word[:-1] + "s" + SENTINEL, ALWAYS))
+        return keys
+    compoundable = not spec.whole_word and len(spec.key) >= MIN_COMPOUND_CHARS
+    inside = _cut(core, True, True)
+    if spec.lang == ANY:
+        if compoundable and inside != word:
+            return [(word, IN_OTHERS), (inside, IN_COMPOUNDING)]
+        return [(word, ALWAYS)]
+    if spec.lang in COMPOUND_LANGUAGES and compoundable:
+        return [(inside, ALWAYS)]
+    return [(word, ALWAYS)]

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from streams.watchlist.langs import is_cjk_char
 
-__all__ = ["NormText", "is_word_char", "normalize", "normalize_text"]
+__all__ = ["SENTINEL", "NormText", "is_word_char", "normalize", "normalize_text", "sentinelize"]
 
 _TRANSLATE = str.maketrans(
     {
@@ -37,12 +37,28 @@ _REMOVED = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 # A run of whitespace other than one plain space; a run of removable characters; a run of
 # non-ASCII characters (with the character before it, which may combine with it).
 _SPECIAL = re.compile(
-    r"(?P<ws>\s{2,}|[^\S ])|(?P<rm>["
+    r"(?P<ws>\s{2,}|[^\S ]|[\x00-\x08\x0e-\x1f\x7f])|(?P<rm>["
     + _REMOVED
     + r"]+)|(?P<na>[\x21-\x7e]?[^\x00-\x7f\s"
     + _REMOVED
     + r"]+)"
 )
+
+
+#: Marks word edges in the scan view (never in normalized text: control characters are spaces).
+SENTINEL = "\x01"
+# runs of word characters of scripts written with spaces (CJK, Thai… excluded: substrings)
+_WORD_RUN = re.compile(
+    r"([^\W\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    r"\U00020000-\U0003ffff]+)"
+)
+
+
+def sentinelize(normalized: str) -> str:
+    """Wrap every word of a normalized text in ``SENTINEL``: ``"a-b c"`` → ``"␁a␁-␁b␁ ␁c␁"``."""
+    # split() with a capturing group alternates gaps and words: joining with the sentinel
+    # puts one on each side of every word (4x faster than sub() with a template)
+    return SENTINEL.join(_WORD_RUN.split(normalized))
 
 
 @lru_cache(maxsize=65_536)

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from streams.broker import EmbeddedBroker, free_port
 from streams.ingest.files import read_path
@@ -51,14 +50,14 @@ async def _produce_articles(settings: Settings, articles: list) -> None:
         await producer.flush()
 
 
-async def _produce_raw(settings: Settings, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
-    await producer.start()
-    try:
-        for value in values:
-            await producer.send_and_wait(settings.topic("articles.raw"), value, key=b"raw")
-    finally:
-        await producer.stop()
+def _produce_foreign(settings: Settings, values: list[bytes]) -> None:
+    """Produce with librdkafka (the C client behind kcat), not with newswatch's producer."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers})
+    for value in values:
+        producer.produce(settings.topic("articles.raw"), value, key=b"raw")
+    assert producer.flush(30) == 0
 
 
 def _alert_lines(settings: Settings) -> list[dict]:
@@ -89,6 +88,7 @@ def test_seed_article_alerts_and_negatives_do_not(pipeline: tuple[Settings, Work
                           expect=len(articles), timeout=90)
     assert {r["value"]["article"]["id"] for r in enriched} >= {a.id for a in articles}
     assert _wait(lambda: len(_alert_lines(settings)) >= 1), worker.log_tail()
+    assert [line["alert"]["article"]["title"] for line in _alert_lines(settings)] == [SEED_TITLE]
     alerts = read_topic(settings.bootstrap_servers, settings.topic("alerts"), expect=1, timeout=30)
     titles = {a["value"]["article"]["title"] for a in alerts}
     assert titles == {SEED_TITLE}
@@ -100,14 +100,35 @@ def test_seed_article_alerts_and_negatives_do_not(pipeline: tuple[Settings, Work
     assert worker.alive()
 
 
+def test_foreign_client_article_alerts(pipeline: tuple[Settings, WorkerProcess]) -> None:
+    """A JSON article produced by librdkafka (as kcat would) is matched and alerted on.
+
+    It is about the same story as the seed article (same rule, same entity), so the policy
+    reports it as an update of that story rather than as a second new alert."""
+    settings, worker = pipeline
+    article = {"id": "librdkafka-1", "title": "Alibaba unter Spionageverdacht",
+               "text": "Die Behörden prüfen Spionagevorwürfe gegen Alibaba und Cainiao.",
+               "url": "https://example.org/librdkafka-1"}
+    _produce_foreign(settings, [json.dumps(article).encode()])
+
+    def alerted() -> bool:
+        ids = set()
+        for line in _alert_lines(settings):
+            ids |= {line["alert"]["article"]["id"], *(r["id"] for r in line["alert"]["related"])}
+        return "librdkafka-1" in ids
+
+    assert _wait(alerted, timeout=60), worker.log_tail()
+    assert worker.alive()
+
+
 def test_garbage_goes_to_dead_letters_and_worker_keeps_going(
     pipeline: tuple[Settings, WorkerProcess],
 ) -> None:
     """Non-JSON and schema-violating records land in articles.raw.dlq with reason and offset."""
     settings, worker = pipeline
     good = {"id": "after-garbage", "title": "Routine market report", "text": "Shares rose."}
-    asyncio.run(_produce_raw(settings, [b"this is not json", b'{"id": "x", "title": 5}',
-                                        json.dumps(good).encode()]))
+    _produce_foreign(settings, [b"this is not json", b'{"id": "x", "title": 5}',
+                                json.dumps(good).encode()])
     letters = read_topic(settings.bootstrap_servers, settings.topic("articles.raw.dlq"),
                          expect=2, timeout=60)
     assert len(letters) == 2

@@ -51,5 +51,4 @@ def replay_enricher() -> Any:
     from streams.enrich import EnrichConfig, Enricher
 
     enricher = Enricher(EnrichConfig(languages=["en", "de"]))
-    enricher.warm_up(["en"])
     return enricher
