@@ -74,6 +74,22 @@ ISO_639_1 = frozenset(
 )
 
 
+_LANGUAGE_ALIASES = {
+    "deu": "de", "ger": "de", "german": "de", "deutsch": "de", "eng": "en", "english": "en",
+    "fra": "fr", "fre": "fr", "french": "fr", "nld": "nl", "dut": "nl", "dutch": "nl",
+    "spa": "es", "spanish": "es", "ita": "it", "italian": "it", "por": "pt", "portuguese": "pt",
+    "pol": "pl", "polish": "pl", "rus": "ru", "russian": "ru", "zho": "zh", "chi": "zh",
+    "chinese": "zh", "cn": "zh", "jpn": "ja", "jp": "ja", "japanese": "ja", "kor": "ko",
+    "kr": "ko", "swe": "sv", "se": "sv", "swedish": "sv", "dan": "da", "dk": "da",
+    "danish": "da", "nor": "no", "norwegian": "no", "gr": "el", "ua": "uk", "cz": "cs",
+}  # fmt: skip
+
+
+def _suggest_language(code: str) -> str:
+    guess = _LANGUAGE_ALIASES.get(code) or (code[:2] if code[:2] in ISO_639_1 else None)
+    return f" (did you mean '{guess}'?)" if guess else did_you_mean(code, ISO_639_1)
+
+
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | frozenset[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choice, or ``""`` when none is close."""
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
@@ -184,7 +200,7 @@ def _check_language_key(value: str) -> str:
         return code
     if not (_LANG_RE.match(code) and code in ISO_639_1):
         raise ValueError(
-            f"unknown language code '{value}' (ISO 639-1, or 'any')" + did_you_mean(code, ISO_639_1)
+            f"unknown language code '{value}' (ISO 639-1, or 'any')" + _suggest_language(code)
         )
     return code
 
@@ -193,7 +209,7 @@ def _check_article_language(value: str) -> str:
     code = value.strip().lower()
     if not (_LANG_RE.match(code) and code in ISO_639_1):
         raise ValueError(
-            f"unknown language code '{value}' (ISO 639-1)" + did_you_mean(code, ISO_639_1)
+            f"unknown language code '{value}' (ISO 639-1)" + _suggest_language(code)
         )
     return code
 

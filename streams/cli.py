@@ -278,13 +278,64 @@ def bench_replay(
     report_articles: Annotated[
         int, typer.Option(help="articles for the report render/size measurement")
     ] = 10_000,
+    repeat: Annotated[int, typer.Option(help="interleaved runs; the best of each counts")] = 3,
 ) -> None:
     """Replay throughput vs offline `newswatch match`, report render time and size; JSON."""
     from streams.replay.bench import run_bench_replay
 
     raise typer.Exit(
-        run_bench_replay(_settings(), articles=articles, report_articles=report_articles)
+        run_bench_replay(
+            _settings(), articles=articles, report_articles=report_articles, repeat=repeat
+        )
     )
+
+
+@bench_cli.command("e2e")
+def bench_e2e(
+    rate: Annotated[str, typer.Option(help="articles/s to produce, or 'max' to find the limit")] = "20",
+    count: Annotated[int, typer.Option(help="articles per measured phase")] = 3000,
+    workers: Annotated[int, typer.Option(help="worker processes (one consumer group)")] = 1,
+    rules: Annotated[int, typer.Option(help="rules in the generated watch-list")] = 1000,
+    partitions: Annotated[
+        int | None, typer.Option(help="partitions per topic (default NEWSWATCH_PARTITIONS)")
+    ] = None,
+    match_share: Annotated[float, typer.Option(help="share of articles that match a rule")] = 0.1,
+    words: Annotated[int, typer.Option(help="approximate words per article body")] = 300,
+    channels: Annotated[int, typer.Option(help="Slack channels the rules post to")] = 50,
+    warmup: Annotated[int | None, typer.Option(help="warm-up articles (default: automatic)")] = None,
+    keep: Annotated[
+        str | None, typer.Option(help="keep watch-list, logs and data in this folder")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="py-spy profile of worker 0 to this .svg (or .json)")
+    ] = None,
+) -> None:
+    """End to end: produce articles at a rate, measure throughput and produce→Slack latency; JSON."""
+    from pathlib import Path
+
+    from streams.bench.e2e import E2EOptions, run_bench_e2e
+
+    if rate.strip().lower() == "max":
+        chosen: float | None = None
+    else:
+        try:
+            chosen = float(rate)
+        except ValueError:
+            raise typer.BadParameter("a number of articles/s or 'max'", param_hint="--rate") from None
+        if chosen <= 0:
+            raise typer.BadParameter("must be > 0", param_hint="--rate")
+    for name, value in (("--count", count), ("--workers", workers), ("--rules", rules),
+                        ("--channels", channels), ("--words", words)):
+        if value < 1:
+            raise typer.BadParameter("must be at least 1", param_hint=name)
+    if not 0.0 <= match_share <= 1.0:
+        raise typer.BadParameter("must be between 0 and 1", param_hint="--match-share")
+    options = E2EOptions(
+        rate=chosen, count=count, workers=workers, rules=rules, partitions=partitions,
+        match_share=match_share, words=words, channels=channels, warmup=warmup,
+        keep_dir=Path(keep) if keep else None, profile=Path(profile) if profile else None,
+    )
+    raise typer.Exit(run_bench_e2e(_settings(), options))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -8,21 +8,46 @@ what a user runs) and waits for its ``/ready`` endpoint; ``read_topic`` drains a
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
 
+from alerts.testing.slack import FakeSlack, Fault
 from streams.settings import Settings
 
-__all__ = ["MemoryOutbox", "WorkerProcess", "aread_topic", "read_topic", "settings_env"]
+__all__ = [
+    "FlakySlack",
+    "MemoryOutbox",
+    "SlackThread",
+    "WorkerProcess",
+    "agroup_lag",
+    "aproduce_values",
+    "aread_topic",
+    "group_lag",
+    "metric_value",
+    "produce_values",
+    "read_topic",
+    "scrape_metrics",
+    "settings_env",
+    "term_watchlist",
+    "wait_until",
+    "web_json",
+    "write_text_atomic",
+]
 
 
 class WorkerProcess:
@@ -165,3 +190,212 @@ class MemoryOutbox:
     def values(self, topic: str) -> list[dict[str, Any]]:
         """Decoded JSON values sent to ``topic``."""
         return [orjson.loads(v) for _, v in self.records.get(topic, [])]
+
+
+# --------------------------------------------------------------------------- fault-test helpers
+
+
+class FlakySlack(FakeSlack):
+    """``FakeSlack`` that fails ``chat.postMessage`` at random rates, or always while down.
+
+    ``rates`` maps a fault kind (``ratelimited``, ``server_error``, ``error``) to the share of
+    calls that get it, drawn from a generator seeded with ``seed``; ``go_down()`` answers every
+    call with a 500 until ``come_up()``. Faults queued with ``fail()`` still come first.
+    """
+
+    def __init__(self, *, rates: Mapping[str, float] | None = None, seed: int = 0,
+                 retry_after: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rates = dict(rates or {})
+        if sum(self.rates.values()) > 1.0:
+            raise ValueError("fault rates add up to more than 1")
+        self.retry_after = retry_after
+        self.down = False
+        self._random = random.Random(seed)
+
+    def go_down(self) -> None:
+        """From now on every ``chat.postMessage`` gets a 500 (an outage)."""
+        self.down = True
+
+    def come_up(self) -> None:
+        """End the outage; random faults (if any) continue."""
+        self.down = False
+
+    def _next_fault(self, method: str) -> Fault | None:
+        queued = super()._next_fault(method)
+        if queued is not None or method != "chat.postMessage":
+            return queued
+        if self.down:
+            return Fault("server_error", method)
+        roll = self._random.random()
+        for kind, rate in self.rates.items():
+            if roll < rate:
+                return Fault(kind, method, retry_after=self.retry_after)
+            roll -= rate
+        return None
+
+
+class SlackThread:
+    """Serve a ``FakeSlack`` from a background thread, so worker subprocesses can reach it.
+
+        with SlackThread(FlakySlack(rates={"ratelimited": 0.3})) as slack:
+            env["SLACK_API_URL"] = slack.url
+            ...
+            slack.messages()            # a snapshot of the accepted messages
+    """
+
+    def __init__(self, slack: FakeSlack | None = None) -> None:
+        self.slack = slack if slack is not None else FakeSlack()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-slack",
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The base URL for ``SLACK_API_URL``."""
+        return self.slack.url
+
+    def start(self, timeout: float = 10.0) -> str:
+        """Start the loop thread and the server; returns ``url``."""
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self.slack.start(), self._loop).result(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server and the loop thread (idempotent)."""
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.slack.stop(), self._loop).result(timeout)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+        self._loop.close()
+
+    def messages(self) -> list[dict[str, Any]]:
+        """A snapshot of the accepted ``chat.postMessage`` calls, in arrival order."""
+        return list(self.slack.messages)
+
+    def outcomes(self) -> dict[str, int]:
+        """How many ``chat.postMessage`` calls ended how (``ok``, ``fault:ratelimited``...)."""
+        counts: dict[str, int] = {}
+        for request in list(self.slack.requests):
+            if request.method == "chat.postMessage":
+                counts[request.outcome] = counts.get(request.outcome, 0) + 1
+        return counts
+
+    def __enter__(self) -> SlackThread:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def term_watchlist(rules: Mapping[str, tuple[str, str]], *, severity: str = "high") -> str:
+    """Watch-list YAML with one rule per entry ``rule id → (term, channel spec)``."""
+    lines = ["version: 1", "rules:"]
+    for rule_id, (term, channel) in rules.items():
+        lines += [
+            f"  - id: {json.dumps(rule_id)}",
+            f"    title: {json.dumps('Watch ' + term)}",
+            f"    severity: {severity}",
+            f"    all: [{json.dumps('term:' + term)}]",
+            "    within: article",
+            f"    channels: [{json.dumps(channel)}]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` in one step (a poller never reads a half-written file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.2) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` passed; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def web_json(port: int, path: str, *, timeout: float = 5.0) -> tuple[int, Any]:
+    """GET ``http://127.0.0.1:<port><path>``: status and decoded JSON body."""
+    response = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=timeout)
+    return response.status_code, response.json()
+
+
+def scrape_metrics(port: int, *, timeout: float = 5.0) -> list[tuple[str, dict[str, str], float]]:
+    """GET ``/metrics`` of a worker: every sample as ``(name, labels, value)``."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=timeout).text
+    return [
+        (sample.name, dict(sample.labels), float(sample.value))
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
+
+
+def metric_value(samples: Iterable[tuple[str, dict[str, str], float]], name: str,
+                 **labels: str) -> float:
+    """Sum of the samples called ``name`` whose labels include ``labels``."""
+    return sum(
+        value for sample, have, value in samples
+        if sample == name and all(have.get(k) == v for k, v in labels.items())
+    )
+
+
+async def aproduce_values(bootstrap: str, topic: str,
+                          records: Iterable[tuple[bytes | None, bytes]], *,
+                          max_request_size: int = 16 * 1024 * 1024) -> int:
+    """Produce raw ``(key, value)`` records in order (acks=all); returns how many were sent."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                                max_request_size=max_request_size)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key) for key, value in records]
+        await producer.flush()
+        for future in futures:
+            await future
+        return len(futures)
+    finally:
+        await producer.stop()
+
+
+def produce_values(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]],
+                   **options: Any) -> int:
+    """Blocking ``aproduce_values``."""
+    return asyncio.run(aproduce_values(bootstrap, topic, records, **options))
+
+
+async def agroup_lag(bootstrap: str, group: str, topic: str) -> int | None:
+    """Records of ``topic`` the consumer ``group`` has not committed yet; None when unknown."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            await consumer._client.force_metadata_update()
+            parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            return None
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        ends = await consumer.end_offsets(tps)
+        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+        lag = 0
+        for tp in tps:
+            meta = committed.get(tp)
+            position = meta.offset if meta is not None and meta.offset >= 0 else 0
+            lag += max(0, ends[tp] - position)
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
+    """Blocking ``agroup_lag``."""
+    return asyncio.run(agroup_lag(bootstrap, group, topic))

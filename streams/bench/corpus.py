@@ -81,6 +81,7 @@ _ONSETS = ("b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v",
            "br", "dr", "gr", "kr", "st", "tr", "pl", "fl")
 _VOWELS = ("a", "e", "i", "o", "u", "ai", "ea", "io")
 _CODAS = ("", "n", "r", "l", "s", "x", "nt", "rk", "st", "m")
+_SPREAD = 2_654_435_761  # coprime with (23 * 8) ** 3
 _SUFFIXES = ("Group", "Holdings", "Logistics", "Systems", "Energy", "Capital", "Labs", "Mobility")
 _SAMPLE_LANG = re.compile(r"-(de|en|fr)\.txt$")
 _TITLE_WORDS = re.compile(r"\S+")
@@ -92,22 +93,14 @@ def rule_id(i: int) -> str:
 
 
 def org_name(i: int) -> str:
-    """A made-up, pronounceable, unique organisation name for index ``i``."""
-    n = i
+    """A made-up, pronounceable organisation name, unique for ``i`` below 6 million."""
+    syllables = len(_ONSETS) * len(_VOWELS)
+    n = (i * _SPREAD) % syllables**3  # a bijection: spreads neighbours over the name space
     parts = []
     for _ in range(3):
-        n, a = divmod(n, len(_ONSETS))
-        n, b = divmod(n, len(_VOWELS))
-        parts.append(_ONSETS[a] + _VOWELS[b])
-        if n == 0:
-            break
-    n, c = divmod(n, len(_CODAS))
-    stem = "".join(parts) + _CODAS[c]
-    if len(parts) < 2:
-        stem += "var"
-    if n:
-        stem += str(n)
-    return stem.capitalize()
+        n, s = divmod(n, syllables)
+        parts.append(_ONSETS[s % len(_ONSETS)] + _VOWELS[s // len(_ONSETS)])
+    return ("".join(parts) + _CODAS[i % len(_CODAS)]).capitalize()
 
 
 def token_pattern(tag: str) -> re.Pattern[str]:

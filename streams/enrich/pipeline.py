@@ -23,6 +23,9 @@ __all__ = ["Enricher"]
 
 log = logging.getLogger(__name__)
 
+#: Entries of one language's lemma decision cache before it is cleared (bounded memory).
+_MEMO_LIMIT = 200_000
+
 
 @dataclass
 class _Prepared:
@@ -60,6 +63,7 @@ class Enricher:
             ruler_attr=self.config.ruler_attr,
             import_modules=self.config.import_modules,
         )
+        self._lemma_memo: dict[tuple[int, str], dict[Any, str]] = {}
         self._patterns_lock = threading.Lock()
         self.patterns_count = 0
 
@@ -174,7 +178,10 @@ class Enricher:
         clean = item.clean
         sentences = sentences_of(doc, clean.text, clean.paragraphs)
         lookup = None if pipe.sets_lemmas else lemma_lookup(item.language)
-        lemmas = lemmas_of(doc, clean.text, lookup, pipe.sets_lemmas)
+        memo = self._lemma_memo.setdefault((id(pipe), item.language), {})
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        lemmas = lemmas_of(doc, lookup, pipe.sets_lemmas, memo)
         entities = entities_of(doc, sentences)
         art = item.article
         item.timings["record"] = _ms(time.perf_counter() - t0)

@@ -53,35 +53,60 @@ def sentences_of(doc: Any, text: str, paragraphs: Sequence[tuple[int, int]]) -> 
 
 
 def lemmas_of(
-    doc: Any, text: str, lookup: Callable[[int], str | None] | None, from_pipeline: bool
+    doc: Any,
+    lookup: Callable[[int], str | None] | None,
+    from_pipeline: bool,
+    memo: dict[Any, str] | None = None,
 ) -> list[Lemma]:
-    """Tokens whose lemma differs from their casefolded surface (from pipeline or lookup)."""
+    """Tokens whose lemma differs from their casefolded surface (from pipeline or lookup).
+
+    ``memo`` caches the decision per surface (and pipeline lemma): ``""`` for "no lemma
+    to list", else the casefolded lemma. Pass the same dict for one language's articles.
+    """
     from spacy.attrs import IDX, IS_SPACE, LEMMA, LENGTH, LOWER, ORTH
 
     if not from_pipeline and lookup is None:
         return []
+    memo = {} if memo is None else memo
     strings = doc.vocab.strings
-    rows = doc.to_array([ORTH, LOWER, IDX, LENGTH, LEMMA, IS_SPACE]).tolist()
+    columns = [ORTH, IDX, LENGTH, LEMMA] if from_pipeline else [ORTH, IDX, LENGTH, LOWER]
+    rows = doc.to_array([*columns, IS_SPACE]).tolist()
     out: list[dict[str, Any]] = []
-    for orth, lower, idx, length, lemma_id, is_space in rows:
+    for orth, idx, length, extra, is_space in rows:
         if is_space:
             continue
-        if from_pipeline:
-            if not lemma_id or lemma_id in (orth, lower):
-                continue
-            lemma = strings[lemma_id]
-        else:
-            assert lookup is not None
-            found = lookup(orth)
-            if found is None and lower != orth:
-                found = lookup(lower)
-            if not found:
-                continue
-            lemma = found if isinstance(found, str) else found[0]
-        folded = lemma.casefold()
-        if folded and folded != text[idx : idx + length].casefold():
+        key = (orth, extra) if from_pipeline else orth
+        folded = memo.get(key)
+        if folded is None:
+            folded = _decide(strings, orth, extra, lookup, from_pipeline)
+            memo[key] = folded
+        if folded:
             out.append({"start": idx, "end": idx + length, "lemma": folded})
     return _LEMMAS.validate_python(out)
+
+
+def _decide(
+    strings: Any,
+    orth: int,
+    extra: int,
+    lookup: Callable[[int], str | None] | None,
+    from_pipeline: bool,
+) -> str:
+    if from_pipeline:
+        if not extra or extra == orth:
+            return ""
+        lemma: Any = strings[extra]
+    else:
+        assert lookup is not None
+        lemma = lookup(orth)
+        if lemma is None and extra != orth:
+            lemma = lookup(extra)
+        if not lemma:
+            return ""
+        if not isinstance(lemma, str):
+            lemma = lemma[0]
+    folded = str(lemma).casefold()
+    return folded if folded != strings[orth].casefold() else ""
 
 
 def entities_of(doc: Any, sentences: Sequence[Sentence]) -> list[Entity]:

@@ -6,17 +6,23 @@
 
 Modules (private, behind this ``__all__``):
 
+    _options    ReplayOptions
     _seek       pure: check a broker's offsets-by-time answer against the records around it
-    _reader     TopicReader: own aiokafka consumer, no group, no commits, all partitions
+    _reader     TopicReader: own aiokafka consumer, no group, no commits, all partitions;
+                end offsets from the fetch high watermark
+    _types      ReadRecord / ReadBatch / Origin (plain data shared by reader and engine)
     _backtest   pure engine: select (time range, valid, not replayed, first copy of an id),
                 enrich once, match NEW and BASELINE
+    _pair       pure: NEW and BASELINE matched in one matcher pass (namespaced union)
     _figures    pure: gained/lost, per-day timeline, precision/recall/F1 against labels
     _labels     labels JSONL {"id", "rule", "relevant"}
     _progress   progress bar (TTY) or periodic line on stderr
-    _run        orchestration, reports, --republish
+    _sources    topic or files as the source; --republish
+    _run        orchestration and reports (backtest, run_replay)
+    bench       ``newswatch bench replay``
     errors      ReplayInputError, TopicNotFound, ReplayReadError (under ReplayError)
 
-Only ``_reader`` (and ``_run``, for republishing) touch Kafka.
+Only ``_reader`` and ``_sources`` (lazily) touch Kafka.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from schemas.records import EnrichedArticle, Match, RawArticle
 from streams.codec import decode_record
 from streams.errors import RecordError
 from streams.replay._labels import Labels
+from streams.replay._pair import PairMatcher
 from streams.replay._types import Origin, ReadRecord
 from streams.report.model import EvidenceBrief, ReplayStats
 
@@ -121,6 +122,9 @@ class Backtest:
         }
         #: (side, rule id, day) -> matches
         self.per_day: Counter[tuple[str, str, str]] = Counter()
+        self._pair: Callable[[EnrichedArticle], tuple[list[Match], list[Match]]] | None = None
+        if new is not None and baseline is not None and match is not None:
+            self._pair = PairMatcher(new, baseline, match)
         self.article_days: Counter[str] = Counter()
 
     # ---------------------------------------------------------------- selection
@@ -194,10 +198,10 @@ class Backtest:
     # ---------------------------------------------------------------- analysis
 
     def analyse(self, selected: Sequence[tuple[RawArticle, Origin]]) -> None:
-        """Enrich the selected articles once and match each against both watch-lists."""
+        """Enrich the selected articles once; match each against both lists in one pass."""
         if not selected:
             return
-        if self.new is None or self.enrich is None or self.match is None:
+        if self._pair is None or self.enrich is None:
             self.stats.articles += len(selected)
             return
         articles = [a for a, _ in selected]
@@ -213,8 +217,8 @@ class Backtest:
             if day is not None:
                 self.article_days[day] += 1
             matched = False
-            for side, compiled in ((NEW, self.new), (BASELINE, self.baseline)):
-                for m in self.match(compiled, result):
+            for side, matches in zip((NEW, BASELINE), self._pair(result), strict=True):
+                for m in matches:
                     matched = True
                     self.hits[side].setdefault(m.rule_id, {})[article.id] = evidence_briefs(m)
                     if day is not None:

@@ -12,20 +12,23 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from schemas.records import RawArticle
-from streams.errors import BrokerError
 from streams.replay._backtest import Backtest
 from streams.replay._figures import build_rules, labels_ref, timeline_days
 from streams.replay._labels import Labels, load_labels
-from streams.replay._progress import Progress
+from streams.replay._options import ReplayOptions
+from streams.replay._sources import (
+    check_broker,
+    replay_files,
+    replay_topic,
+    start_publisher,
+)
 from streams.replay.errors import ReplayInputError
 from streams.report import (
-    DEFAULT_MAX_ITEMS,
     BacktestReport,
     PartitionRead,
     SourceRef,
@@ -38,28 +41,6 @@ from streams.settings import Settings
 from streams.timeparse import format_utc, to_epoch_ms
 
 __all__ = ["ReplayOptions", "ReplayResult", "backtest", "run_replay"]
-
-_QUEUE_BATCHES = 8
-
-
-@dataclass
-class ReplayOptions:
-    """Everything ``newswatch replay`` was asked to do."""
-
-    watchlist: Path | None = None
-    baseline: Path | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    topic: str = "articles.raw"
-    labels: Path | None = None
-    report: Path | None = None
-    json_path: Path | None = None
-    inputs: list[Path] = field(default_factory=list)
-    republish: bool = False
-    full_scan: bool = False
-    progress: bool = True
-    max_items: int = DEFAULT_MAX_ITEMS
-    batch_size: int = 256
 
 
 @dataclass
@@ -123,7 +104,7 @@ async def backtest(
     _check(options)
     err = stderr if stderr is not None else sys.stderr
     if not options.inputs or options.republish:
-        await _check_broker(settings)  # before the slow part: fail fast
+        await check_broker(settings)  # before the slow part: fail fast
     new = baseline = None
     labels: Labels | None = None
     if options.watchlist is not None:
@@ -153,16 +134,16 @@ async def backtest(
         max_record_bytes=settings.max_record_bytes,
     )
     result = ReplayResult(report=None)
-    publisher = await _start_publisher(settings) if options.republish else None
+    publisher = await start_publisher(settings) if options.republish else None
     started = time.perf_counter()
     partitions: list[PartitionRead] = []
     try:
         if options.inputs:
             source = SourceRef(kind="files", files=[str(p) for p in options.inputs])
-            await _replay_files(engine, options, publisher, err)
+            await replay_files(engine, options, publisher, err)
         else:
             source = SourceRef(kind="topic", topic=topic, bootstrap=settings.bootstrap_servers)
-            partitions = await _replay_topic(
+            partitions = await replay_topic(
                 settings, engine, options, topic, since_ms, publisher, err
             )
         if publisher is not None:
@@ -214,112 +195,6 @@ async def backtest(
         ) from None
     result.render_s = time.perf_counter() - t0
     return result
-
-
-async def _check_broker(settings: Settings) -> None:
-    from streams.broker import metadata_ok
-
-    host, _, port = settings.bootstrap_servers.split(",")[0].strip().rpartition(":")
-    if not await asyncio.to_thread(metadata_ok, host or "127.0.0.1", int(port), 2.0):
-        raise BrokerError(
-            f"no Kafka broker answers at {settings.bootstrap_servers}: start `newswatch broker`, "
-            "set KAFKA_BOOTSTRAP_SERVERS, or replay files offline with --input FILE.jsonl"
-        )
-
-
-async def _start_publisher(settings: Settings) -> Any:
-    from streams.ingest.producer import ArticleProducer
-    from streams.topics import ensure_topics
-
-    await ensure_topics(settings)
-    producer = ArticleProducer(settings)
-    await producer.start()
-    return producer
-
-
-async def _republish(publisher: Any, articles: list[RawArticle]) -> None:
-    now = time.time()
-    for article in articles:
-        await publisher.produce(article.model_copy(update={"replayed": True, "ingested_at": now}))
-
-
-async def _replay_files(
-    engine: Backtest, options: ReplayOptions, publisher: Any, err: TextIO
-) -> None:
-    from streams.ingest.files import read_path
-
-    def read_all() -> list[RawArticle]:
-        articles: list[RawArticle] = []
-        for path in options.inputs:
-            articles.extend(read_path(path))
-        return articles
-
-    articles = await asyncio.to_thread(read_all)
-    progress = Progress(len(articles), stream=err, enabled=options.progress)
-    for i in range(0, len(articles), options.batch_size):
-        batch = articles[i : i + options.batch_size]
-        before = engine.stats.articles
-        selected = await asyncio.to_thread(engine.process_articles, batch)
-        if publisher is not None:
-            await _republish(publisher, selected)
-        progress.update(len(batch), engine.stats.articles - before)
-    progress.close()
-
-
-async def _replay_topic(
-    settings: Settings,
-    engine: Backtest,
-    options: ReplayOptions,
-    topic: str,
-    since_ms: int | None,
-    publisher: Any,
-    err: TextIO,
-) -> list[PartitionRead]:
-    from streams.replay._reader import TopicReader
-
-    reader = TopicReader(
-        settings.bootstrap_servers,
-        topic,
-        since_ms=since_ms,
-        full_scan=options.full_scan,
-        max_fetch_bytes=max(settings.max_record_bytes * 2, 1_048_576),
-        max_records=options.batch_size,
-    )
-    await reader.start()
-    try:
-        plan = await reader.plan()
-        progress = Progress(reader.total, stream=err, enabled=options.progress)
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=_QUEUE_BATCHES)
-
-        async def fetch() -> None:
-            try:
-                async for batch in reader.batches():
-                    await queue.put(batch)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # hand the error to the processing loop
-                await queue.put(exc)
-                return
-            await queue.put(None)
-
-        fetcher = asyncio.create_task(fetch(), name="replay-fetch")
-        try:
-            while (item := await queue.get()) is not None:
-                if isinstance(item, Exception):
-                    raise item
-                before = engine.stats.articles
-                selected = await asyncio.to_thread(engine.process_records, item.records)
-                if publisher is not None:
-                    await _republish(publisher, selected)
-                progress.update(item.consumed, engine.stats.articles - before)
-        finally:
-            if not fetcher.done():
-                fetcher.cancel()
-            await asyncio.gather(fetcher, return_exceptions=True)
-        progress.close()
-        return plan
-    finally:
-        await reader.stop()
 
 
 def run_replay(

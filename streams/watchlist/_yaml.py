@@ -65,6 +65,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
         message = message.replace("\n", " ")
+        if "alias" in message:
+            message += " (a term starting with '*' must be quoted: \"*spionage\")"
         raise WatchlistError([Problem(file, line, col, f"YAML syntax: {message}")]) from None
     except (YAMLError, ValueError, TypeError, RecursionError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -73,6 +75,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     problems: list[Problem] = []
     counter = [0]
     try:
+        if _expanded_size(doc, {}) > MAX_NODES:
+            raise _TooLarge
         data = _plain(doc, (), positions, problems, file, counter)
     except _TooLarge:
         raise WatchlistError(
@@ -84,6 +88,24 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
         raise WatchlistError(problems)
     positions.values.setdefault((), (1, 1))
     return data, positions
+
+
+def _expanded_size(node: Any, memo: dict[int, int]) -> int:
+    """Node count with aliases expanded, computed once per distinct node (alias bombs)."""
+    if not isinstance(node, dict | list):
+        return 1
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = MAX_NODES + 1  # a node that contains itself is too large
+    children = node.values() if isinstance(node, dict) else node
+    total = 1
+    for child in children:
+        total += _expanded_size(child, memo)
+        if total > MAX_NODES:
+            break
+    memo[id(node)] = total
+    return total
 
 
 def _plain(

@@ -22,6 +22,7 @@ from streams.watchlist.errors import Problem, WatchlistError
 from streams.watchlist.langs import ANY
 from streams.watchlist.load import LoadedWatchlist
 from streams.watchlist.terms import ALWAYS, TermSpec, parse_term, term_keys
+from streams.watchlist.text import SENTINEL
 
 __all__ = ["CompiledRule", "CompiledWatchlist", "Pattern", "compile_watchlist", "watchlist_version"]
 
@@ -100,9 +101,23 @@ class CompiledWatchlist:
                 for key, when in term_keys(pattern.spec):
                     keys.setdefault(key, []).append(len(self.patterns))
                     self.patterns.append(replace(pattern, when=when))
+        # payload per key: (length, entries, widen); an entry is the flat tuple the scan
+        # needs: (cond, raw term, entity id, NER labels, when, term language or None = any)
         self.automaton: Any = ahocorasick.Automaton()
         for key, ids in keys.items():
-            self.automaton.add_word(key, (len(key), tuple(ids)))
+            entries = tuple(
+                (
+                    p.cond,
+                    p.spec.raw,
+                    p.entity,
+                    p.labels,
+                    p.when,
+                    None if p.spec.lang == ANY else p.spec.lang,
+                )
+                for p in (self.patterns[i] for i in ids)
+            )
+            whole = key.startswith(SENTINEL) and key.endswith(SENTINEL)
+            self.automaton.add_word(key, (len(key), entries, not whole))
         self.automaton.make_automaton()
         self.key_count = len(keys)
         # Each rule is indexed under one "anchor": the most specific literal-only condition

@@ -99,6 +99,7 @@ class _Doc:
         self.views: list[NormText] = [normalize_text(self.text)]
         if lemmas:
             self.views.append(normalize_text(self.text, lemmas))
+        self.scans = [sentinelize(v.text) for v in self.views]
         self.model_entities = [
             (e.start + off, e.end + off, e.label) for e in enriched.entities if e.origin == "model"
         ]
@@ -120,56 +121,75 @@ def _title_is_first_paragraph(title: str, body: str, paragraphs: list[Span]) -> 
     return normalize(first).strip() == normalize(title).strip()
 
 
-def _scan(compiled: CompiledWatchlist, doc: _Doc) -> dict[str, list[_Hit]]:
-    """One automaton pass per view; hits of the right language and mode, per condition."""
-    found: dict[tuple[str, int, int], tuple[int, _Hit]] = {}
+_Raw = tuple[str, int, int, int, bool, str, "str | None", frozenset[str]]
+
+
+def _collect(compiled: CompiledWatchlist, doc: _Doc) -> list[_Raw]:
+    """The hot loop: one automaton pass per view, keeping the entries whose language and
+    mode apply. Rows are ``(cond, view, end_index, length, widen, raw, entity, labels)``;
+    nothing is mapped to the original text yet."""
+    if compiled.key_count == 0:
+        return []
     lang = doc.lang
     mode = IN_COMPOUNDING if lang in COMPOUND_LANGUAGES else IN_OTHERS
-    patterns = compiled.patterns
-    if compiled.key_count == 0:
-        return {}
-    for view in doc.views:
-        scan = sentinelize(view.text)
-        for end_index, (length, ids) in compiled.automaton.iter(scan):
-            span: tuple[int, int] | None = None
-            for pid in ids:
-                p = patterns[pid]
-                if p.when and p.when != mode:
+    rows: list[_Raw] = []
+    append = rows.append
+    for vi, scan in enumerate(doc.scans):
+        for end_index, (length, entries, widen) in compiled.automaton.iter(scan):
+            for cond, raw, entity, labels, when, term_lang in entries:
+                if (when and when != mode) or (
+                    lang is not None and term_lang is not None and term_lang != lang
+                ):
                     continue
-                spec = p.spec
-                if lang is not None and spec.lang != ANY and spec.lang != lang:
-                    continue
-                if span is None:
-                    s = end_index - length + 1
-                    ns = s - scan.count(SENTINEL, 0, s)
-                    ne = ns + length - scan.count(SENTINEL, s, end_index + 1)
-                    if ne <= ns:
-                        break
-                    span = _whole_word(doc.text, *view.span(ns, ne))
-                ostart, oend = span
-                if p.labels and doc.model_entities and not _has_label(doc, ostart, oend, p.labels):
-                    continue
-                k = (p.cond, ostart, oend)
-                previous = found.get(k)
-                if previous is None or previous[0] < length:  # the longest term names the hit
-                    found[k] = (length, _Hit(p.cond, spec.raw, ostart, oend, p.entity))
-    excluded: dict[str, list[tuple[int, int]]] = {}
-    for _, hit in found.values():
-        if hit.cond.startswith("!"):
-            excluded.setdefault(hit.cond[1:], []).append((hit.start, hit.end))
-    hits: dict[str, list[_Hit]] = {}
-    reach: dict[str, int] = {}
-    for _, hit in sorted(found.values(), key=lambda item: (item[1].start, -item[1].end)):
-        if hit.end <= reach.get(hit.cond, -1):
-            continue  # inside a longer hit of the same condition ("Alibaba" in "Alibaba Group")
-        if hit.cond.startswith("!"):
+                append((cond, vi, end_index, length, widen, raw, entity, labels))
+    return rows
+
+
+def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, list[_Hit]]:
+    """Hits of the ``relevant`` conditions, in original offsets, de-duplicated: the longest
+    term names a span; a hit inside a longer hit of the same condition or inside an excluded
+    false friend is dropped."""
+    text = doc.text
+    out: list[tuple[str, int, int, int, str, str | None]] = []
+    spans: dict[tuple[int, int, int], tuple[int, int] | None] = {}
+    for cond, vi, end_index, length, widen, raw, entity, labels in rows:
+        if cond not in relevant:
             continue
-        if hit.cond in excluded and any(
-            s <= hit.start and hit.end <= e for s, e in excluded[hit.cond]
-        ):
+        key = (vi, end_index, length)
+        if key in spans:
+            span = spans[key]
+        else:
+            scan = doc.scans[vi]
+            s = end_index - length + 1
+            ns = s - scan.count(SENTINEL, 0, s)
+            ne = ns + length - scan.count(SENTINEL, s, end_index + 1)
+            span = doc.views[vi].span(ns, ne) if ne > ns else None
+            if span is not None and widen:
+                span = _whole_word(text, *span)
+            spans[key] = span
+        if span is None:
+            continue
+        if labels and doc.model_entities and not _has_label(doc, *span, labels):
+            continue
+        out.append((cond, span[0], -span[1], -length, raw, entity))
+    out.sort()
+    excluded: dict[str, list[tuple[int, int]]] = {}
+    for cond, start, neg_end, _, _, _ in out:
+        if cond[0] == "!":
+            excluded.setdefault(cond[1:], []).append((start, -neg_end))
+    hits: dict[str, list[_Hit]] = {}
+    last_cond, reach = "", -1
+    for cond, start, neg_end, _, raw, entity in out:
+        end = -neg_end
+        if cond != last_cond:
+            last_cond, reach = cond, -1
+        if end <= reach or cond[0] == "!":
+            continue  # same span (shorter term) or inside a longer hit ("Alibaba Group")
+        ex = excluded.get(cond)
+        if ex and any(s <= start and end <= e for s, e in ex):
             continue  # inside a false friend ("Protestanten" for protest)
-        reach[hit.cond] = hit.end
-        hits.setdefault(hit.cond, []).append(hit)
+        reach = end
+        hits.setdefault(cond, []).append(_Hit(cond, raw, start, end, entity))
     return hits
 
 
@@ -331,23 +351,29 @@ def _snippet(source: str, span: tuple[int, int], start: int, end: int) -> str:
 def match_article(compiled: CompiledWatchlist, enriched: EnrichedArticle) -> list[Match]:
     """Every rule of ``compiled`` that fires on ``enriched``, with evidence (rule order)."""
     doc = _Doc(enriched)
-    hits = _scan(compiled, doc)
+    rows = _collect(compiled, doc)
     candidates: set[int] = set(compiled.always)
-    for cond in hits:
+    for cond in {row[0] for row in rows}:
         candidates.update(compiled.rules_by_cond.get(cond, ()))
+    if not candidates:
+        return []
+    rules = [compiled.rules[i] for i in sorted(candidates)]
+    rules = [r for r in rules if _rule_applies(r, doc)]
+    relevant = {c for r in rules for c in (*r.positive, *r.none)}
+    relevant |= {"!" + c for c in relevant}
+    hits = _materialize(doc, rows, relevant)
+    regex_done: set[str] = set()
     matches = []
-    for index in sorted(candidates):
-        rule = compiled.rules[index]
-        if not _rule_applies(rule, doc):
-            continue
+    for rule in rules:
         for cond in (*rule.positive, *rule.none):
-            if cond in compiled.regexes and cond not in hits:
+            if cond in compiled.regexes and cond not in regex_done:
+                regex_done.add(cond)
                 found = _regex_hits(compiled, doc, cond)
-                hits[cond] = hits.get(cond, []) + found
+                if found:
+                    hits[cond] = sorted(hits.get(cond, []) + found, key=lambda h: h.start)
         groups = _evaluate(rule, doc, hits)
-        if not groups:
-            continue
-        matches.append(_match(compiled, rule, doc, enriched.article.id, groups))
+        if groups:
+            matches.append(_match(compiled, rule, doc, enriched.article.id, groups))
     return matches
 
 

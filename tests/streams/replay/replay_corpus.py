@@ -117,10 +117,7 @@ def ids(kind: str, days: tuple[int, ...] = IN_RANGE_DAYS) -> list[str]:
 _AE = "alibaba-espionage"
 LABELS: list[dict[str, Any]] = (
     [{"id": article_id("SAME", d), "rule": _AE, "relevant": True} for d in DAYS]
-    + [
-        {"id": article_id("SPLIT", d), "rule": _AE, "relevant": d != 4}
-        for d in DAYS
-    ]
+    + [{"id": article_id("SPLIT", d), "rule": _AE, "relevant": d != 4} for d in DAYS]
     + [{"id": article_id("NOVEL", d), "rule": _AE, "relevant": False} for d in DAYS]
     + [{"id": article_id("SNOOP", d), "rule": _AE, "relevant": True} for d in DAYS]
     + [
@@ -201,7 +198,13 @@ def check_corpus_report(report: Any, *, labelled: bool = True) -> None:
     assert [h.id for h in ae.new_false_negatives] == ids("SNOOP")
     assert [h.id for h in ae.baseline_false_positives] == ids("NOVEL")
     assert [h.id for h in ae.baseline_false_negatives] == [  # time order
-        "SPLIT-1", "SNOOP-1", "SPLIT-2", "SNOOP-2", "SPLIT-3", "SNOOP-3", "SNOOP-4",
+        "SPLIT-1",
+        "SNOOP-1",
+        "SPLIT-2",
+        "SNOOP-2",
+        "SPLIT-3",
+        "SNOOP-3",
+        "SNOOP-4",
     ]
     assert ae.new_false_negatives[0].title == "Snoop report 1"
     tk = tiktok.new_scores

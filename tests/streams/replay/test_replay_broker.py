@@ -39,8 +39,11 @@ pytestmark = pytest.mark.broker
 def _settings(broker: EmbeddedBroker, tmp: Path) -> Settings:
     tag = uuid.uuid4().hex[:8]
     return Settings.load(
-        kafka_bootstrap_servers=broker.bootstrap_servers, data_dir=tmp / "data",
-        app_id=f"nw-replay-{tag}", topic_prefix=f"rp{tag}.", partitions=2,
+        kafka_bootstrap_servers=broker.bootstrap_servers,
+        data_dir=tmp / "data",
+        app_id=f"nw-replay-{tag}",
+        topic_prefix=f"rp{tag}.",
+        partitions=2,
     )
 
 
@@ -60,7 +63,9 @@ async def _produce_corpus(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus_settings(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def corpus_settings(
+    broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
     """Settings whose articles.raw holds the labelled corpus (read-only for the tests)."""
     settings = _settings(broker, tmp_path_factory.mktemp("replay"))
     asyncio.run(_produce_corpus(settings))
@@ -76,8 +81,11 @@ def _options(watchlists: tuple[Path, Path], labels: Path | None, **kw: Any) -> R
 
 
 async def test_broker_backtest_gained_lost_and_scores_exact(
-    corpus_settings: Settings, watchlists: tuple[Path, Path], labels_file: Path,
-    replay_enricher: Any, tmp_path: Path,
+    corpus_settings: Settings,
+    watchlists: tuple[Path, Path],
+    labels_file: Path,
+    replay_enricher: Any,
+    tmp_path: Path,
 ) -> None:
     """Over [since, until) on the broker: exact gained/lost, timeline and precision/recall."""
     err = io.StringIO()
@@ -103,23 +111,38 @@ async def test_broker_backtest_gained_lost_and_scores_exact(
 
 
 async def test_full_scan_gives_the_same_figures(
-    corpus_settings: Settings, watchlists: tuple[Path, Path], labels_file: Path,
-    replay_enricher: Any, tmp_path: Path,
+    corpus_settings: Settings,
+    watchlists: tuple[Path, Path],
+    labels_file: Path,
+    replay_enricher: Any,
+    tmp_path: Path,
 ) -> None:
     """Reading every partition from its first offset selects exactly the same articles."""
-    seek = await backtest(corpus_settings, _options(watchlists, labels_file, report=tmp_path / "a.html"),
-                          enricher=replay_enricher)
-    scan = await backtest(corpus_settings, _options(watchlists, labels_file, full_scan=True,
-                                                     report=tmp_path / "b.html"),
-                          enricher=replay_enricher)
+    seek = await backtest(
+        corpus_settings,
+        _options(watchlists, labels_file, report=tmp_path / "a.html"),
+        enricher=replay_enricher,
+    )
+    scan = await backtest(
+        corpus_settings,
+        _options(watchlists, labels_file, full_scan=True, report=tmp_path / "b.html"),
+        enricher=replay_enricher,
+    )
     assert seek.report is not None and scan.report is not None
-    assert all(p.method == "scan" and p.reason.startswith("--full-scan") for p in scan.report.partitions)
-    assert [r.model_dump() for r in scan.report.rules] == [r.model_dump() for r in seek.report.rules]
+    assert all(
+        p.method == "scan" and p.reason.startswith("--full-scan") for p in scan.report.partitions
+    )
+    assert [r.model_dump() for r in scan.report.rules] == [
+        r.model_dump() for r in seek.report.rules
+    ]
 
 
 async def test_republish_marks_replayed_and_later_replays_skip_them(
-    broker: EmbeddedBroker, watchlists: tuple[Path, Path], labels_file: Path,
-    replay_enricher: Any, tmp_path: Path,
+    broker: EmbeddedBroker,
+    watchlists: tuple[Path, Path],
+    labels_file: Path,
+    replay_enricher: Any,
+    tmp_path: Path,
 ) -> None:
     """--republish re-produces the selected articles with replayed: true; a replay skips them."""
     settings = _settings(broker, tmp_path)
@@ -145,14 +168,19 @@ async def test_republish_marks_replayed_and_later_replays_skip_them(
     expected = {article_id(k, d) for k in KINDS for d in IN_RANGE_DAYS}
     assert sorted(v["id"] for _, v in copies) == sorted(expected)
     assert all(key == value["id"].encode() for key, value in copies)
-    again = await backtest(settings, _options(watchlists, labels_file, report=tmp_path / "r.html"),
-                           enricher=replay_enricher)
+    again = await backtest(
+        settings,
+        _options(watchlists, labels_file, report=tmp_path / "r.html"),
+        enricher=replay_enricher,
+    )
     assert again.report is not None
     check_corpus_report(again.report)  # the copies carry a fresh record time: out of range
     assert again.report.stats.out_of_range == 14 + 28
     recent = await backtest(
-        settings, _options(watchlists, None, since=parse_time("1h"), until=None,
-                           report=tmp_path / "recent.html"),
+        settings,
+        _options(
+            watchlists, None, since=parse_time("1h"), until=None, report=tmp_path / "recent.html"
+        ),
         enricher=replay_enricher,
     )
     assert recent.report is not None
@@ -161,7 +189,10 @@ async def test_republish_marks_replayed_and_later_replays_skip_them(
 
 
 async def test_missing_topic_is_a_clear_error_and_is_not_created(
-    broker: EmbeddedBroker, watchlists: tuple[Path, Path], replay_enricher: Any, tmp_path: Path,
+    broker: EmbeddedBroker,
+    watchlists: tuple[Path, Path],
+    replay_enricher: Any,
+    tmp_path: Path,
 ) -> None:
     """Replaying a topic that does not exist raises TopicNotFound and creates nothing."""
     settings = _settings(broker, tmp_path)
@@ -185,7 +216,9 @@ async def _single_partition_topic(broker: EmbeddedBroker, name: str) -> None:
         await admin.close()
 
 
-async def test_embedded_broker_offsets_for_times_answers_are_checked(broker: EmbeddedBroker) -> None:
+async def test_embedded_broker_offsets_for_times_answers_are_checked(
+    broker: EmbeddedBroker,
+) -> None:
     """Whatever the broker answers by time, the check accepts exactly the correct answers."""
     topic = f"ts-{uuid.uuid4().hex[:8]}"
     await _single_partition_topic(broker, topic)
@@ -195,7 +228,9 @@ async def test_embedded_broker_offsets_for_times_answers_are_checked(broker: Emb
     for i, ts in enumerate(stamps):
         await producer.send_and_wait(topic, f"r{i}".encode(), partition=0, timestamp_ms=ts)
     await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=broker.bootstrap_servers, enable_auto_commit=False
+    )
     await consumer.start()
     tp = TopicPartition(topic, 0)
     probes = [Probe(o, ts) for o, ts in enumerate(stamps)]

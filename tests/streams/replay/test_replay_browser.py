@@ -24,13 +24,23 @@ from streams.settings import Settings
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--enable-logging=stderr", "--v=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 
 
 def _chromium() -> str:
-    found = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    found = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
     if not found:
         pytest.skip("headless Chromium not installed: run scripts/ensure-chromium.sh")
     return found
@@ -40,7 +50,10 @@ def _browse(page: Path, profile: Path, *extra: str) -> tuple[str, list[str]]:
     """Open ``page`` offline; returns stdout and the console lines Chromium logged."""
     proc = subprocess.run(
         [_chromium(), *FLAGS, f"--user-data-dir={profile}", *extra, page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=90, check=False,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
@@ -48,14 +61,26 @@ def _browse(page: Path, profile: Path, *extra: str) -> tuple[str, list[str]]:
 
 
 @pytest.fixture
-def report_html(make_settings: Callable[..., Settings], watchlists: tuple[Path, Path],
-                labels_file: Path, corpus_jsonl: Callable[..., Path], replay_enricher: Any,
-                tmp_path: Path) -> Path:
+def report_html(
+    make_settings: Callable[..., Settings],
+    watchlists: tuple[Path, Path],
+    labels_file: Path,
+    corpus_jsonl: Callable[..., Path],
+    replay_enricher: Any,
+    tmp_path: Path,
+) -> Path:
     """The HTML report of the labelled corpus (offline replay)."""
     new, base = watchlists
-    options = ReplayOptions(watchlist=new, baseline=base, since=SINCE, until=UNTIL,
-                            labels=labels_file, inputs=[corpus_jsonl()],
-                            report=tmp_path / "report.html", progress=False)
+    options = ReplayOptions(
+        watchlist=new,
+        baseline=base,
+        since=SINCE,
+        until=UNTIL,
+        labels=labels_file,
+        inputs=[corpus_jsonl()],
+        report=tmp_path / "report.html",
+        progress=False,
+    )
     result = asyncio.run(backtest(make_settings(), options, enricher=replay_enricher))
     assert result.html_path is not None
     return result.html_path
@@ -82,10 +107,12 @@ def test_console_check_catches_errors_and_fetches(tmp_path: Path) -> None:
     """The console scan is not blind: a script error and a blocked fetch are both seen."""
     page = tmp_path / "bad.html"
     page.write_text(
-        "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" "
+        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; script-src 'unsafe-inline'\"></head><body>"
-        "<img src=\"http://192.0.2.1/x.png\"><p>x</p><script>undefinedFn()</script>"
-        "</body></html>", encoding="utf-8")
+        '<img src="http://192.0.2.1/x.png"><p>x</p><script>undefinedFn()</script>'
+        "</body></html>",
+        encoding="utf-8",
+    )
     _, console = _browse(page, tmp_path / "profile", "--dump-dom")
     assert any("192.0.2.1" in line for line in console)
     assert any("undefinedFn is not defined" in line for line in console)

@@ -19,16 +19,38 @@ def _run(argv: list[str]) -> int:
 
 
 def test_offline_replay_prints_table_and_writes_reports(
-    watchlists: tuple[Path, Path], labels_file: Path, corpus_jsonl: Callable[..., Path],
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    watchlists: tuple[Path, Path],
+    labels_file: Path,
+    corpus_jsonl: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """--input replays a JSONL file: summary table on stdout, HTML + JSON written, exit 0."""
     monkeypatch.setenv("NEWSWATCH_LANGUAGES", "en")
     new, base = watchlists
-    code = _run(["replay", "-w", str(new), "--baseline", str(base), "--input", str(corpus_jsonl()),
-                 "--since", "2024-03-02", "--until", "2024-03-06T00:00:00Z",
-                 "--labels", str(labels_file), "--report", str(tmp_path / "out.html"),
-                 "--json", str(tmp_path / "figures.json"), "--no-progress"])
+    code = _run(
+        [
+            "replay",
+            "-w",
+            str(new),
+            "--baseline",
+            str(base),
+            "--input",
+            str(corpus_jsonl()),
+            "--since",
+            "2024-03-02",
+            "--until",
+            "2024-03-06T00:00:00Z",
+            "--labels",
+            str(labels_file),
+            "--report",
+            str(tmp_path / "out.html"),
+            "--json",
+            str(tmp_path / "figures.json"),
+            "--no-progress",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
@@ -49,7 +71,9 @@ def test_offline_replay_prints_table_and_writes_reports(
     ],
 )
 def test_bad_options_exit_2_with_a_message(
-    watchlists: tuple[Path, Path], args: list[str], message: str,
+    watchlists: tuple[Path, Path],
+    args: list[str],
+    message: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Bad times or limits are usage errors (exit 2) with a one-line reason, no traceback."""
@@ -65,7 +89,8 @@ def test_watchlist_is_required_unless_republishing(capsys: pytest.CaptureFixture
 
 
 def test_bad_watchlist_points_at_file_line_col(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """An invalid NEW watch-list fails before any reading, with FILE:LINE:COL."""
     bad = tmp_path / "bad.yaml"
@@ -76,7 +101,9 @@ def test_bad_watchlist_points_at_file_line_col(
 
 
 def test_unreachable_broker_is_a_clear_error(
-    watchlists: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    watchlists: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """No broker at KAFKA_BOOTSTRAP_SERVERS: exit 1 and a hint to use --input, no traceback."""

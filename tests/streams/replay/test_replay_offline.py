@@ -30,13 +30,25 @@ def test_offline_backtest_figures_exact(
 ) -> None:
     """Over [since, until) the JSONL corpus gives exactly the hand-computed figures."""
     new, base = watchlists
-    options = _options(new, base, since=SINCE, until=UNTIL, labels=labels_file,
-                       inputs=[corpus_jsonl()], report=tmp_path / "r.html")
+    options = _options(
+        new,
+        base,
+        since=SINCE,
+        until=UNTIL,
+        labels=labels_file,
+        inputs=[corpus_jsonl()],
+        report=tmp_path / "r.html",
+    )
     result = asyncio.run(backtest(make_settings(), options, enricher=replay_enricher))
     assert result.report is not None
     check_corpus_report(result.report)
     stats = result.report.stats
-    assert (stats.records_read, stats.in_range, stats.articles, stats.out_of_range) == (42, 28, 28, 14)
+    assert (stats.records_read, stats.in_range, stats.articles, stats.out_of_range) == (
+        42,
+        28,
+        28,
+        14,
+    )
     assert result.report.source.kind == "files"
     assert result.html_path == tmp_path / "r.html" and result.html_path.is_file()
     assert result.json_path == tmp_path / "r.json"
@@ -50,8 +62,13 @@ def test_engine_selects_first_copy_in_range_and_skips_replayed(
 ) -> None:
     """Duplicates, replayed copies and undated articles under a time range are not analysed."""
     new, base = (load_and_compile(p) for p in watchlists)
-    engine = Backtest(new=new, baseline=base, enrich=replay_enricher.try_enrich_batch,
-                      match=match_article, since_ms=0)
+    engine = Backtest(
+        new=new,
+        baseline=base,
+        enrich=replay_enricher.try_enrich_batch,
+        match=match_article,
+        since_ms=0,
+    )
     same = next(a for a, _ in corpus_articles() if a.id == "SAME-1")
     dated = same.model_copy(update={"ingested_at": 1_700_000_000.0})
     replayed = dated.model_copy(update={"id": "copy", "replayed": True})
@@ -89,11 +106,13 @@ def test_invalid_record_is_counted_with_its_origin(watchlists: tuple[Path, Path]
 
     engine = Backtest(new=None, baseline=None, enrich=None, match=None, topic="t.raw")
     good = RawArticle(id="a", title="t", text="x").model_dump_json().encode()
-    out = engine.process_records([
-        ReadRecord(1, 41, 5, b"k", b"{not json"),
-        ReadRecord(1, 42, 5, b"k", b'{"id": "b"}'),
-        ReadRecord(0, 7, 5, b"a", good),
-    ])
+    out = engine.process_records(
+        [
+            ReadRecord(1, 41, 5, b"k", b"{not json"),
+            ReadRecord(1, 42, 5, b"k", b'{"id": "b"}'),
+            ReadRecord(0, 7, 5, b"a", good),
+        ]
+    )
     assert [a.id for a in out] == ["a"]
     assert engine.stats.invalid == 2
     assert engine.stats.problems[0].startswith("t.raw[1]@41: not valid UTF-8 JSON")

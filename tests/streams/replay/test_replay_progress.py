@@ -34,7 +34,9 @@ def test_plain_lines_every_interval_with_rate() -> None:
     progress.close()  # idempotent
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
-    assert "50.0%" in lines[0] and "500/1,000 records" in lines[0] and "100.0 articles/s" in lines[0]
+    assert (
+        "50.0%" in lines[0] and "500/1,000 records" in lines[0] and "100.0 articles/s" in lines[0]
+    )
     assert "100.0%" in lines[-1] and "\r" not in out.getvalue()
 
 

@@ -34,37 +34,77 @@ EVIL = "<script>alert('pwned')</script><img src=x onerror=alert(1)>"
 def make_report() -> Callable[..., BacktestReport]:
     """Factory: a report with ``rules`` rules, ``hits`` gained hits each, over ``days`` days."""
 
-    def factory(rules: int = 2, hits: int = 3, days: int = 3, labels: bool = True,
-                title: str = "Title", snippet: str = "Alibaba faces espionage claims.") -> BacktestReport:
+    def factory(
+        rules: int = 2,
+        hits: int = 3,
+        days: int = 3,
+        labels: bool = True,
+        title: str = "Title",
+        snippet: str = "Alibaba faces espionage claims.",
+    ) -> BacktestReport:
         day_names = [f"2024-03-{d + 1:02d}" for d in range(days)]
-        scores = Scores(labelled=4, positives=2, tp=1, fp=1, fn=1, precision=0.5, recall=0.5,
-                        f1=0.5, unlabelled_matches=0)
+        scores = Scores(
+            labelled=4,
+            positives=2,
+            tp=1,
+            fp=1,
+            fn=1,
+            precision=0.5,
+            recall=0.5,
+            f1=0.5,
+            unlabelled_matches=0,
+        )
         rule_reports = []
         for r in range(rules):
             gained = [
                 ArticleHit(
-                    id=f"r{r}-a{i}", title=f"{title} {i}", source="wire", time="2024-03-01T10:00:00Z",
-                    timestamp_ms=1_709_287_200_000, partition=0, offset=i,
-                    evidence=[EvidenceBrief(condition="concept:espionage", term="espionage",
-                                            surface="espionage", snippet=snippet)],
+                    id=f"r{r}-a{i}",
+                    title=f"{title} {i}",
+                    source="wire",
+                    time="2024-03-01T10:00:00Z",
+                    timestamp_ms=1_709_287_200_000,
+                    partition=0,
+                    offset=i,
+                    evidence=[
+                        EvidenceBrief(
+                            condition="concept:espionage",
+                            term="espionage",
+                            surface="espionage",
+                            snippet=snippet,
+                        )
+                    ],
                 )
                 for i in range(hits)
             ]
-            rule_reports.append(RuleReport(
-                id=f"rule-{r}", title=f"Rule {r}", in_new=True, in_baseline=True,
-                new_matches=hits, baseline_matches=0, unchanged=0, gained_count=hits, lost_count=0,
-                gained=gained, timeline=[DayCount(day=d, new=i, baseline=1) for i, d in enumerate(day_names)],
-                new_scores=scores if labels else None, baseline_scores=scores if labels else None,
-                new_false_positives=gained[:1] if labels else [],
-            ))
+            rule_reports.append(
+                RuleReport(
+                    id=f"rule-{r}",
+                    title=f"Rule {r}",
+                    in_new=True,
+                    in_baseline=True,
+                    new_matches=hits,
+                    baseline_matches=0,
+                    unchanged=0,
+                    gained_count=hits,
+                    lost_count=0,
+                    gained=gained,
+                    timeline=[DayCount(day=d, new=i, baseline=1) for i, d in enumerate(day_names)],
+                    new_scores=scores if labels else None,
+                    baseline_scores=scores if labels else None,
+                    new_false_positives=gained[:1] if labels else [],
+                )
+            )
         return BacktestReport(
-            generated_at="2024-03-10T00:00:00Z", source=SourceRef(kind="topic", topic="articles.raw",
-                                                                  bootstrap="127.0.0.1:9092"),
-            since="2024-03-01T00:00:00Z", until="2024-03-04T00:00:00Z",
+            generated_at="2024-03-10T00:00:00Z",
+            source=SourceRef(kind="topic", topic="articles.raw", bootstrap="127.0.0.1:9092"),
+            since="2024-03-01T00:00:00Z",
+            until="2024-03-04T00:00:00Z",
             new=WatchlistRef(path="new.yaml", version="sha256:1", rules=rules),
             baseline=WatchlistRef(path="base.yaml", version="sha256:2", rules=rules),
             labels=LabelsRef(path="l.jsonl", judgements=4, used=4, outside=0) if labels else None,
-            stats=ReplayStats(articles=hits * rules), days=day_names, rules=rule_reports,
+            stats=ReplayStats(articles=hits * rules),
+            days=day_names,
+            rules=rule_reports,
         )
 
     return factory
@@ -88,7 +128,9 @@ def test_html_is_self_contained(make_report: Callable[..., BacktestReport]) -> N
     assert html.count('<svg class="timeline"') == 2
 
 
-def test_long_lists_are_cut_and_size_stays_bounded(make_report: Callable[..., BacktestReport]) -> None:
+def test_long_lists_are_cut_and_size_stays_bounded(
+    make_report: Callable[..., BacktestReport],
+) -> None:
     """A report with 10 rules x 1,000 gained articles stays under 2 MB and says what it cut."""
     report = make_report(rules=10, hits=1_000, days=30, snippet="espionage " * 30)
     html = render_html(report)
@@ -103,8 +145,10 @@ def test_timeline_svg_bars_per_day_and_weeks_for_long_ranges() -> None:
     svg = timeline_svg("r<1>", days)
     assert svg.count('class="new"') == 3 and svg.count('class="baseline"') == 3
     assert 'data-rule="r&lt;1&gt;"' in svg and "per day" in svg
-    many = [DayCount(day=f"2024-{1 + d // 28:02d}-{1 + d % 28:02d}", new=1, baseline=0)
-            for d in range(28 * 6)]
+    many = [
+        DayCount(day=f"2024-{1 + d // 28:02d}-{1 + d % 28:02d}", new=1, baseline=0)
+        for d in range(28 * 6)
+    ]
     weekly = timeline_svg("r", many)
     assert "per week" in weekly and weekly.count('class="new"') < 30
     assert "no articles in range" in timeline_svg("r", [])
