@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test check lint format bench schemas clean
+.PHONY: demo test check format schemas audit clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,7 @@ demo: $(BIN)/.installed
 	$(BIN)/newswatch demo
 
 test: $(BIN)/.installed
+	@bash scripts/ensure-chromium.sh
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - failing" >&2; exit 1; fi; \
 	exit $$rc
@@ -29,6 +30,11 @@ check: $(BIN)/.installed
 format: $(BIN)/.installed
 	$(BIN)/ruff format streams alerts schemas tests
 	$(BIN)/ruff check --fix streams alerts schemas tests
+
+# Needs network access to the advisory databases; --strict fails when a package was skipped.
+audit: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet pip-audit
+	$(BIN)/pip-audit --strict
 
 schemas: $(BIN)/.installed
 	$(BIN)/python -m schemas.export

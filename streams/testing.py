@@ -116,6 +116,16 @@ class WorkerProcess:
         return self.proc.returncode
 
 
+def _json_or_bytes(value: bytes | None) -> Any:
+    """Decoded JSON, or the raw bytes when the record is not JSON (e.g. garbage on purpose)."""
+    if value is None:
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value
+
+
 async def aread_topic(bootstrap: str, topic: str, *, expect: int = 1,
                       timeout: float = 30.0) -> list[dict[str, Any]]:
     """Async ``read_topic``."""
@@ -139,7 +149,7 @@ async def aread_topic(bootstrap: str, topic: str, *, expect: int = 1,
             for msgs in batch.values():
                 for m in msgs:
                     records.append({
-                        "key": m.key, "value": orjson.loads(m.value) if m.value else None,
+                        "key": m.key, "value": _json_or_bytes(m.value),
                         "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp,
                     })
         return records

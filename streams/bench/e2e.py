@@ -178,6 +178,7 @@ class _Phase:
     t_produced: float = 0.0
     t_done: float = 0.0
     drained: bool = False
+    lag_end: int | None = None
     cpu_before: dict[str, float | None] = field(default_factory=dict)
     cpu_after: dict[str, float | None] = field(default_factory=dict)
 
@@ -270,6 +271,7 @@ async def _run_phase(run: _Run, phase: _Phase, *, profile: bool = False) -> dict
     phase.t_produced = time.time()
     phase.drained = await _wait_drained(run, phase)
     phase.t_done = time.time()
+    phase.lag_end = (await run.probe.lag())[0]
     stop.set()
     await sampler
     phase.cpu_after = _cpu(run)
@@ -365,7 +367,7 @@ def _report_phase(run: _Run, phase: _Phase, enriched: list[Any],
             "max": max((s["lag"] for s in phase.samples), default=None),
             "at_produce_end": at_end[-1] if at_end else None,
             "slope_per_s": round(lag_slope, 2),
-            "end": phase.samples[-1]["lag"] if phase.samples else None,
+            "end": phase.lag_end,
             "drained": phase.drained,
         },
         "latency_ms": {

@@ -50,7 +50,8 @@ def _vocabulary(lang: str) -> list[str]:
 
     try:
         table = load_lookups(lang, ["lemma_lookup"]).get_table("lemma_lookup")
-        words = sorted({v for v in table.values() if isinstance(v, str) and v.isalpha()})
+        values = (v if isinstance(v, str) else v[0] for v in table.values() if v)
+        words = sorted({v for v in values if v.isalpha()})
     except ValueError:
         words = []
     return words or ["wort", "text", "artikel", "nachricht", "zeitung"]

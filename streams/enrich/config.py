@@ -60,6 +60,11 @@ class EnrichConfig(BaseModel):
     language_sample_chars: int = Field(
         1_000, ge=100, description="how much clean text the language detector reads"
     )
+    max_vocab_strings: int = Field(
+        2_000_000,
+        ge=10_000,
+        description="a pipeline whose string store grows past this is reloaded (bounds RSS)",
+    )
     import_modules: list[str] = Field(
         default_factory=list,
         description="modules imported before loading pipelines (custom spaCy components)",

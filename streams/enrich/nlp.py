@@ -180,7 +180,9 @@ class PipelineStore:
         max_chars: int,
         ruler_attr: str = "ORTH",
         import_modules: Sequence[str] = (),
+        max_vocab_strings: int = 2_000_000,
     ) -> None:
+        self.max_vocab_strings = max_vocab_strings
         self.models = dict(models)
         self.import_modules = tuple(import_modules)
         self.max_chars = max_chars
@@ -219,6 +221,24 @@ class PipelineStore:
         pipe.patterns_version = version
 
     # ---------------------------------------------------------------- pipelines
+    def recycle_if_bloated(self, pipe: LoadedPipeline) -> bool:
+        """Forget ``pipe`` once its string store outgrows the limit; the next ``get`` reloads.
+
+        spaCy interns every new token string for the life of the pipeline, so a worker that
+        reads news for weeks grows without bound; reloading is the documented remedy.
+        """
+        size = len(pipe.nlp.vocab.strings)
+        if size <= self.max_vocab_strings:
+            return False
+        with self._lock:
+            keys = [key for key, loaded in self._by_key.items() if loaded is pipe]
+            for key in keys:
+                del self._by_key[key]
+            for lang in [lang for lang, key in self._key_of_lang.items() if key in keys]:
+                del self._key_of_lang[lang]
+        log.info("reloading spaCy pipeline %s: %d strings interned", pipe.name, size)
+        return True
+
     def loaded(self) -> dict[str, str]:
         """language → pipeline name, for every language resolved so far."""
         with self._lock:

@@ -62,6 +62,7 @@ class Enricher:
             max_chars=self.config.max_chars,
             ruler_attr=self.config.ruler_attr,
             import_modules=self.config.import_modules,
+            max_vocab_strings=self.config.max_vocab_strings,
         )
         self._lemma_memo: dict[tuple[int, str], dict[Any, str]] = {}
         self._patterns_lock = threading.Lock()
@@ -160,6 +161,9 @@ class Enricher:
                     except Exception as exc:
                         docs.append(self._error(item.article, exc, f"spaCy {pipe.name}"))
             elapsed = time.perf_counter() - t0
+            if self._store.recycle_if_bloated(pipe):
+                for key in [k for k in self._lemma_memo if k[0] == id(pipe)]:
+                    del self._lemma_memo[key]
         total_chars = sum(len(t) for t in texts) or 1
         results: list[EnrichedArticle | ArticleEnrichError] = []
         for item, doc in zip(items, docs, strict=True):

@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import TOKEN
 from fault_support import ArticleStream, Tally, rules_for
 
 from streams.settings import Settings

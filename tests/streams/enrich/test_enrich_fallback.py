@@ -173,3 +173,17 @@ def test_empty_article_is_enriched(make_enricher: MakeEnricher, make_article: Ma
     rec = make_enricher().enrich(make_article("", title=""))
     assert rec.clean_text == "" and rec.language == "xx" and rec.language_confidence == 0.0
     assert rec.paragraphs == [] and rec.sentences == [] and rec.pipeline == "blank:xx"
+
+
+def test_pipeline_is_reloaded_when_its_vocabulary_outgrows_the_limit(
+    make_enricher: MakeEnricher, make_article: MakeArticle
+) -> None:
+    """A pipeline that interned too many strings is replaced; enrichment goes on unchanged."""
+    enricher = make_enricher(max_vocab_strings=10_000)
+    first = enricher._store.get("de")
+    words = " ".join(f"Wort{i}x" for i in range(12_000))
+    enricher.enrich(make_article(words, language="de"))
+    second = enricher._store.get("de")
+    assert second is not first and len(second.nlp.vocab.strings) < 10_000
+    rec = enricher.enrich(make_article("Alibaba wächst.", language="de"))
+    assert [e.text for e in rec.entities] == ["Alibaba"]

@@ -78,8 +78,19 @@ def fired() -> Callable[..., list[str]]:
     return run
 
 
-def read_sample(name: str) -> tuple[str, str]:
+@pytest.fixture
+def samples() -> Path:
+    """The bundled samples folder (the demo ingests every file in it)."""
+    return SAMPLES
+
+
+@pytest.fixture
+def read_sample() -> Callable[[str], tuple[str, str]]:
     """(title, body) of a bundled sample: the first non-empty line is the title."""
-    lines = (SAMPLES / name).read_text(encoding="utf-8").splitlines()
-    first = next(i for i, line in enumerate(lines) if line.strip())
-    return lines[first].strip(), "\n".join(lines[first + 1 :])
+
+    def read(name: str) -> tuple[str, str]:
+        lines = (SAMPLES / name).read_text(encoding="utf-8").splitlines()
+        first = next(i for i, line in enumerate(lines) if line.strip())
+        return lines[first].strip(), "\n".join(lines[first + 1 :])
+
+    return read

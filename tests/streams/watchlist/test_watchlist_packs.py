@@ -165,16 +165,14 @@ def test_false_friends_do_not_fire(all_packs: CompiledWatchlist, lang: str, text
     assert [m.rule_id for m in match_text(all_packs, "a", "", text, lang)] == []
 
 
-def test_packs_do_not_fire_on_negative_samples(all_packs: CompiledWatchlist) -> None:
+def test_packs_do_not_fire_on_negative_samples(
+    all_packs: CompiledWatchlist, samples: Path, read_sample: Callable[[str], tuple[str, str]]
+) -> None:
     """The bundled negative samples (quarterly results, cloud prices, delivery) fire no concept."""
-    from conftest import SAMPLES, read_sample
-
-    for path in sorted(SAMPLES.glob("*.txt")):
+    for path in sorted(samples.glob("*.txt")):
         if path.name == "alibaba-liege-de.txt":
             continue
         title, body = read_sample(path.name)
         lang = path.stem.rsplit("-", 1)[-1]
         assert match_text(all_packs, path.stem, title, body, lang) == [], path.name
 
-
-_ = Callable  # keep the typing import used in annotations of other test modules consistent
