@@ -35,5 +35,9 @@ def normalize_text(text: str) -> str:
 
 def article_id(*, url: str | None = None, title: str = "", text: str = "") -> str:
     """Hash of the canonical URL when there is one, else of normalized title + body."""
-    basis = f"url:{canonical_url(url)}" if url else f"text:{normalize_text(title)}\n{normalize_text(text)}"
+    basis = (
+        f"url:{canonical_url(url)}"
+        if url
+        else f"text:{normalize_text(title)}\n{normalize_text(text)}"
+    )
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]

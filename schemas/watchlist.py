@@ -208,9 +208,7 @@ def _check_language_key(value: str) -> str:
 def _check_article_language(value: str) -> str:
     code = value.strip().lower()
     if not (_LANG_RE.match(code) and code in ISO_639_1):
-        raise ValueError(
-            f"unknown language code '{value}' (ISO 639-1)" + _suggest_language(code)
-        )
+        raise ValueError(f"unknown language code '{value}' (ISO 639-1)" + _suggest_language(code))
     return code
 
 

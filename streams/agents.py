@@ -1,8 +1,8 @@
 """Thin Faust agents: decode the Faust event into an ``InMessage`` and call a stage.
 
-    enrich-match   articles.raw      → stages.enrich_and_match (batched with take_events)
-    alert          articles.matches  → stages.alert (one event at a time: table writes go to
-                                        the changelog partition of the current event)
+enrich-match   articles.raw      → stages.enrich_and_match (batched with take_events)
+alert          articles.matches  → stages.alert (one event at a time: table writes go to
+                                    the changelog partition of the current event)
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ log = logging.getLogger(__name__)
 def _message(event: Any) -> InMessage:
     msg = event.message
     return InMessage(
-        value=msg.value, key=msg.key, topic=msg.topic, partition=msg.partition,
-        offset=msg.offset, timestamp=float(msg.timestamp or 0.0),
+        value=msg.value,
+        key=msg.key,
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        timestamp=float(msg.timestamp or 0.0),
     )
 
 
@@ -54,8 +58,14 @@ class FaustOutbox:
             await asyncio.gather(*pending)
 
 
-def register_agents(app: faust.App, services: PipelineServices, *, batch_size: int,
-                    batch_within_s: float, ready: asyncio.Event) -> None:
+def register_agents(
+    app: faust.App,
+    services: PipelineServices,
+    *,
+    batch_size: int,
+    batch_within_s: float,
+    ready: asyncio.Event,
+) -> None:
     """Attach the two agents to ``app``; every message is its own error boundary in the stage."""
     topics = services.topics
     raw = app.topic(topics.raw, key_serializer="raw", value_serializer="raw")

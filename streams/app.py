@@ -84,19 +84,27 @@ def faust_config(settings: Settings, bootstrap: str | None = None) -> dict[str, 
     }
 
 
-def create_app(settings: Settings, *, bootstrap: str | None = None,
-               runtime: Runtime | None = None) -> faust.App:
-    """A configured Faust app with the enrich+match and alert agents; ``app.newswatch`` is the runtime."""
+def create_app(
+    settings: Settings, *, bootstrap: str | None = None, runtime: Runtime | None = None
+) -> faust.App:
+    """A Faust app with the enrich+match and alert agents; ``app.newswatch`` is the runtime."""
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_config(settings, bootstrap))
     app.transport = _Transport(app.conf.broker_consumer, app)  # short fetch waits
-    topics = Topics(**{name: settings.topic(default) for name, default in Topics().__dict__.items()})
-    runtime = runtime or Runtime(settings)
+    topics = Topics(
+        **{name: settings.topic(default) for name, default in Topics().__dict__.items()}
+    )
+    runtime = runtime if runtime is not None else Runtime(settings)
+    rt: Runtime = runtime
     outbox = FaustOutbox(app)
     services = PipelineServices(
-        topics=topics, outbox=outbox, enrich_batch=runtime.enrich_batch,
-        watchlist=runtime.watchlist, match=runtime.match,
-        max_record_bytes=settings.max_record_bytes, metrics=runtime.metrics,
+        topics=topics,
+        outbox=outbox,
+        enrich_batch=runtime.enrich_batch,
+        watchlist=runtime.watchlist,
+        match=runtime.match,
+        max_record_bytes=settings.max_record_bytes,
+        metrics=runtime.metrics,
         test_channel=settings.test_channel,
     )
     runtime.services = services
@@ -106,17 +114,22 @@ def create_app(settings: Settings, *, bootstrap: str | None = None,
     sent_table = app.Table("alert-sent", default=None, partitions=settings.partitions)
     runtime.bind_state(policy_table, sent_table)
 
-    register_agents(app, services, batch_size=settings.batch_size,
-                    batch_within_s=settings.batch_within_s, ready=runtime.ready)
+    register_agents(
+        app,
+        services,
+        batch_size=settings.batch_size,
+        batch_within_s=settings.batch_within_s,
+        ready=runtime.ready,
+    )
 
     class RuntimeService(mode.Service):
         """Starts and stops the runtime with the app."""
 
         async def on_start(self) -> None:
-            await runtime.start()
+            await rt.start()
 
         async def on_stop(self) -> None:
-            await runtime.stop()
+            await rt.stop()
 
     app.service(RuntimeService)
 
@@ -143,7 +156,11 @@ def _record_lag(app: faust.App, runtime: Runtime) -> None:
     assigned = consumer.assignment()
     for tp in assigned:
         highwater = consumer.highwater(tp)
-        position = consumer._committed_offset.get(tp) if hasattr(consumer, "_committed_offset") else None
+        position = (
+            consumer._committed_offset.get(tp) if hasattr(consumer, "_committed_offset") else None
+        )
         if highwater is not None and position is not None:
-            runtime.metrics.set_consumer_lag(tp.topic, tp.partition, max(0, highwater - position - 1))
+            runtime.metrics.set_consumer_lag(
+                tp.topic, tp.partition, max(0, highwater - position - 1)
+            )
     runtime.metrics.retain_partitions((tp.topic, tp.partition) for tp in assigned)

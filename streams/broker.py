@@ -136,16 +136,29 @@ class EmbeddedBroker:
         if self.running:
             return self
         if metadata_ok(self.host, self.port, timeout=0.3):
-            raise BrokerError(f"something already answers Kafka requests on {self.bootstrap_servers}")
+            raise BrokerError(
+                f"something already answers Kafka requests on {self.bootstrap_servers}"
+            )
         binary = resolve_broker_binary(self.binary)
         url = f"tcp://{self.host}:{self.port}"
-        cmd = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-               "--storage-engine", "memory://tansu/"]
+        cmd = [
+            binary,
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self._log = out
         try:
             self._proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         except OSError as exc:
@@ -161,7 +174,9 @@ class EmbeddedBroker:
                 return self
             time.sleep(0.05)
         self.stop()
-        raise BrokerError(f"embedded broker did not answer on {self.bootstrap_servers} in {timeout}s")
+        raise BrokerError(
+            f"embedded broker did not answer on {self.bootstrap_servers} in {timeout}s"
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the broker (SIGTERM, then SIGKILL after ``timeout``)."""
@@ -195,7 +210,9 @@ def maybe_embedded_broker(settings: Settings, *, log_path: Path | None = None) -
         # `newswatch broker` is already running here: share it.
         yield settings.bootstrap_servers
         return
-    broker = EmbeddedBroker(settings.broker_host, settings.broker_port, settings.tansu_bin, log_path)
+    broker = EmbeddedBroker(
+        settings.broker_host, settings.broker_port, settings.tansu_bin, log_path
+    )
     with broker:
         yield broker.bootstrap_servers
 
@@ -213,8 +230,11 @@ def run_broker_foreground(settings: Settings) -> int:
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         broker.start()
-        print(f"newswatch: embedded broker ready on {broker.bootstrap_servers} (Ctrl-C stops it)",
-              file=sys.stderr, flush=True)
+        print(
+            f"newswatch: embedded broker ready on {broker.bootstrap_servers} (Ctrl-C stops it)",
+            file=sys.stderr,
+            flush=True,
+        )
         while not stop.wait(0.5):
             if not broker.running:
                 print("newswatch: embedded broker exited", file=sys.stderr)

@@ -8,7 +8,7 @@ error into a one-line message and a non-zero exit code: a user never sees a trac
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -112,7 +112,7 @@ def enrich(
     from streams.enrich.offline import load_patterns_file, run_enrich
 
     settings = _settings()
-    ruler: list[dict[str, object]] = []
+    ruler: list[Any] = []
     wl = Path(watchlist) if watchlist else settings.watchlist
     if watchlist or wl.is_file():
         from streams.watchlist import load_and_compile
@@ -307,7 +307,7 @@ def bench_e2e(
         str | None, typer.Option(help="keep watch-list, logs and data in this folder")
     ] = None,
     profile: Annotated[
-        str | None, typer.Option(help="py-spy profile of worker 0 to this .svg (or .json)")
+        str | None, typer.Option(help="py-spy profile of worker 0 during the measured phase: .svg, .json (speedscope) or .txt (collapsed stacks)")
     ] = None,
 ) -> None:
     """End to end: produce articles at a rate, measure throughput and produce→Slack latency; JSON."""

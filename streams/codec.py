@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -45,7 +45,7 @@ def decode_record(
     key: bytes | None = None,
 ) -> M:
     """Parse and validate one record value; DecodeError / SchemaError say exactly why not."""
-    where = {"topic": topic, "partition": partition, "offset": offset, "key": key}
+    where: dict[str, Any] = {"topic": topic, "partition": partition, "offset": offset, "key": key}
     if value is None:
         raise DecodeError("empty record (tombstone)", **where)
     if len(value) > max_bytes:
@@ -71,9 +71,16 @@ def _as_bytes(key: bytes | str | None) -> bytes | None:
     return key.encode("utf-8") if isinstance(key, str) else key
 
 
-def dead_letter_for(error: RecordError | Exception, value: bytes | None, *, source_topic: str,
-                    partition: int | None = None, offset: int | None = None,
-                    key: bytes | None = None, channel: str | None = None) -> dict[str, object]:
+def dead_letter_for(
+    error: RecordError | Exception,
+    value: bytes | None,
+    *,
+    source_topic: str,
+    partition: int | None = None,
+    offset: int | None = None,
+    key: bytes | None = None,
+    channel: str | None = None,
+) -> dict[str, object]:
     """Fields of a ``DeadLetter`` for a failed record, with its value kept (cut if huge)."""
     raw = value or b""
     cut = raw[:DLQ_VALUE_LIMIT]

@@ -37,7 +37,9 @@ def run_demo(settings: Settings, *, timeout: float = 120.0, samples: Path = SAMP
         overrides["data_dir"] = Path(tempfile.mkdtemp(prefix="newswatch-demo-"))
     broker = None
     if settings.embedded_broker:
-        broker = EmbeddedBroker(settings.broker_host, free_port(settings.broker_host), settings.tansu_bin)
+        broker = EmbeddedBroker(
+            settings.broker_host, free_port(settings.broker_host), settings.tansu_bin
+        )
         broker.start()
         overrides.update(broker_port=broker.port)
     demo_settings = settings.model_copy(update=overrides)
@@ -50,8 +52,11 @@ def run_demo(settings: Settings, *, timeout: float = 120.0, samples: Path = SAMP
                 for article in articles:
                     await producer.produce(article)
                 await producer.flush()
-            print(f"demo: produced {len(articles)} sample article(s) from {samples}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"demo: produced {len(articles)} sample article(s) from {samples}",
+                file=sys.stderr,
+                flush=True,
+            )
             deadline = time.monotonic() + max(1.0, timeout - (time.monotonic() - started))
             counters = runtime.services.counters
             while not _done(counters, len(articles)) and time.monotonic() < deadline:
@@ -82,5 +87,3 @@ def run_demo(settings: Settings, *, timeout: float = 120.0, samples: Path = SAMP
         print("demo: timed out before every sample was processed", file=sys.stderr)
         return 1
     return 0
-
-

@@ -97,4 +97,3 @@ class EnrichError(NewswatchError):
 
 class ReplayError(NewswatchError):
     """A replay or backtest could not run."""
-

@@ -36,8 +36,12 @@ def stop_worker_soon() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def start_worker(settings: Settings, *, bootstrap: str | None = None,
-                 task: Callable[[Any], Awaitable[None]] | None = None) -> int:
+def start_worker(
+    settings: Settings,
+    *,
+    bootstrap: str | None = None,
+    task: Callable[[Any], Awaitable[None]] | None = None,
+) -> int:
     """Build the app, run a Faust worker until it stops; ``task(app)`` runs once it is ready."""
     import faust
 
@@ -52,7 +56,10 @@ def start_worker(settings: Settings, *, bootstrap: str | None = None,
             await task(app)
 
     worker = faust.Worker(
-        app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False,
+        app,
+        loglevel=settings.log_level.upper(),
+        quiet=True,
+        redirect_stdouts=False,
         override_logging=True,
     )
     try:
@@ -79,8 +86,9 @@ def run_all(settings: Settings, *, feeds: list[str]) -> int:
         return start_worker(settings, bootstrap=bootstrap, task=task)
 
 
-def _feed_task(settings: Settings, bootstrap: str,
-               feeds: list[str]) -> Callable[[Any], Awaitable[None]]:
+def _feed_task(
+    settings: Settings, bootstrap: str, feeds: list[str]
+) -> Callable[[Any], Awaitable[None]]:
     async def poll(_app: Any) -> None:
         from streams.ingest.producer import ArticleProducer, poll_feeds
 

@@ -62,8 +62,9 @@ class Runtime:
         self.metrics.watchlist_loaded(current.version, len(current.rules))
         self.health.watchlist_loaded(current.version)
 
-    def bind_state(self, policy_state: MutableMapping[str, Any],
-                   sent_state: MutableMapping[str, Any]) -> None:
+    def bind_state(
+        self, policy_state: MutableMapping[str, Any], sent_state: MutableMapping[str, Any]
+    ) -> None:
         """Give the alert policy and deliverer their (changelog-backed) state."""
         self._policy_state, self._sent_state = policy_state, sent_state
 
@@ -97,8 +98,13 @@ class Runtime:
         delivery = DeliveryConfig(
             unconfigured="skip", retry=RetryConfig(max_retry_after_s=60.0, max_delay_s=30.0)
         )
-        self.deliverer = Deliverer(channels, self._sent_state, self._dead_letter_alert,
-                                   renderer=self.renderer, config=delivery)
+        self.deliverer = Deliverer(
+            channels,
+            self._sent_state,
+            self._dead_letter_alert,
+            renderer=self.renderer,
+            config=delivery,
+        )
         await self.deliverer.start()
         if self.services is not None:
             self.services.policy = self.policy

@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     idempotent_producer: bool = Field(False, validation_alias="NEWSWATCH_IDEMPOTENT_PRODUCER")
     exactly_once: bool = Field(False, validation_alias="NEWSWATCH_EXACTLY_ONCE")
     session_timeout_s: float = Field(6.0, gt=0, validation_alias="NEWSWATCH_SESSION_TIMEOUT")
-    max_record_bytes: int = Field(1_000_000, ge=1_024, validation_alias="NEWSWATCH_MAX_RECORD_BYTES")
+    max_record_bytes: int = Field(
+        1_000_000, ge=1_024, validation_alias="NEWSWATCH_MAX_RECORD_BYTES"
+    )
 
     # --- worker ---------------------------------------------------------------------
     data_dir: Path = Field(Path("./newswatch-data"), validation_alias="NEWSWATCH_DATA_DIR")
@@ -89,7 +91,9 @@ class Settings(BaseSettings):
         },
         validation_alias="NEWSWATCH_SPACY_MODELS",
     )
-    max_article_chars: int = Field(200_000, ge=1_000, validation_alias="NEWSWATCH_MAX_ARTICLE_CHARS")
+    max_article_chars: int = Field(
+        200_000, ge=1_000, validation_alias="NEWSWATCH_MAX_ARTICLE_CHARS"
+    )
     enrich_workers: int = Field(1, ge=1, validation_alias="NEWSWATCH_ENRICH_WORKERS")
 
     # --- watch-list -----------------------------------------------------------------
@@ -97,7 +101,9 @@ class Settings(BaseSettings):
     watchlist_poll_s: float = Field(2.0, gt=0, validation_alias="NEWSWATCH_WATCHLIST_POLL")
 
     # --- fetching (guarded client) --------------------------------------------------
-    fetch_allow_hosts: StrList = Field(default_factory=list, validation_alias="NEWSWATCH_FETCH_ALLOW")
+    fetch_allow_hosts: StrList = Field(
+        default_factory=list, validation_alias="NEWSWATCH_FETCH_ALLOW"
+    )
     fetch_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_FETCH_TIMEOUT")
     fetch_max_bytes: int = Field(5_000_000, ge=1_024, validation_alias="NEWSWATCH_FETCH_MAX_BYTES")
 
@@ -116,7 +122,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(None, validation_alias="NEWSWATCH_WEBHOOK_URL")
     http_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_HTTP_TIMEOUT")
 
-    @field_validator("languages", "alert_channels", "fetch_allow_hosts", "alert_email_to", mode="before")
+    @field_validator(
+        "languages", "alert_channels", "fetch_allow_hosts", "alert_email_to", mode="before"
+    )
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -64,7 +64,7 @@ class PipelineServices:
 
     topics: Topics
     outbox: Outbox
-    enrich_batch: Callable[[Sequence[RawArticle]], Awaitable[list[EnrichedArticle]]]
+    enrich_batch: Callable[[Sequence[RawArticle]], Awaitable[Sequence[EnrichedArticle | Exception]]]
     watchlist: Any  # has .current (CompiledWatchlist)
     match: Callable[[Any, EnrichedArticle], list[Any]]
     policy: Any = None  # alerts.policy.AlertPolicy, set when the table exists
@@ -80,11 +80,18 @@ class PipelineServices:
         self.counters[name] = self.counters.get(name, 0) + n
 
 
-async def _dead_letter(services: PipelineServices, dlq_topic: str, error: Exception,
-                       msg: InMessage) -> None:
+async def _dead_letter(
+    services: PipelineServices, dlq_topic: str, error: Exception, msg: InMessage
+) -> None:
     letter = DeadLetter.model_validate(
-        dead_letter_for(error, msg.value, source_topic=msg.topic, partition=msg.partition,
-                        offset=msg.offset, key=msg.key)
+        dead_letter_for(
+            error,
+            msg.value,
+            source_topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=msg.key,
+        )
     )
     await services.outbox.send(dlq_topic, msg.key, dumps(letter))
     services.count(f"dlq:{dlq_topic}")
@@ -100,8 +107,13 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
     for msg in messages:
         try:
             article = decode_record(
-                msg.value, RawArticle, max_bytes=services.max_record_bytes, topic=msg.topic,
-                partition=msg.partition, offset=msg.offset, key=msg.key,
+                msg.value,
+                RawArticle,
+                max_bytes=services.max_record_bytes,
+                topic=msg.topic,
+                partition=msg.partition,
+                offset=msg.offset,
+                key=msg.key,
             )
         except RecordError as exc:
             await _dead_letter(services, topics.raw_dlq, exc, msg)
@@ -166,8 +178,13 @@ async def alert(msg: InMessage, services: PipelineServices) -> None:
     topics = services.topics
     try:
         event = decode_record(
-            msg.value, EnrichedArticle, max_bytes=max(services.max_record_bytes, 8_000_000),
-            topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
+            msg.value,
+            EnrichedArticle,
+            max_bytes=max(services.max_record_bytes, 8_000_000),
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=msg.key,
         )
     except RecordError as exc:
         await _dead_letter(services, topics.alerts_dlq, exc, msg)
@@ -185,7 +202,9 @@ async def alert(msg: InMessage, services: PipelineServices) -> None:
             continue
         if event.article.replayed:
             decision.alert.channels = [services.test_channel]
-        await services.outbox.send(topics.alerts, decision.alert.alert_id.encode(), dumps(decision.alert))
+        await services.outbox.send(
+            topics.alerts, decision.alert.alert_id.encode(), dumps(decision.alert)
+        )
         report = await services.deliverer.deliver(decision.alert)
         services.count("alerts")
         if services.metrics is not None:

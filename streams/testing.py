@@ -63,8 +63,12 @@ class WorkerProcess:
         """Spawn the worker (its own process group, output to ``log_path``)."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"], env=self.env, stdout=log,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         log.close()
         return self
@@ -126,11 +130,13 @@ def _json_or_bytes(value: bytes | None) -> Any:
         return value
 
 
-async def aread_topic(bootstrap: str, topic: str, *, expect: int = 1,
-                      timeout: float = 30.0) -> list[dict[str, Any]]:
+async def aread_topic(
+    bootstrap: str, topic: str, *, expect: int = 1, timeout: float = 30.0
+) -> list[dict[str, Any]]:
     """Async ``read_topic``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         records: list[dict[str, Any]] = []
@@ -148,16 +154,23 @@ async def aread_topic(bootstrap: str, topic: str, *, expect: int = 1,
             batch = await consumer.getmany(timeout_ms=200)
             for msgs in batch.values():
                 for m in msgs:
-                    records.append({
-                        "key": m.key, "value": _json_or_bytes(m.value),
-                        "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp,
-                    })
+                    records.append(
+                        {
+                            "key": m.key,
+                            "value": _json_or_bytes(m.value),
+                            "partition": m.partition,
+                            "offset": m.offset,
+                            "timestamp": m.timestamp,
+                        }
+                    )
         return records
     finally:
         await consumer.stop()
 
 
-def read_topic(bootstrap: str, topic: str, *, expect: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+def read_topic(
+    bootstrap: str, topic: str, *, expect: int = 1, timeout: float = 30.0
+) -> list[dict[str, Any]]:
     """Read ``topic`` from the beginning until ``expect`` records arrived or ``timeout`` passed."""
     return asyncio.run(aread_topic(bootstrap, topic, expect=expect, timeout=timeout))
 
@@ -213,8 +226,14 @@ class FlakySlack(FakeSlack):
     call with a 500 until ``come_up()``. Faults queued with ``fail()`` still come first.
     """
 
-    def __init__(self, *, rates: Mapping[str, float] | None = None, seed: int = 0,
-                 retry_after: float = 1.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        rates: Mapping[str, float] | None = None,
+        seed: int = 0,
+        retry_after: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.rates = dict(rates or {})
         if sum(self.rates.values()) > 1.0:
@@ -248,17 +267,18 @@ class FlakySlack(FakeSlack):
 class SlackThread:
     """Serve a ``FakeSlack`` from a background thread, so worker subprocesses can reach it.
 
-        with SlackThread(FlakySlack(rates={"ratelimited": 0.3})) as slack:
-            env["SLACK_API_URL"] = slack.url
-            ...
-            slack.messages()            # a snapshot of the accepted messages
+    with SlackThread(FlakySlack(rates={"ratelimited": 0.3})) as slack:
+        env["SLACK_API_URL"] = slack.url
+        ...
+        slack.messages()            # a snapshot of the accepted messages
     """
 
     def __init__(self, slack: FakeSlack | None = None) -> None:
         self.slack = slack if slack is not None else FakeSlack()
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-slack",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="fake-slack", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -347,21 +367,28 @@ def scrape_metrics(port: int, *, timeout: float = 5.0) -> list[tuple[str, dict[s
     ]
 
 
-def metric_value(samples: Iterable[tuple[str, dict[str, str], float]], name: str,
-                 **labels: str) -> float:
+def metric_value(
+    samples: Iterable[tuple[str, dict[str, str], float]], name: str, **labels: str
+) -> float:
     """Sum of the samples called ``name`` whose labels include ``labels``."""
     return sum(
-        value for sample, have, value in samples
+        value
+        for sample, have, value in samples
         if sample == name and all(have.get(k) == v for k, v in labels.items())
     )
 
 
-async def aproduce_values(bootstrap: str, topic: str,
-                          records: Iterable[tuple[bytes | None, bytes]], *,
-                          max_request_size: int = 16 * 1024 * 1024) -> int:
+async def aproduce_values(
+    bootstrap: str,
+    topic: str,
+    records: Iterable[tuple[bytes | None, bytes]],
+    *,
+    max_request_size: int = 16 * 1024 * 1024,
+) -> int:
     """Produce raw ``(key, value)`` records in order (acks=all); returns how many were sent."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                                max_request_size=max_request_size)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=max_request_size
+    )
     await producer.start()
     try:
         futures = [await producer.send(topic, value, key=key) for key, value in records]
@@ -373,8 +400,9 @@ async def aproduce_values(bootstrap: str, topic: str,
         await producer.stop()
 
 
-def produce_values(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]],
-                   **options: Any) -> int:
+def produce_values(
+    bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]], **options: Any
+) -> int:
     """Blocking ``aproduce_values``."""
     return asyncio.run(aproduce_values(bootstrap, topic, records, **options))
 

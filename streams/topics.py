@@ -6,8 +6,6 @@ create ours first with the configured partition count.
 
 from __future__ import annotations
 
-import asyncio
-
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -45,7 +43,9 @@ async def ensure_topics(settings: Settings, bootstrap: str | None = None) -> lis
             elif code != 36:  # 36 = TOPIC_ALREADY_EXISTS: another worker won the race
                 raise BrokerError(f"cannot create topic {topic}: error code {code} {rest}")
         return created
-    except (KafkaError, asyncio.TimeoutError, OSError) as exc:
-        raise BrokerError(f"cannot create topics on {bootstrap or settings.bootstrap_servers}: {exc}") from None
+    except (TimeoutError, KafkaError, OSError) as exc:
+        raise BrokerError(
+            f"cannot create topics on {bootstrap or settings.bootstrap_servers}: {exc}"
+        ) from None
     finally:
         await admin.close()

@@ -5,7 +5,8 @@
   stamps on a request does not wait for the benchmark's producer loop).
 * ``KafkaProbe``: end offsets and the consumer group's committed offsets of a topic
   (consumer lag as Kafka defines it), and ``TopicTail``: reads a topic incrementally.
-* ``proc_memory`` / ``proc_cpu_seconds``: RSS, peak RSS (``VmHWM``) and CPU time of a pid.
+* ``proc_memory`` / ``proc_cpu_seconds`` / ``proc_wait_seconds``: RSS, peak RSS (``VmHWM``),
+  CPU time and time spent waiting for a busy CPU of a pid.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "accepted_posts",
     "proc_cpu_seconds",
     "proc_memory",
+    "proc_wait_seconds",
     "rejected_posts",
 ]
 
@@ -61,8 +63,30 @@ def accepted_posts(slack: Any) -> list[Any]:
 
 def rejected_posts(slack: Any) -> list[Any]:
     """``chat.postMessage`` requests a ``FakeSlack`` refused or failed (should be none)."""
-    return [r for r in list(slack.requests)
-            if r.method == "chat.postMessage" and r.outcome not in ("ok", "")]
+    return [
+        r
+        for r in list(slack.requests)
+        if r.method == "chat.postMessage" and r.outcome not in ("ok", "")
+    ]
+
+
+def proc_wait_seconds(pid: int) -> float | None:
+    """Seconds the threads of a process waited runnable for a CPU (``schedstat`` run delay).
+
+    High values mean CPU contention: the process wanted to run but the cores were busy.
+    """
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", encoding="ascii") as fh:
+                total += int(fh.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
 
 
 class KafkaProbe:
@@ -73,8 +97,9 @@ class KafkaProbe:
         self.topic = topic
         self.group = group
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="nw-bench-probe")
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                          client_id="nw-bench-offsets")
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="nw-bench-offsets"
+        )
         self.partitions: list[TopicPartition] = []
 
     async def start(self) -> None:
@@ -119,14 +144,16 @@ class KafkaProbe:
 class TopicTail:
     """Reads every record of a topic from the beginning, a chunk per ``read_new`` call."""
 
-    def __init__(self, bootstrap: str, topic: str,
-                 parse: Callable[[Any], Any | None]) -> None:
+    def __init__(self, bootstrap: str, topic: str, parse: Callable[[Any], Any | None]) -> None:
         self.topic = topic
         self.parse = parse
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                          auto_offset_reset="earliest",
-                                          client_id=f"nw-bench-tail-{topic}",
-                                          max_partition_fetch_bytes=8 * 1024 * 1024)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id=f"nw-bench-tail-{topic}",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
         self._tps: list[TopicPartition] = []
 
     async def start(self) -> None:

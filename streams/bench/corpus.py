@@ -77,8 +77,31 @@ CONCEPT_PHRASES: dict[str, dict[str, str]] = {
 _CONCEPTS = tuple(CONCEPT_PHRASES)
 _PACKS = ("espionage", "sanctions", "fraud", "cyberattack", "data-breach", "protest")
 _SEVERITIES = ("high", "medium", "critical", "high", "low", "medium")
-_ONSETS = ("b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
-           "br", "dr", "gr", "kr", "st", "tr", "pl", "fl")
+_ONSETS = (
+    "b",
+    "d",
+    "f",
+    "g",
+    "h",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "z",
+    "br",
+    "dr",
+    "gr",
+    "kr",
+    "st",
+    "tr",
+    "pl",
+    "fl",
+)
 _VOWELS = ("a", "e", "i", "o", "u", "ai", "ea", "io")
 _CODAS = ("", "n", "r", "l", "s", "x", "nt", "rk", "st", "m")
 _SPREAD = 2_654_435_761  # coprime with (23 * 8) ** 3
@@ -119,15 +142,17 @@ def bench_watchlist(rules: int, *, channels: int = 50) -> dict[str, Any]:
             "labels": ["ORG"],
         }
         concept = _CONCEPTS[i % len(_CONCEPTS)]
-        out_rules.append({
-            "id": rule_id(i),
-            "title": f"{name}: {concept.replace('-', ' ')}",
-            "severity": _SEVERITIES[i % len(_SEVERITIES)],
-            "all": [f"entity:org-{i:05d}", f"concept:{concept}"],
-            "within": "paragraph",
-            "channels": [f"slack:#bench-{i % channels}"],
-            "throttle": {"per": "story", "window": "6h"},
-        })
+        out_rules.append(
+            {
+                "id": rule_id(i),
+                "title": f"{name}: {concept.replace('-', ' ')}",
+                "severity": _SEVERITIES[i % len(_SEVERITIES)],
+                "all": [f"entity:org-{i:05d}", f"concept:{concept}"],
+                "within": "paragraph",
+                "channels": [f"slack:#bench-{i % channels}"],
+                "throttle": {"per": "story", "window": "6h"},
+            }
+        )
     return {
         "version": 1,
         "description": f"newswatch bench e2e: {rules} generated rules",
@@ -258,7 +283,9 @@ def make_corpus(
             rule = rule_id(k)
             phrase = CONCEPT_PHRASES[_CONCEPTS[k % len(_CONCEPTS)]][sample.lang]
             lead = chain.sentence(rng)
-            paragraphs.insert(rng.randint(0, len(paragraphs)), f"{lead} {phrase.format(org=org_name(k))}")
+            paragraphs.insert(
+                rng.randint(0, len(paragraphs)), f"{lead} {phrase.format(org=org_name(k))}"
+            )
         if sample.boilerplate:
             paragraphs.insert(min(2, len(paragraphs)), sample.boilerplate[0])
             paragraphs.extend(sample.boilerplate[1:])

@@ -44,6 +44,7 @@ from streams.bench._harness import (
     accepted_posts,
     proc_cpu_seconds,
     proc_memory,
+    proc_wait_seconds,
     rejected_posts,
 )
 from streams.bench._stats import slope, summary
@@ -103,7 +104,7 @@ class _Run:
         """Map new Slack posts to article indexes via the token in the title / URL."""
         pattern = token_pattern(self.tag)
         requests = accepted_posts(self.slack.slack)
-        for req in requests[self.posts_seen:]:
+        for req in requests[self.posts_seen :]:
             indexes = _post_articles(req.params, pattern)
             if not indexes:
                 self.unexpected_posts += 1
@@ -129,7 +130,7 @@ def _index_of(article_id: str, tag: str) -> int | None:
     if not article_id.startswith(prefix):
         return None
     try:
-        return int(article_id[len(prefix):])
+        return int(article_id[len(prefix) :])
     except ValueError:
         return None
 
@@ -145,7 +146,12 @@ def _enriched_parser(tag: str) -> Any:
             return None
         if index is None:
             return None
-        return index, msg.timestamp / 1000.0, value.get("timings_ms", {}), len(value.get("matches", []))
+        return (
+            index,
+            msg.timestamp / 1000.0,
+            value.get("timings_ms", {}),
+            len(value.get("matches", [])),
+        )
 
     return parse
 
@@ -184,9 +190,10 @@ class _Phase:
 
 
 def _cpu(run: _Run) -> dict[str, float | None]:
-    out: dict[str, float | None] = {
-        f"worker-{j}": proc_cpu_seconds(pid) for j, pid in enumerate(run.pids)
-    }
+    out: dict[str, float | None] = {}
+    for j, pid in enumerate(run.pids):
+        out[f"worker-{j}"] = proc_cpu_seconds(pid)
+        out[f"worker-{j}:waiting"] = proc_wait_seconds(pid)
     if run.broker_pid is not None:
         out["broker"] = proc_cpu_seconds(run.broker_pid)
     times = os.times()
@@ -202,11 +209,14 @@ async def _sample(run: _Run, phase: _Phase, stop: asyncio.Event) -> None:
         except Exception:  # a probe hiccup must not end the benchmark
             lag = -1
         run.collect_posts()
-        phase.samples.append({
-            "t": t, "lag": lag,
-            "rss": [proc_memory(pid).get("rss_mb") for pid in run.pids],
-            "posts": run.posts_seen,
-        })
+        phase.samples.append(
+            {
+                "t": t,
+                "lag": lag,
+                "rss": [proc_memory(pid).get("rss_mb") for pid in run.pids],
+                "posts": run.posts_seen,
+            }
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), run.options.sample_every_s)
 
@@ -253,9 +263,22 @@ def _start_profiler(run: _Run, seconds: float) -> subprocess.Popen[bytes] | None
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if target is None or not run.pids or not os.path.exists(pyspy):
         return None
-    fmt = "speedscope" if target.suffix == ".json" else "flamegraph"
-    cmd = [pyspy, "record", "--pid", str(run.pids[0]), "--output", str(target), "--format", fmt,
-           "--rate", "100", "--duration", str(max(1, math.ceil(seconds))), "--nonblocking"]
+    fmt = {".json": "speedscope", ".txt": "raw"}.get(target.suffix, "flamegraph")
+    cmd = [
+        pyspy,
+        "record",
+        "--pid",
+        str(run.pids[0]),
+        "--output",
+        str(target),
+        "--format",
+        fmt,
+        "--rate",
+        "100",
+        "--duration",
+        str(max(1, math.ceil(seconds))),
+        "--nonblocking",
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
@@ -302,8 +325,9 @@ def _render_ms(alerts: list[dict[str, Any]]) -> list[float]:
     return out
 
 
-def _report_phase(run: _Run, phase: _Phase, enriched: list[Any],
-                  alerts: list[Any]) -> dict[str, Any]:
+def _report_phase(
+    run: _Run, phase: _Phase, enriched: list[Any], alerts: list[Any]
+) -> dict[str, Any]:
     indexes = {a.index for a in phase.articles}
     expected = {a.index for a in phase.articles if a.rule is not None}
     enr = {i: (ts, timings, n) for i, ts, timings, n in enriched if i in indexes}
@@ -322,8 +346,10 @@ def _report_phase(run: _Run, phase: _Phase, enriched: list[Any],
     to_enriched = [enr[i][0] - run.sent_at[i] for i in enr]
     enriched_to_alert = [alert_at[i][0] - enr[i][0] for i in alert_at if i in enr]
     alert_to_slack = [first_post[i] - alert_at[i][0] for i in first_post if i in alert_at]
-    stage = {k: [t[k] for _, t, _ in enr.values() if k in t]
-             for k in ("total", "clean", "language", "nlp", "record", "match")}
+    stage = {
+        k: [t[k] for _, t, _ in enr.values() if k in t]
+        for k in ("total", "clean", "language", "nlp", "record", "match")
+    }
 
     posted_counts = {i: len(run.posts.get(i, [])) for i in expected}
     window = [s for s in phase.samples if phase.t_start + 2 <= s["t"] <= phase.t_produced]
@@ -342,17 +368,22 @@ def _report_phase(run: _Run, phase: _Phase, enriched: list[Any],
         series = [s["rss"][j] for s in phase.samples if s["rss"][j] is not None]
         mem = proc_memory(pid)
         step = max(1, len(phase.samples) // 40)
-        workers.append({
-            "pid": pid,
-            "peak_rss_mb": mem.get("hwm_mb"),
-            "rss_first_mb": series[0] if series else None,
-            "rss_last_mb": series[-1] if series else None,
-            "rss_min_mb": min(series) if series else None,
-            "rss_max_mb": max(series) if series else None,
-            "rss_drift_pct": round(100.0 * (series[-1] - series[0]) / series[0], 2) if series else None,
-            "rss_series_mb": [[round(s["t"] - phase.t_start), s["rss"][j]]
-                              for s in phase.samples[::step]],
-        })
+        workers.append(
+            {
+                "pid": pid,
+                "peak_rss_mb": mem.get("hwm_mb"),
+                "rss_first_mb": series[0] if series else None,
+                "rss_last_mb": series[-1] if series else None,
+                "rss_min_mb": min(series) if series else None,
+                "rss_max_mb": max(series) if series else None,
+                "rss_drift_pct": round(100.0 * (series[-1] - series[0]) / series[0], 2)
+                if series
+                else None,
+                "rss_series_mb": [
+                    [round(s["t"] - phase.t_start), s["rss"][j]] for s in phase.samples[::step]
+                ],
+            }
+        )
     return {
         "phase": phase.name,
         "articles": n,
@@ -379,7 +410,8 @@ def _report_phase(run: _Run, phase: _Phase, enriched: list[Any],
         "stage_ms": {
             "enrich": summary(stage["total"], digits=2),
             "enrich_parts_mean": {
-                k: round(sum(v) / len(v), 3) for k, v in stage.items()
+                k: round(sum(v) / len(v), 3)
+                for k, v in stage.items()
                 if v and k in ("clean", "language", "nlp", "record")
             },
             "match": summary(stage["match"], digits=2),
@@ -403,8 +435,16 @@ def _report_phase(run: _Run, phase: _Phase, enriched: list[Any],
 # ---------------------------------------------------------------- orchestration
 def _next_articles(run: _Run, n: int) -> list[BenchArticle]:
     o = run.options
-    out = list(make_corpus(n, rules=o.rules, match_share=o.match_share, words=o.words,
-                           tag=run.tag, start=run.next_index))
+    out = list(
+        make_corpus(
+            n,
+            rules=o.rules,
+            match_share=o.match_share,
+            words=o.words,
+            tag=run.tag,
+            start=run.next_index,
+        )
+    )
     run.next_index += n
     return out
 
@@ -421,8 +461,11 @@ async def _measure(run: _Run) -> dict[str, Any]:
         warm = await _run_phase(run, _Phase("warm-up", _next_articles(run, warm_n), None))
         phases: list[dict[str, Any]] = []
         if o.rate is not None:
-            phases.append(await _run_phase(run, _Phase("measured", _next_articles(run, o.count),
-                                                       o.rate), profile=True))
+            phases.append(
+                await _run_phase(
+                    run, _Phase("measured", _next_articles(run, o.count), o.rate), profile=True
+                )
+            )
             best = phases[-1]
         else:
             probe = await _run_phase(run, _Phase("backlog", _next_articles(run, o.count), None))
@@ -432,7 +475,8 @@ async def _measure(run: _Run) -> dict[str, Any]:
             for attempt in range(4):
                 last = attempt == 3
                 result = await _run_phase(
-                    run, _Phase(f"sustain@{rate}", _next_articles(run, o.count), rate),
+                    run,
+                    _Phase(f"sustain@{rate}", _next_articles(run, o.count), rate),
                     profile=last,
                 )
                 phases.append(result)
@@ -479,8 +523,10 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         run_dir = Path(tmp.name)
     load_before = _loadavg()
     watchlist = run_dir / "bench-watchlist.yaml"
-    watchlist.write_text(json.dumps(bench_watchlist(options.rules, channels=options.channels),
-                                    indent=1), encoding="utf-8")
+    watchlist.write_text(
+        json.dumps(bench_watchlist(options.rules, channels=options.channels), indent=1),
+        encoding="utf-8",
+    )
     broker = None
     slack = SlackThread(FakeSlack(tokens={_TOKEN}))
     workers: list[Any] = []
@@ -491,10 +537,17 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
             bootstrap = broker.bootstrap_servers
         slack.start()
         settings = Settings.load(
-            kafka_bootstrap_servers=bootstrap, data_dir=run_dir / "data", app_id=f"{tag}-app",
-            topic_prefix=f"{tag}.", partitions=options.partitions or base.partitions,
-            watchlist=watchlist, alert_channels=["slack"], slack_bot_token=_TOKEN,
-            slack_api_url=slack.url, log_level="warning", web_port=0,
+            kafka_bootstrap_servers=bootstrap,
+            data_dir=run_dir / "data",
+            app_id=f"{tag}-app",
+            topic_prefix=f"{tag}.",
+            partitions=options.partitions or base.partitions,
+            watchlist=watchlist,
+            alert_channels=["slack"],
+            slack_bot_token=_TOKEN,
+            slack_api_url=slack.url,
+            log_level="warning",
+            web_port=0,
             session_timeout_s=base.session_timeout_s,
         )
         asyncio.run(ensure_topics(settings))
@@ -511,12 +564,17 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
 
         async def measure() -> dict[str, Any]:
             run = _Run(
-                options=options, settings=settings,
+                options=options,
+                settings=settings,
                 probe=KafkaProbe(bootstrap, settings.topic("articles.raw"), settings.app_id),
-                enriched=TopicTail(bootstrap, settings.topic("articles.enriched"),
-                                   _enriched_parser(tag)),
+                enriched=TopicTail(
+                    bootstrap, settings.topic("articles.enriched"), _enriched_parser(tag)
+                ),
                 alerts=TopicTail(bootstrap, settings.topic("alerts"), _alert_parser(tag)),
-                slack=slack, producer=ArticleProducer(settings), tag=tag, pids=pids,
+                slack=slack,
+                producer=ArticleProducer(settings),
+                tag=tag,
+                pids=pids,
                 broker_pid=broker_pid,
             )
             return await _measure(run)
@@ -536,20 +594,30 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
     best = measured["best"]
     return {
         "bench": "e2e",
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                    "loadavg_before": load_before, "loadavg_after": _loadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "loadavg_before": load_before,
+            "loadavg_after": _loadavg(),
+        },
         "config": {
             "rate": options.rate if options.rate is not None else "max",
-            "count": options.count, "workers": options.workers, "rules": options.rules,
-            "partitions": settings.partitions, "match_share": options.match_share,
-            "words_per_article": options.words, "slack_channels": options.channels,
-            "batch_size": base.batch_size, "broker": "embedded" if broker else bootstrap,
+            "count": options.count,
+            "workers": options.workers,
+            "rules": options.rules,
+            "partitions": settings.partitions,
+            "match_share": options.match_share,
+            "words_per_article": options.words,
+            "slack_channels": options.channels,
+            "batch_size": base.batch_size,
+            "broker": "embedded" if broker else bootstrap,
             "nlp": "fallback (blank spaCy pipelines + lookup lemmas + EntityRuler)",
         },
         "worker_startup_s": round(startup_s, 1),
         "summary": {
             "sustained_articles_per_s": best["throughput_articles_per_s"]
-            if best["keeps_up"] or options.rate is None else None,
+            if best["keeps_up"] or options.rate is None
+            else None,
             "rate_offered_articles_per_s": best["rate_offered_articles_per_s"],
             "keeps_up": best["keeps_up"],
             "e2e_latency_ms": best["latency_ms"]["end_to_end"],

@@ -111,27 +111,38 @@ def _config(models: dict[str, str], max_chars: int, batch_size: int) -> Any:
 def _throughput(models: dict[str, str], n: int, words: int, batch: int) -> dict[str, Any]:
     from streams.enrich import Enricher
 
-    articles = make_articles(n, words, "de")
     enricher = Enricher(_config(models, 200_000, batch))
     enricher.set_entity_patterns(_PATTERNS)
     enricher.warm_up(["de"])
     enricher.enrich_batch(make_articles(batch, words, "de", seed=99))  # caches, first batch
-    stages: dict[str, float] = {}
-    start = time.perf_counter()
-    for i in range(0, n, batch):
-        for rec in enricher.enrich_batch(articles[i : i + batch]):
-            for key, value in rec.timings_ms.items():
-                stages[key] = stages.get(key, 0.0) + value
-    elapsed = time.perf_counter() - start
-    total_words = _word_count(articles)
+    rounds: list[dict[str, Any]] = []
+    for seed in (1, 2, 3):  # new articles each round: no unfair tokenizer-cache reuse
+        articles = make_articles(n, words, "de", seed=seed)
+        stages: dict[str, float] = {}
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i in range(0, n, batch):
+            for rec in enricher.enrich_batch(articles[i : i + batch]):
+                for key, value in rec.timings_ms.items():
+                    stages[key] = stages.get(key, 0.0) + value
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        total_words = _word_count(articles)
+        rounds.append(
+            {
+                "articles_per_s_wall": round(n / wall, 1),
+                "articles_per_s_per_core": round(n / cpu, 1),
+                "words_per_s_wall": round(total_words / wall),
+                "words_per_s_per_core": round(total_words / cpu),
+                "words_per_article": round(total_words / n),
+                "ms_per_article_by_stage": {k: round(v / n, 3) for k, v in sorted(stages.items())},
+            }
+        )
+    best = max(rounds, key=lambda r: r["articles_per_s_per_core"])
     return {
         "pipeline": enricher.loaded_pipelines().get("de"),
-        "articles": n,
-        "words_per_article": round(total_words / n),
-        "seconds": round(elapsed, 3),
-        "articles_per_s": round(n / elapsed, 1),
-        "words_per_s": round(total_words / elapsed),
-        "ms_per_article_by_stage": {k: round(v / n, 3) for k, v in sorted(stages.items())},
+        "articles_per_round": n,
+        "best_round": best,
+        "per_core_articles_per_s_all_rounds": [r["articles_per_s_per_core"] for r in rounds],
+        "per_core_words_per_s_all_rounds": [r["words_per_s_per_core"] for r in rounds],
         "peak_rss_mb": _peak_rss_mb(),
     }
 
@@ -240,7 +251,9 @@ def _in_fresh_process(fn: Any, *args: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- entry point
-def run_bench_enrich(settings: Any, *, articles: int = 300, words: int = 500, quick: bool = False) -> int:
+def run_bench_enrich(
+    settings: Any, *, articles: int = 300, words: int = 500, quick: bool = False
+) -> int:
     """Run every scenario and print one JSON document; returns the exit code (0)."""
     import logging
 
@@ -251,7 +264,12 @@ def run_bench_enrich(settings: Any, *, articles: int = 300, words: int = 500, qu
         articles = min(articles, 64)
     max_chars = int(getattr(settings, "max_article_chars", 200_000))
     out: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "per_core": "articles (words) per CPU-second of the enriching process (process_time)",
         "targets": {
             "fallback_articles_per_s_per_core": 100,
             "trained_words_per_s_per_core": 8_000,
@@ -267,7 +285,7 @@ def run_bench_enrich(settings: Any, *, articles: int = 300, words: int = 500, qu
         }
         out["training_s"] = round(time.perf_counter() - t0, 1)
         out["fallback"] = _in_fresh_process(_throughput, _FALLBACK_MODELS, articles, words, 32)
-        out["trained"] = _in_fresh_process(_throughput, trained, max(articles // 2, 32), words, 32)
+        out["trained"] = _in_fresh_process(_throughput, trained, max(articles // 3, 32), words, 32)
         out["three_languages"] = {
             "fallback": _in_fresh_process(_three_languages, _FALLBACK_MODELS, words),
             "trained": _in_fresh_process(_three_languages, trained, words),
@@ -282,5 +300,6 @@ def run_bench_enrich(settings: Any, *, articles: int = 300, words: int = 500, qu
             _in_fresh_process(_event_loop, trained, "process", n_loop, 1),
             _in_fresh_process(_event_loop, trained, "process", n_loop, 2),
         ]
+    out["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0

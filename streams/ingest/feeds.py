@@ -37,14 +37,15 @@ class Fetcher(Protocol):
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
-    ) -> _FetchResult: ...
+    ) -> Any: ...
 
 
 def _entry_time(entry: Any) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
         return None
-    return datetime(*parsed[:6], tzinfo=UTC)
+    year, month, day, hour, minute, second = parsed[:6]
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def parse_feed(body: bytes, *, feed_url: str) -> list[RawArticle]:
@@ -62,9 +63,14 @@ def parse_feed(body: bytes, *, feed_url: str) -> list[RawArticle]:
         body_html = content[0].get("value") if content else entry.get("summary", "")
         articles.append(
             RawArticle(
-                id=article_id(url=link), title=title[:2000], text=body_html or "",
-                url=link, source=str(source)[:512], published_at=_entry_time(entry),
-                content_type="html", language=(parsed.feed.get("language") or "")[:2] or None,
+                id=article_id(url=link),
+                title=title[:2000],
+                text=body_html or "",
+                url=link,
+                source=str(source)[:512],
+                published_at=_entry_time(entry),
+                content_type="html",
+                language=(parsed.feed.get("language") or "")[:2] or None,
             )
         )
     return articles
@@ -84,8 +90,15 @@ class FeedState:
 class FeedPoller:
     """Polls a set of feeds: conditional GET, per-feed exponential backoff with jitter."""
 
-    def __init__(self, fetcher: Fetcher, urls: list[str], *, interval_s: float = 300.0,
-                 max_backoff_s: float = 3600.0, clock: Any = time.monotonic) -> None:
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        urls: list[str],
+        *,
+        interval_s: float = 300.0,
+        max_backoff_s: float = 3600.0,
+        clock: Any = time.monotonic,
+    ) -> None:
         self.fetcher = fetcher
         self.states = {url: FeedState(url) for url in urls}
         self.interval_s = interval_s
@@ -114,7 +127,9 @@ class FeedPoller:
             state.failures += 1
             backoff = min(self.max_backoff_s, self.interval_s * 2 ** min(state.failures, 10))
             state.next_poll = now + backoff * random.uniform(0.8, 1.2)
-            log.warning("feed %s failed (%s); next try in %.0fs", state.url, exc, state.next_poll - now)
+            log.warning(
+                "feed %s failed (%s); next try in %.0fs", state.url, exc, state.next_poll - now
+            )
             return []
         state.failures = 0
         state.next_poll = now + self.interval_s

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import orjson
@@ -49,8 +49,11 @@ def read_text(path: Path, *, source: str | None = None) -> RawArticle:
     title = lines[idx].strip()
     body = "\n".join(lines[idx + 1 :]).strip("\n")
     return RawArticle(
-        id=article_id(title=title, text=body), title=title, text=body,
-        source=source or path.name, content_type="text",
+        id=article_id(title=title, text=body),
+        title=title,
+        text=body,
+        source=source or path.name,
+        content_type="text",
     )
 
 
@@ -61,8 +64,11 @@ def read_html(path: Path, *, source: str | None = None) -> RawArticle:
     raw_title = (found.group(1) or found.group(2)) if found else path.stem
     title = html.unescape(_TAGS.sub("", raw_title)).strip() or path.stem
     return RawArticle(
-        id=article_id(title=title, text=content), title=title, text=content,
-        source=source or path.name, content_type="html",
+        id=article_id(title=title, text=content),
+        title=title,
+        text=content,
+        source=source or path.name,
+        content_type="html",
     )
 
 
@@ -72,9 +78,9 @@ def read_jsonl(path: Path) -> Iterator[RawArticle]:
         yield from read_jsonl_lines(fh, name=str(path))
 
 
-def read_jsonl_lines(lines: Iterator[bytes] | object, *, name: str) -> Iterator[RawArticle]:
+def read_jsonl_lines(lines: Iterable[bytes], *, name: str) -> Iterator[RawArticle]:
     """Articles from JSONL lines; a bad line raises IngestError(``name:line:col``)."""
-    for lineno, line in enumerate(lines, start=1):  # type: ignore[call-overload]
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

@@ -108,20 +108,27 @@ async def _ingest(settings: Settings, sources: list[str], follow: bool) -> int:
         if urls:
             await poll_feeds(settings, producer, urls, follow=follow)
         await producer.flush()
-        print(f"newswatch: produced {producer.produced} article(s) to {producer.topic}"
-              f" ({producer.skipped} duplicate id(s) skipped)", file=sys.stderr)
+        print(
+            f"newswatch: produced {producer.produced} article(s) to {producer.topic}"
+            f" ({producer.skipped} duplicate id(s) skipped)",
+            file=sys.stderr,
+        )
     return 0
 
 
-async def poll_feeds(settings: Settings, producer: ArticleProducer, urls: list[str], *,
-                      follow: bool) -> None:
+async def poll_feeds(
+    settings: Settings, producer: ArticleProducer, urls: list[str], *, follow: bool
+) -> None:
     from streams.ingest.feeds import FeedPoller
     from streams.ingest.fetch import FetchConfig, GuardedFetcher
 
-    fetcher = GuardedFetcher(FetchConfig(
-        allow=settings.fetch_allow_hosts, timeout_s=settings.fetch_timeout_s,
-        max_bytes=settings.fetch_max_bytes,
-    ))
+    fetcher = GuardedFetcher(
+        FetchConfig(
+            allow=settings.fetch_allow_hosts,
+            timeout_s=settings.fetch_timeout_s,
+            max_bytes=settings.fetch_max_bytes,
+        )
+    )
     await fetcher.start()
     try:
         poller = FeedPoller(fetcher, urls)

@@ -28,6 +28,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +94,10 @@ def synthetic_watchlist(rules: int, *, seed: int = 11) -> Watchlist:
     """The example watch-list (with its packs) plus synthetic rules, ``rules`` in total."""
     base = load_watchlist(_EXAMPLE).effective()
     packs = [load_watchlist(p).effective() for p in sorted(PACKS_DIR.glob("*.yaml"))]
-    concepts = dict(base.concepts)
+    concepts: dict[str, Any] = {k: v.model_dump() for k, v in base.concepts.items()}
     for pack in packs:
-        concepts.update(pack.concepts)
-    entities = dict(base.entities)
+        concepts.update({k: v.model_dump() for k, v in pack.concepts.items()})
+    entities: dict[str, Any] = {k: v.model_dump() for k, v in base.entities.items()}
     rule_list: list[dict[str, Any]] = [r.model_dump() for r in base.rules]
     # watch-list terms are not function words: draw from the rarer 90% of the article
     # vocabulary (2% of terms) or from words that never occur in the articles
@@ -119,9 +120,7 @@ def synthetic_watchlist(rules: int, *, seed: int = 11) -> Watchlist:
         i += 1
     # dedupe terms that the random draw repeated within one concept
     clean = {
-        k: {"terms": {lang: list(dict.fromkeys(ts)) for lang, ts in v["terms"].items()}}
-        if isinstance(v, dict)
-        else v
+        k: {**v, "terms": {lang: list(dict.fromkeys(ts)) for lang, ts in v["terms"].items()}}
         for k, v in concepts.items()
     }
     return Watchlist.model_validate(
@@ -174,15 +173,16 @@ def _phrasematcher(compiled: CompiledWatchlist) -> tuple[Any, Callable[[Any], in
     nlp = spacy.blank("xx")
     matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
     by_cond: dict[str, set[str]] = {}
-    for conds in _rule_terms(compiled):
-        for cond, terms in conds:
+    for rule_conds in _rule_terms(compiled):
+        for cond, terms in rule_conds:
             by_cond.setdefault(cond, set()).update(terms)
-    for cond, terms in by_cond.items():
-        matcher.add(cond, list(nlp.tokenizer.pipe(sorted(terms))))
-    rules = [(tuple(c for c, _ in conds)) for conds in _rule_terms(compiled)]
+    tokenizer: Any = nlp.tokenizer
+    for cond, term_set in by_cond.items():
+        matcher.add(cond, list(tokenizer.pipe(sorted(term_set))))
+    rules = [tuple(c for c, _ in rule_conds) for rule_conds in _rule_terms(compiled)]
     rules_by_cond: dict[str, list[int]] = {}
-    for index, conds in enumerate(rules):
-        for cond in conds:
+    for index, names in enumerate(rules):
+        for cond in names:
             rules_by_cond.setdefault(cond, []).append(index)
     strings = nlp.vocab.strings
 
@@ -192,6 +192,13 @@ def _phrasematcher(compiled: CompiledWatchlist) -> tuple[Any, Callable[[Any], in
         return sum(1 for i in candidates if all(c in hit for c in rules[i]))
 
     return nlp, run
+
+
+def _compose(outer: Callable[[Any], Any], inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def run(item: Any) -> Any:
+        return outer(inner(item))
+
+    return run
 
 
 def _throughput(items: list[Any], fn: Callable[[Any], Any], seconds: float) -> tuple[float, int]:
@@ -233,7 +240,7 @@ def run_bench_match(
         row["automaton_keys"] = compiled.key_count
         fired = sum(len(match_article(compiled, e)) for e in enriched)
         row["matches_per_article"] = round(fired / len(enriched), 3)
-        rate, _ = _throughput(enriched, lambda e, c=compiled: match_article(c, e), seconds)
+        rate, _ = _throughput(enriched, partial(match_article, compiled), seconds)
         row["articles_per_s"]["newswatch"] = round(rate, 1)
         t0 = time.perf_counter()
         naive = _naive(compiled)
@@ -244,7 +251,7 @@ def run_bench_match(
             t0 = time.perf_counter()
             nlp, pm = _phrasematcher(compiled)
             row["compile_s"]["phrasematcher"] = round(time.perf_counter() - t0, 3)
-            rate, _ = _throughput(texts, lambda t, nlp=nlp, pm=pm: pm(nlp.make_doc(t)), seconds)
+            rate, _ = _throughput(texts, _compose(pm, nlp.make_doc), seconds)
             row["articles_per_s"]["phrasematcher"] = round(rate, 1)
             docs = [nlp.make_doc(t) for t in texts]
             rate, _ = _throughput(docs, pm, seconds)

@@ -1,10 +1,15 @@
 """Compile a loaded watch-list into one Aho-Corasick automaton plus rule tables.
 
-Every term of every entity, concept and inline ``term:`` condition becomes one key of a
-single ``pyahocorasick`` automaton (built once per watch-list version). A key maps to the
-patterns that share it (condition + term mode). Matching (``match``) scans an article once,
-keeps the hits that pass their word-boundary mode, and evaluates only the rules whose
-conditions were hit: the cost per article grows with the hits, not with the rule count.
+Every term of every entity, concept, exclusion and inline ``term:`` condition becomes one
+or two keys of a single ``pyahocorasick`` automaton, built once per watch-list version. Keys
+live in the sentinel-wrapped scan view (``text.sentinelize``), so a whole-word key cannot
+match inside a word and the scan needs no boundary checks. A key maps to flat entries
+(condition, term, entity, NER labels, language/mode filter).
+
+Each rule is indexed under one *anchor* condition (the most specific literal ``all``
+condition), so an article evaluates only rules whose anchor was hit: the cost per article
+follows the hits, not the number of rules. Regex terms are run per article only for the
+rules that became candidates (or always, for a rule made of regex conditions only).
 """
 
 from __future__ import annotations

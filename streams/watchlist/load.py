@@ -163,7 +163,8 @@ class _Loader:
             model = Watchlist.model_validate(data)
         except ValidationError as exc:
             self.problems.extend(_problems_from_validation(exc, shown, positions))
-            return None
+            # go on with the valid parts, so that one run reports every problem
+            model = _salvage(data)
         loaded = LoadedFile(path=path, text=text, model=model, positions=positions)
         self.files[resolved] = loaded
         if stack and model.rules:
@@ -243,6 +244,52 @@ def _resolve_include(entry: str, base: Path) -> Path | None:
         except (OSError, ValueError):
             continue
     return None
+
+
+def _salvage(data: dict[str, Any]) -> Watchlist:
+    """The valid parts of a document that failed validation (for further checks only).
+
+    Invalid entities and concepts stay as empty placeholders, so references to them are not
+    reported a second time as undefined; invalid rules and includes are left out."""
+
+    def valid(model: type[BaseModel], value: Any) -> Any:
+        try:
+            return model.model_validate(value)
+        except (ValidationError, TypeError, ValueError):
+            return None
+
+    def section(name: str) -> dict[str, Any]:
+        value = data.get(name)
+        return value if isinstance(value, dict) else {}
+
+    entities = {
+        str(k): valid(EntityDef, v) or EntityDef.model_construct(aliases=[], labels=[], exclude=[])
+        for k, v in section("entities").items()
+    }
+    concepts = {
+        str(k): valid(ConceptDef, v) or ConceptDef.model_construct(terms={}, exclude={})
+        for k, v in section("concepts").items()
+    }
+    raw_rules = data.get("rules")
+    rules = (
+        [r for r in (valid(Rule, v) for v in raw_rules or []) if r is not None]
+        if isinstance(raw_rules, list)
+        else []
+    )
+    raw_include = data.get("include")
+    include = (
+        [i for i in raw_include if isinstance(i, str) and i]
+        if isinstance(raw_include, list)
+        else []
+    )
+    return Watchlist.model_construct(
+        version=1,
+        description=None,
+        include=include,
+        entities=entities,
+        concepts=concepts,
+        rules=rules,
+    )
 
 
 # ----------------------------------------------------------------- pydantic errors -> problems

@@ -1,16 +1,20 @@
 """Hot reload: poll a watch-list and its includes, validate, swap atomically.
 
-``WatchlistReloader`` keeps the active ``CompiledWatchlist`` in ``.current``. Every
-``poll_s`` seconds it hashes the bytes of the main file and of every file the last load
-touched; when they change it loads and compiles in a worker thread, and
+``WatchlistReloader(path)`` loads the file at once (``WatchlistError`` if it is invalid: a
+worker does not start on a bad list) and keeps the active ``CompiledWatchlist`` in
+``.current``. Each poll — ``check()`` (synchronous, call it from a thread; the Faust timer
+does) or the built-in asyncio task (``start()`` / ``stop()``, every ``poll_s`` seconds, via
+``check_once()``) — hashes the content of the main file and of every file the last load
+touched (includes, and files named by the last error). When it changed:
 
-- on success with a new version: replaces ``.current`` (one attribute assignment, so readers
-  see either the old or the new list, never a mix), clears ``.last_error``, logs the active
-  version and calls ``on_change(compiled)``;
-- on a ``WatchlistError``: keeps the last good version, stores the error in ``.last_error``
-  (for the health endpoint, see ``status()``) and logs each problem once.
+- valid, new version: ``.current`` is replaced (one attribute assignment: readers see the
+  old or the new list, never a mix), ``.last_error`` cleared, the active version logged,
+  ``on_change(compiled)`` called (by ``check_once``; ``check`` returns True instead);
+- invalid: the last good version stays, the error goes to ``.last_error`` (``status()`` for
+  the health endpoint) and each problem is logged once as ``FILE:LINE:COL: message``.
 
-Nothing here raises out of the polling task: the worker never dies of a bad edit.
+A comment-only edit loads but keeps the version (content hash), so nothing is swapped.
+Nothing raises out of the polling task: the worker never dies of a bad edit.
 """
 
 from __future__ import annotations

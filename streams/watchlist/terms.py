@@ -9,8 +9,7 @@ A term as written in the YAML:
     *spion*           anywhere inside a word
     regex:sp(y|ies)   a Python regular expression over the normalized text
 
-Default mode, decided per hit by the term's language (``any`` terms and entity aliases take
-the article's language):
+Default mode, by the term's language (``any`` terms take the article's language):
 
 - compounding languages (de, nl, sv, da, no): a term of at least ``MIN_COMPOUND_CHARS``
   letters also matches inside a word: as modifier (``Spionagebedenken``), head
@@ -20,6 +19,10 @@ the article's language):
 - a term edge written in a script without spaces (CJK, Thai) needs no boundary.
 
 Entity aliases are names: whole words, plus a possessive/genitive ``s`` (``Alibabas``).
+
+Exclusions (``exclude:`` of a concept or entity) use the same syntax; a hit that lies inside
+an excluded word is dropped (``Protestanten`` for ``Protest``, the verb ``betrug``).
+The modes are compiled into automaton keys (``term_keys``): no boundary check at match time.
 """
 
 from __future__ import annotations

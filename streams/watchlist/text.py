@@ -6,10 +6,12 @@ The matcher scans a *normalized view* of the text:
 - typographic apostrophes become ``'`` and Unicode hyphens ``-``;
 - every run of whitespace (spaces, tabs, line breaks, no-break spaces) becomes one space,
   so phrases match across line breaks;
-- soft hyphens and zero-width characters are removed (``Spio\\u00adnage`` → ``spionage``).
+- soft hyphens and zero-width characters are removed (``Spio\\u00adnage`` → ``spionage``),
+  other control characters become spaces.
 
 ``NormText.span(start, end)`` maps a half-open range of the view back to the original text.
-Terms of the watch-list go through ``normalize`` so both sides agree.
+Terms of the watch-list go through ``normalize`` so both sides agree. ``sentinelize`` wraps
+each word of a normalized text in ``SENTINEL`` for the automaton scan (see ``terms``).
 """
 
 from __future__ import annotations

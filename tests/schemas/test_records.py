@@ -36,5 +36,7 @@ def test_canonical_url_drops_tracking_and_fragment() -> None:
 def test_article_id_is_stable_for_the_same_story() -> None:
     """The same canonical URL gives the same id; without a URL, whitespace/case do not matter."""
     assert article_id(url="https://e.com/a?utm_medium=rss") == article_id(url="https://e.com/a")
-    assert article_id(title="Hello  World", text="Body") == article_id(title="hello world", text="body")
+    assert article_id(title="Hello  World", text="Body") == article_id(
+        title="hello world", text="body"
+    )
     assert article_id(title="a", text="b") != article_id(title="a", text="c")

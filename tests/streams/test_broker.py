@@ -23,7 +23,9 @@ def test_embedded_broker_answers_metadata_and_stops(tmp_path: Path) -> None:
     assert not metadata_ok("127.0.0.1", broker.port, timeout=0.3)
 
 
-def test_tansu_bin_override_must_be_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tansu_bin_override_must_be_executable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """TANSU_BIN pointing at a non-executable file is a BrokerError, not a crash."""
     bogus = tmp_path / "tansu"
     bogus.write_text("not a binary")

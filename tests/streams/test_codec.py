@@ -44,7 +44,9 @@ def test_dead_letter_keeps_value_reason_and_origin() -> None:
     try:
         decode_record(b"\xff garbage", RawArticle, max_bytes=1000, **WHERE)
     except DecodeError as exc:
-        letter = DeadLetter.model_validate(dead_letter_for(exc, b"\xff garbage", source_topic="articles.raw"))
+        letter = DeadLetter.model_validate(
+            dead_letter_for(exc, b"\xff garbage", source_topic="articles.raw")
+        )
     assert letter.partition == 3 and letter.offset == 42 and letter.key == "k"
     assert letter.value_encoding == "base64"
     assert base64.b64decode(letter.value or "") == b"\xff garbage"
@@ -55,7 +57,9 @@ def test_dead_letter_cuts_huge_values_but_records_size_and_hash() -> None:
     """A 10 MB value is cut in the dead letter, its size and SHA-256 kept."""
     big = b"a" * 10_000_000
     letter = DeadLetter.model_validate(
-        dead_letter_for(DecodeError("too big"), big, source_topic="articles.raw", partition=0, offset=1)
+        dead_letter_for(
+            DecodeError("too big"), big, source_topic="articles.raw", partition=0, offset=1
+        )
     )
     assert letter.value_truncated and letter.value_bytes == 10_000_000
     assert len(letter.value or "") < 100_000 and letter.value_sha256

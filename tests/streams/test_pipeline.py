@@ -22,19 +22,27 @@ SEED_TITLE = "Belgien überwacht Chinas Alibaba wegen Spionagebedenken"
 
 
 @pytest.fixture(scope="module")
-def pipeline(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, WorkerProcess]]:
+def pipeline(
+    broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, WorkerProcess]]:
     """One worker subprocess on its own topics of the session broker."""
     import uuid
 
     tag = uuid.uuid4().hex[:8]
     tmp = tmp_path_factory.mktemp("pipeline")
     settings = Settings.load(
-        kafka_bootstrap_servers=broker.bootstrap_servers, data_dir=tmp / "data",
-        app_id=f"nw-e2e-{tag}", topic_prefix=f"e2e{tag}.", partitions=2, session_timeout_s=4.0,
+        kafka_bootstrap_servers=broker.bootstrap_servers,
+        data_dir=tmp / "data",
+        app_id=f"nw-e2e-{tag}",
+        topic_prefix=f"e2e{tag}.",
+        partitions=2,
+        session_timeout_s=4.0,
         log_level="info",
     )
     asyncio.run(ensure_topics(settings))
-    worker = WorkerProcess(settings_env(settings), web_port=free_port(), log_path=tmp / "worker.log")
+    worker = WorkerProcess(
+        settings_env(settings), web_port=free_port(), log_path=tmp / "worker.log"
+    )
     worker.start()
     try:
         worker.wait_ready(90)
@@ -84,8 +92,12 @@ def test_seed_article_alerts_and_negatives_do_not(pipeline: tuple[Settings, Work
     articles = list(read_path(SAMPLES_DIR))
     assert len(articles) >= 3
     asyncio.run(_produce_articles(settings, articles))
-    enriched = read_topic(settings.bootstrap_servers, settings.topic("articles.enriched"),
-                          expect=len(articles), timeout=90)
+    enriched = read_topic(
+        settings.bootstrap_servers,
+        settings.topic("articles.enriched"),
+        expect=len(articles),
+        timeout=90,
+    )
     assert {r["value"]["article"]["id"] for r in enriched} >= {a.id for a in articles}
     assert _wait(lambda: len(_alert_lines(settings)) >= 1), worker.log_tail()
     assert [line["alert"]["article"]["title"] for line in _alert_lines(settings)] == [SEED_TITLE]
@@ -96,7 +108,9 @@ def test_seed_article_alerts_and_negatives_do_not(pipeline: tuple[Settings, Work
     seed = next(r["value"] for r in enriched if r["value"]["article"]["title"] == SEED_TITLE)
     assert seed["language"] == "de" and seed["watchlist_version"]
     assert [m["rule_id"] for m in seed["matches"]] == ["alibaba-espionage"]
-    assert all(not r["value"]["matches"] for r in enriched if r["value"]["article"]["title"] != SEED_TITLE)
+    assert all(
+        not r["value"]["matches"] for r in enriched if r["value"]["article"]["title"] != SEED_TITLE
+    )
     assert worker.alive()
 
 
@@ -106,9 +120,12 @@ def test_foreign_client_article_alerts(pipeline: tuple[Settings, WorkerProcess])
     It is about the same story as the seed article (same rule, same entity), so the policy
     reports it as an update of that story rather than as a second new alert."""
     settings, worker = pipeline
-    article = {"id": "librdkafka-1", "title": "Alibaba unter Spionageverdacht",
-               "text": "Die Behörden prüfen Spionagevorwürfe gegen Alibaba und Cainiao.",
-               "url": "https://example.org/librdkafka-1"}
+    article = {
+        "id": "librdkafka-1",
+        "title": "Alibaba unter Spionageverdacht",
+        "text": "Die Behörden prüfen Spionagevorwürfe gegen Alibaba und Cainiao.",
+        "url": "https://example.org/librdkafka-1",
+    }
     _produce_foreign(settings, [json.dumps(article).encode()])
 
     def alerted() -> bool:
@@ -127,10 +144,12 @@ def test_garbage_goes_to_dead_letters_and_worker_keeps_going(
     """Non-JSON and schema-violating records land in articles.raw.dlq with reason and offset."""
     settings, worker = pipeline
     good = {"id": "after-garbage", "title": "Routine market report", "text": "Shares rose."}
-    _produce_foreign(settings, [b"this is not json", b'{"id": "x", "title": 5}',
-                                json.dumps(good).encode()])
-    letters = read_topic(settings.bootstrap_servers, settings.topic("articles.raw.dlq"),
-                         expect=2, timeout=60)
+    _produce_foreign(
+        settings, [b"this is not json", b'{"id": "x", "title": 5}', json.dumps(good).encode()]
+    )
+    letters = read_topic(
+        settings.bootstrap_servers, settings.topic("articles.raw.dlq"), expect=2, timeout=60
+    )
     assert len(letters) == 2
     reasons = [letter["value"]["reason"] for letter in letters]
     assert any("not valid UTF-8 JSON" in r for r in reasons)
@@ -141,8 +160,9 @@ def test_garbage_goes_to_dead_letters_and_worker_keeps_going(
         assert value["partition"] in (0, 1) and value["offset"] >= 0
 
     def seen() -> bool:
-        records = read_topic(settings.bootstrap_servers, settings.topic("articles.enriched"),
-                             expect=100, timeout=2)
+        records = read_topic(
+            settings.bootstrap_servers, settings.topic("articles.enriched"), expect=100, timeout=2
+        )
         return "after-garbage" in {r["value"]["article"]["id"] for r in records}
 
     assert _wait(seen, timeout=60)

@@ -25,8 +25,12 @@ async def _enrich(articles: Sequence[RawArticle]) -> list[EnrichedArticle]:
     if any("POISON" in a.text for a in articles):
         raise RuntimeError("enricher exploded")
     return [
-        EnrichedArticle(article=ArticleRef(id=a.id, title=a.title), language="en",
-                        language_confidence=1.0, clean_text=a.text)
+        EnrichedArticle(
+            article=ArticleRef(id=a.id, title=a.title),
+            language="en",
+            language_confidence=1.0,
+            clean_text=a.text,
+        )
         for a in articles
     ]
 
@@ -36,21 +40,32 @@ def _match(compiled: Any, enriched: EnrichedArticle) -> list[Match]:
         raise ValueError("matcher bug")
     if "hit" not in enriched.clean_text:
         return []
-    return [Match(rule_id="r1", rule_title="R", article_id=enriched.article.id,
-                  watchlist_version=compiled.version)]
+    return [
+        Match(
+            rule_id="r1",
+            rule_title="R",
+            article_id=enriched.article.id,
+            watchlist_version=compiled.version,
+        )
+    ]
 
 
 def _services(outbox: MemoryOutbox) -> PipelineServices:
     return PipelineServices(
-        topics=Topics(), outbox=outbox, enrich_batch=_enrich,
-        watchlist=SimpleNamespace(current=SimpleNamespace(version="v1")), match=_match,
+        topics=Topics(),
+        outbox=outbox,
+        enrich_batch=_enrich,
+        watchlist=SimpleNamespace(current=SimpleNamespace(version="v1")),
+        match=_match,
     )
 
 
 async def test_good_records_are_enriched_and_matches_fan_out_by_rule() -> None:
     """A matching article goes to articles.enriched and, keyed by rule id, to articles.matches."""
     outbox = MemoryOutbox()
-    await enrich_and_match([_msg(_article("a", "a hit"), 0), _msg(_article("b"), 1)], _services(outbox))
+    await enrich_and_match(
+        [_msg(_article("a", "a hit"), 0), _msg(_article("b"), 1)], _services(outbox)
+    )
     enriched = outbox.values("articles.enriched")
     assert [e["article"]["id"] for e in enriched] == ["a", "b"]
     assert enriched[0]["watchlist_version"] == "v1"
@@ -58,7 +73,7 @@ async def test_good_records_are_enriched_and_matches_fan_out_by_rule() -> None:
 
 
 async def test_bad_records_are_dead_lettered_and_the_rest_goes_on() -> None:
-    """Garbage, a schema violation, an enricher crash and a matcher bug each cost one record only."""
+    """Garbage, a schema violation, an enricher crash and a matcher bug cost one record each."""
     outbox = MemoryOutbox()
     batch = [
         _msg(b"garbage", 10),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -21,7 +22,7 @@ RSS = b"""<?xml version="1.0"?>
 
 
 class _FeedHandler(BaseHTTPRequestHandler):
-    requests: list[dict[str, str | None]] = []
+    requests: ClassVar[list[dict[str, str | None]]] = []
     status = 200
 
     def do_GET(self) -> None:
@@ -84,7 +85,9 @@ async def test_conditional_get_yields_nothing_new_on_304(feed_server: str) -> No
 
 
 @pytest.mark.servers
-async def test_failing_feed_backs_off_and_loopback_is_refused_without_allow(feed_server: str) -> None:
+async def test_failing_feed_backs_off_and_loopback_is_refused_without_allow(
+    feed_server: str,
+) -> None:
     """A 500 backs the feed off exponentially; without allow-listing loopback is never fetched."""
     _FeedHandler.status = 500
     clock = [1000.0]

@@ -30,14 +30,18 @@ def test_ingest_folder_and_jsonl_once_per_id(
     env = {**settings_env(settings), "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [sys.executable, "-m", "streams.cli", "ingest", str(SAMPLES_DIR), str(jsonl)],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     samples = len(list(SAMPLES_DIR.glob("*.txt")))
     assert f"produced {samples + 2} article(s)" in result.stderr
     assert "1 duplicate id(s) skipped" in result.stderr
-    records = read_topic(broker.bootstrap_servers, settings.topic("articles.raw"),
-                         expect=samples + 2, timeout=30)
+    records = read_topic(
+        broker.bootstrap_servers, settings.topic("articles.raw"), expect=samples + 2, timeout=30
+    )
     assert len(records) == samples + 2
     assert all(r["key"].decode() == r["value"]["id"] for r in records)
     assert all(r["value"]["ingested_at"] > 0 for r in records)
@@ -52,7 +56,9 @@ def test_ingest_bad_jsonl_is_a_one_line_error(
     bad.write_text('{"id": "1", "title": "t", "text": "x"}\n{nope\n')
     result = subprocess.run(
         [sys.executable, "-m", "streams.cli", "ingest", str(bad)],
-        env={**settings_env(settings), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+        env={**settings_env(settings), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert result.returncode == 1

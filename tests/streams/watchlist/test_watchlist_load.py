@@ -39,7 +39,9 @@ def test_valid_watchlist_loads_with_shipped_pack(write_yaml: Callable[..., Path]
     assert loaded.paths()[1].name == "espionage.yaml"
 
 
-def test_error_is_a_newswatch_error_with_file_line_col_lines(write_yaml: Callable[..., Path]) -> None:
+def test_error_is_a_newswatch_error_with_file_line_col_lines(
+    write_yaml: Callable[..., Path],
+) -> None:
     """str(WatchlistError) is one FILE:LINE:COL: message line per problem."""
     path = write_yaml("version: 1\nrules:\n  - id: x\n    title: t\n    all: [entity:nope]\n")
     with pytest.raises(NewswatchError) as err:
@@ -129,7 +131,9 @@ def test_empty_term_unknown_language_and_bad_regex(write_yaml: Callable[..., Pat
         """
     )
     found = {(p.line, p.col, p.message) for p in problems_of(path)}
-    assert any(line == 4 and "unknown language code 'dee'" in m and "'de'" in m for line, _, m in found)
+    assert any(
+        line == 4 and "unknown language code 'dee'" in m and "'de'" in m for line, _, m in found
+    )
     assert (5, 12, "concepts.c.terms.en[0]: empty term") in found
     assert any(line == 5 and "invalid regex 'spy('" in m for line, _, m in found)
     assert any("matches the empty string" in m for _, _, m in found)
@@ -160,7 +164,9 @@ def test_bad_values_scope_channel_severity_duration(write_yaml: Callable[..., Pa
 
 def test_condition_kind_typo(write_yaml: Callable[..., Path]) -> None:
     """An unknown condition kind is reported with the closest kind."""
-    path = write_yaml("entities: {a: {aliases: [A]}}\nrules:\n  - {id: r, title: t, all: ['entiy:a']}\n")
+    path = write_yaml(
+        "entities: {a: {aliases: [A]}}\nrules:\n  - {id: r, title: t, all: ['entiy:a']}\n"
+    )
     (problem,) = problems_of(path)
     assert "unknown condition kind 'entiy:' (did you mean 'entity'?)" in problem.message
 
@@ -187,7 +193,9 @@ def test_include_problems(write_yaml: Callable[..., Path]) -> None:
     main = write_yaml("include: [a.yaml, espionnage]\n", "main.yaml")
     problems = problems_of(main)
     messages = [p.message for p in problems]
-    assert any("include 'espionnage' not found" in m and "did you mean 'espionage'" in m for m in messages)
+    assert any(
+        "include 'espionnage' not found" in m and "did you mean 'espionage'" in m for m in messages
+    )
     assert any("include cycle" in m for m in messages)
     rules_problem = next(p for p in problems if "may not define rules" in p.message)
     assert rules_problem.file.endswith("b.yaml") and rules_problem.line == 2

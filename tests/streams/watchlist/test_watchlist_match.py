@@ -38,9 +38,7 @@ def test_nfkc_and_casefold(watchlist: Build, fired: Fired) -> None:
         ("Der Vorwurf der Spio\u00adnage wiegt schwer.", "Spio\u00adnage"),
     ],
 )
-def test_german_compounds_and_hyphen_elision(
-    watchlist: Build, text: str, surface: str
-) -> None:
+def test_german_compounds_and_hyphen_elision(watchlist: Build, text: str, surface: str) -> None:
     """A German term matches as modifier, head and before a hyphen elision; surface is the word."""
     wl = watchlist(concepts=concept("de", "Spionage"), any=["concept:c"])
     (m,) = match_text(wl, "a", "", text, "de")
@@ -236,7 +234,12 @@ def test_match_record_is_complete(watchlist: Build) -> None:
     )
     text = "Intro.\n\nACME hired a spy. Nothing else."
     (m,) = match_text(wl, "article-7", "Title", text, "en")
-    assert (m.rule_id, m.rule_title, m.severity, m.article_id) == ("r", "ACME spies", "critical", "article-7")
+    assert (m.rule_id, m.rule_title, m.severity, m.article_id) == (
+        "r",
+        "ACME spies",
+        "critical",
+        "article-7",
+    )
     assert m.channels == ["console", "slack:#sec", "email:sec@example.com", "webhook"]
     assert m.throttle_window_s == 5400
     assert m.watchlist_version == wl.version and wl.version.startswith("sha256:")
@@ -269,9 +272,7 @@ def test_only_rules_whose_terms_hit_are_evaluated(
     watchlist: Build, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With 300 rules, an article hitting one rule's terms evaluates that rule only."""
-    rules = [
-        {"id": f"r{i}", "title": "t", "all": [f"entity:e{i}", "term:spy"]} for i in range(300)
-    ]
+    rules = [{"id": f"r{i}", "title": "t", "all": [f"entity:e{i}", "term:spy"]} for i in range(300)]
     entities = {f"e{i}": {"aliases": [f"Company{i}x"]} for i in range(300)}
     wl = watchlist(entities=entities, rules=rules)
     calls: list[str] = []

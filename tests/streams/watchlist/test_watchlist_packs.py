@@ -1,4 +1,4 @@
-"""The shipped concept packs: load, cover ten languages, fire on real phrasing, skip false friends."""
+"""Shipped concept packs: load, cover ten languages, fire on real phrasing, skip false friends."""
 
 from __future__ import annotations
 
@@ -7,10 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from streams.watchlist import PACKS_DIR, CompiledWatchlist, load_watchlist, match_text, shipped_packs
+from streams.watchlist import (
+    PACKS_DIR,
+    CompiledWatchlist,
+    load_watchlist,
+    match_text,
+    shipped_packs,
+)
 
 REQUIRED = {"de", "en", "fr", "nl", "es", "it", "pt", "pl", "ru", "zh"}
-CONCEPTS = ["espionage", "sanctions", "cyberattack", "data-breach", "fraud", "corruption", "protest"]
+CONCEPTS = [
+    "espionage",
+    "sanctions",
+    "cyberattack",
+    "data-breach",
+    "fraud",
+    "corruption",
+    "protest",
+]
 
 POSITIVE = {
     "espionage": {
@@ -175,4 +189,3 @@ def test_packs_do_not_fire_on_negative_samples(
         title, body = read_sample(path.name)
         lang = path.stem.rsplit("-", 1)[-1]
         assert match_text(all_packs, path.stem, title, body, lang) == [], path.name
-

@@ -42,7 +42,9 @@ YAML_DATA = st.recursive(
     SCALARS,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=8)), children, max_size=5),
+        st.dictionaries(
+            st.one_of(st.sampled_from(KEYS), st.text(max_size=8)), children, max_size=5
+        ),
     ),
     max_leaves=25,
 )
@@ -91,7 +93,8 @@ entities:
   alibaba: {{aliases: [Alibaba, 阿里巴巴, "Ali*"]}}
 rules:
   - {{id: p, title: p, all: [entity:alibaba, concept:espionage], within: paragraph}}
-  - {{id: s, title: s, any: [concept:protest, concept:fraud], none: [term:fiction], within: sentence}}
+  - {{id: s, title: s, any: [concept:protest, concept:fraud], none: [term:fiction],
+      within: sentence}}
   - {{id: t, title: t, all: [concept:sanctions, "regex:[0-9]+"], within: 3 tokens}}
   - {{id: a, title: a, all: [concept:cyberattack], within: article}}
 """,
@@ -101,7 +104,7 @@ rules:
 
 
 ALPHABET = st.sampled_from(
-    list("aAßẞİıﬁ Ｓ\u00ad\u200b\n\t-’'.。間谍阿里巴巴é\u0301̈0") + ["Spionage", "Alibaba", " spy "]
+    [*"aAßẞİıﬁ Ｓ\u00ad\u200b\n\t-’'.。間谍阿里巴巴é\u0301̈0", "Spionage", "Alibaba", " spy "]
 )
 
 

@@ -48,7 +48,9 @@ def test_change_bad_edit_and_fix(write_yaml: Callable[..., Path]) -> None:
     assert reloader.current is second
     assert reloader.last_error is not None
     assert f"{path}:2:" in str(reloader.last_error)
-    assert reloader.status()["ok"] is False and "undefined concept" in reloader.status()["last_error"]
+    assert (
+        reloader.status()["ok"] is False and "undefined concept" in reloader.status()["last_error"]
+    )
     assert reloader.check() is False  # the same bad content is not re-reported as a change
     path.write_text(V1, encoding="utf-8")
     assert reloader.check() is True

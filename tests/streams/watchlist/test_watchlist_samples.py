@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 
 from schemas.records import RawArticle
-from streams.watchlist import CompiledWatchlist, compile_watchlist, load_watchlist, match_article, match_text
+from streams.watchlist import (
+    CompiledWatchlist,
+    compile_watchlist,
+    load_watchlist,
+    match_article,
+    match_text,
+)
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "streams" / "watchlist" / "examples" / "watchlist.yaml"
+EXAMPLE = (
+    Path(__file__).resolve().parents[3] / "streams" / "watchlist" / "examples" / "watchlist.yaml"
+)
 SEED = "alibaba-liege-de.txt"
 
 
