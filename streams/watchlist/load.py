@@ -250,7 +250,8 @@ def _salvage(data: dict[str, Any]) -> Watchlist:
     """The valid parts of a document that failed validation (for further checks only).
 
     Invalid entities and concepts stay as empty placeholders, so references to them are not
-    reported a second time as undefined; invalid rules and includes are left out."""
+    reported a second time as undefined; an invalid rule keeps its index, id and condition
+    strings (so its references are still checked); invalid includes are left out."""
 
     def valid(model: type[BaseModel], value: Any) -> Any:
         try:
@@ -272,7 +273,7 @@ def _salvage(data: dict[str, Any]) -> Watchlist:
     }
     raw_rules = data.get("rules")
     rules = (
-        [r for r in (valid(Rule, v) for v in raw_rules or []) if r is not None]
+        [valid(Rule, v) or _placeholder_rule(v) for v in raw_rules]
         if isinstance(raw_rules, list)
         else []
     )
@@ -289,6 +290,22 @@ def _salvage(data: dict[str, Any]) -> Watchlist:
         entities=entities,
         concepts=concepts,
         rules=rules,
+    )
+
+
+def _placeholder_rule(value: Any) -> Rule:
+    raw = value if isinstance(value, dict) else {}
+
+    def conditions(name: str) -> list[str]:
+        items = raw.get(name)
+        return [c if isinstance(c, str) else "" for c in items] if isinstance(items, list) else []
+
+    return Rule.model_construct(
+        id=str(raw.get("id", "")) or f"<invalid-{id(value)}>",
+        title="",
+        all=conditions("all"),
+        any=conditions("any"),
+        none=conditions("none"),
     )
 
 

@@ -52,8 +52,11 @@ def test_check_invalid_prints_problem_lines(
     )
     assert run(["watchlist", "check", str(path)]) == 1
     captured = capsys.readouterr()
-    lines = captured.out.splitlines()
-    assert lines == [f"{path}:2:43: rules[0]: unknown key 'withn' (did you mean 'within'?)"]
+    assert captured.out.splitlines() == [
+        f"{path}:2:29: undefined concept 'x'",
+        f"{path}:2:43: rules[0]: unknown key 'withn' (did you mean 'within'?)",
+        f"{path}:3:29: undefined entity 'y'",
+    ]
     assert "Traceback" not in captured.out + captured.err
 
 
