@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import os
 import signal
 import sys
@@ -46,7 +47,10 @@ def start_worker(
     import faust
 
     from streams.app import create_app
+    from streams.logs import logging_config
 
+    config = logging_config(json_logs=settings.log_json, level=settings.log_level)
+    logging.config.dictConfig(config)  # before create_app: it logs the watch-list version
     app = create_app(settings, bootstrap=bootstrap)
     if task is not None:
 
@@ -57,6 +61,7 @@ def start_worker(
 
     worker = faust.Worker(
         app,
+        logging_config=config,
         loglevel=settings.log_level.upper(),
         quiet=True,
         redirect_stdouts=False,
