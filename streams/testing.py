@@ -421,7 +421,7 @@ async def agroup_lag(bootstrap: str, group: str, topic: str) -> int | None:
         if not parts:
             return None
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        ends = await consumer.end_offsets(tps)
+        ends = await _exact_end_offsets(consumer, tps)
         committed = await admin.list_consumer_group_offsets(group, partitions=tps)
         lag = 0
         for tp in tps:
@@ -437,3 +437,23 @@ async def agroup_lag(bootstrap: str, group: str, topic: str) -> int | None:
 def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
     """Blocking ``agroup_lag``."""
     return asyncio.run(agroup_lag(bootstrap, group, topic))
+
+
+async def _exact_end_offsets(consumer: AIOKafkaConsumer,
+                             tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """End offsets confirmed by reading the last batch of each partition.
+
+    The embedded broker answers ListOffsets(latest) with the base offset of the last batch
+    plus one, which under-counts when that batch holds several records.
+    """
+    ends = dict(await consumer.end_offsets(tps))
+    consumer.assign(tps)
+    for tp in tps:
+        consumer.seek(tp, max(0, ends[tp] - 1))
+    while True:
+        batch = await consumer.getmany(timeout_ms=300)
+        if not batch:
+            return ends
+        for tp, messages in batch.items():
+            if messages:
+                ends[tp] = max(ends[tp], messages[-1].offset + 1)

@@ -363,6 +363,10 @@ def _report_phase(
         for name, after in phase.cpu_after.items()
         if after is not None and (before := phase.cpu_before.get(name)) is not None and elapsed > 0
     }
+    worker_cpu = sum(
+        (phase.cpu_after.get(f"worker-{j}") or 0.0) - (phase.cpu_before.get(f"worker-{j}") or 0.0)
+        for j in range(len(run.pids))
+    )
     workers = []
     for j, pid in enumerate(run.pids):
         series = [s["rss"][j] for s in phase.samples if s["rss"][j] is not None]
@@ -428,6 +432,7 @@ def _report_phase(
             "rejected": len(rejected_posts(run.slack.slack)),
         },
         "cpu_pct": cpu,
+        "worker_cpu_ms_per_article": round(1000.0 * worker_cpu / len(enr), 2) if enr else None,
         "workers": workers,
     }
 

@@ -6,7 +6,10 @@
     enriched = enricher.enrich_batch(raw_articles)        # list[EnrichedArticle]
 
 In the worker use ``AsyncEnricher`` (``start()`` / ``await try_enrich_batch(...)`` /
-``stop()``): the CPU work runs in a thread or process pool, never on the event loop.
+``stop()``): the CPU work runs in a thread (default) or a process pool
+(``mode="process", processes=n``), never on the event loop. ``try_enrich_batch`` returns
+an ``ArticleEnrichError`` in the slot of an article that failed (dead-letter it), so one
+bad article never fails its batch.
 
 Contract of an ``EnrichedArticle`` produced here (the matcher relies on it):
 
@@ -26,7 +29,10 @@ Contract of an ``EnrichedArticle`` produced here (the matcher relies on it):
 * ``language``: the producer's code when given (confidence 1.0), else lingua's choice among
   the configured languages; ``"xx"`` with confidence 0.0 when undetermined.
 * ``truncated`` / ``original_chars``: ``original_chars`` is the clean length before the cut
-  at ``max_chars`` (the cut is at a paragraph or word boundary).
+  at ``max_chars`` (the cut is at a paragraph or word boundary). Past ``model_max_chars``
+  (default 50,000) statistical components (NER, trained lemmatizer) are skipped: the rest
+  of the text still gets sentences, lookup lemmas and watch-list ruler entities, so one
+  huge article cannot hold its partition for seconds.
 * ``pipeline``: spaCy model name, path, or ``"blank:<lang>"`` for the fallback.
 * ``timings_ms``: ``clean``, ``language``, ``nlp`` (the article's share of its batch by
   characters), ``record``, ``total``.

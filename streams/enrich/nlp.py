@@ -21,6 +21,7 @@ lookup lemmatizer uses; POS-split tables such as Polish are merged, nouns first)
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import threading
@@ -30,7 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LoadedPipeline", "PipelineStore", "lemma_lookup"]
+__all__ = ["LoadedPipeline", "PipelineStore", "freeze_heap", "lemma_lookup"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,17 @@ def _warn_once(key: str, message: str, *args: Any, level: int = logging.WARNING)
             return
         _WARNED.add(key)
     log.log(level, message, *args)
+
+
+def freeze_heap() -> None:
+    """Collect garbage, then move every live object out of the cyclic GC's generations.
+
+    A loaded pipeline is hundreds of thousands of long-lived objects; without this each
+    full collection (triggered by the many small records enrichment builds) rescans them.
+    Objects frozen here are still freed by reference counting when released.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def lemma_lookup(lang: str) -> Callable[[int], str | None] | None:
@@ -105,8 +117,36 @@ class LoadedPipeline:
     fallback: bool
     has_ner: bool
     sets_lemmas: bool
+    statistical: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
     patterns_version: int = -1
+    _tail_sentencizer: Any = None
+
+    def process_long(self, text: str, head_chars: int) -> Any:
+        """Doc of a long text: the full pipeline on the first ``head_chars`` (cut after a
+        paragraph), tokenizer + sentencizer + ruler on the rest; offsets are unchanged.
+
+        Call with ``lock`` held. Statistical models cost ~100x the rest per character, so
+        this bounds the time one huge article holds its partition.
+        """
+        from spacy.pipeline import Sentencizer
+        from spacy.tokens import Doc
+
+        cut = text.rfind("\n\n", 0, head_chars)
+        cut = cut + 2 if cut > 0 else text.rfind(" ", 0, head_chars) + 1
+        if cut <= 0:
+            cut = head_chars
+        head = self.nlp(text[:cut])
+        tail = self.nlp.make_doc(text[cut:])
+        if self._tail_sentencizer is None:
+            self._tail_sentencizer = Sentencizer()
+        tail = self._tail_sentencizer(tail)
+        if RULER_NAME in self.nlp.pipe_names:
+            tail = self.nlp.get_pipe(RULER_NAME)(tail)
+        doc = Doc.from_docs([head, tail], ensure_whitespace=False, exclude=["tensor"])  # type: ignore[call-arg]
+        if doc.text != text:  # cannot happen with whitespace cuts; never risk wrong offsets
+            return self.nlp(text)
+        return doc
 
 
 def _is_path(spec: str) -> bool:
@@ -126,6 +166,7 @@ def _finish(nlp: Any, name: str, lang: str, fallback: bool, max_chars: int) -> L
         nlp.add_pipe("sentencizer", first=True)
     nlp.max_length = max(nlp.max_length, max_chars + 1_000)
     sets_lemmas = any("token.lemma" in nlp.get_pipe_meta(n).assigns for n in nlp.pipe_names)
+    statistical = any(getattr(proc, "model", None) is not None for _, proc in nlp.pipeline)
     return LoadedPipeline(
         name=name,
         lang=lang,
@@ -133,6 +174,7 @@ def _finish(nlp: Any, name: str, lang: str, fallback: bool, max_chars: int) -> L
         fallback=fallback,
         has_ner="ner" in nlp.pipe_names,
         sets_lemmas=sets_lemmas,
+        statistical=statistical,
     )
 
 
@@ -181,7 +223,9 @@ class PipelineStore:
         ruler_attr: str = "ORTH",
         import_modules: Sequence[str] = (),
         max_vocab_strings: int = 2_000_000,
+        freeze_gc: bool = True,
     ) -> None:
+        self.freeze_gc = freeze_gc
         self.max_vocab_strings = max_vocab_strings
         self.models = dict(models)
         self.import_modules = tuple(import_modules)
@@ -236,6 +280,8 @@ class PipelineStore:
                 del self._by_key[key]
             for lang in [lang for lang, key in self._key_of_lang.items() if key in keys]:
                 del self._key_of_lang[lang]
+        if self.freeze_gc:
+            gc.unfreeze()  # let the collector reclaim the old pipeline's reference cycles
         log.info("reloading spaCy pipeline %s: %d strings interned", pipe.name, size)
         return True
 
@@ -251,6 +297,8 @@ class PipelineStore:
             if key is None:
                 key = self._resolve(lang)
                 self._key_of_lang[lang] = key
+                if self.freeze_gc:
+                    freeze_heap()
             return self._by_key[key]
 
     def _resolve(self, lang: str) -> str:

@@ -15,7 +15,7 @@ from streams.enrich.clean import CleanText, clean_article
 from streams.enrich.config import EnrichConfig
 from streams.enrich.errors import ArticleEnrichError
 from streams.enrich.language import LanguageIdentifier
-from streams.enrich.nlp import LoadedPipeline, PipelineStore, lemma_lookup
+from streams.enrich.nlp import LoadedPipeline, PipelineStore, freeze_heap, lemma_lookup
 from streams.enrich.patterns import normalize_patterns
 from streams.enrich.record import entities_of, lemmas_of, sentences_of
 
@@ -63,6 +63,7 @@ class Enricher:
             ruler_attr=self.config.ruler_attr,
             import_modules=self.config.import_modules,
             max_vocab_strings=self.config.max_vocab_strings,
+            freeze_gc=self.config.freeze_gc,
         )
         self._lemma_memo: dict[tuple[int, str], dict[Any, str]] = {}
         self._patterns_lock = threading.Lock()
@@ -83,8 +84,9 @@ class Enricher:
             pipe = self._store.get(lang)
             with pipe.lock:
                 self._store.sync_ruler(pipe)
-            if not pipe.sets_lemmas:
-                lemma_lookup(lang)
+            lemma_lookup(lang)
+        if self.config.freeze_gc:
+            freeze_heap()
 
     def loaded_pipelines(self) -> dict[str, str]:
         """language → name of the spaCy pipeline serving it (``'blank:de'`` for fallbacks)."""
@@ -114,8 +116,7 @@ class Enricher:
             try:
                 prep = self._prepare(article)
                 pipe = self._store.get(prep.language)
-                if not pipe.sets_lemmas:
-                    lemma_lookup(prep.language)  # load once, outside the article's timings
+                lemma_lookup(prep.language)  # load once, outside the article's timings
             except Exception as exc:  # one bad article must not fail the batch
                 out[i] = self._error(article, exc, "cleaning")
                 continue
@@ -151,13 +152,22 @@ class Enricher:
         with pipe.lock:
             self._store.sync_ruler(pipe)
             t0 = time.perf_counter()
+            limit = self.config.model_max_chars if pipe.statistical else None
+            short = [t for t in texts if limit is None or len(t) <= limit]
             try:
-                docs = list(pipe.nlp.pipe(texts, batch_size=self.config.batch_size))
+                done = iter(list(pipe.nlp.pipe(short, batch_size=self.config.batch_size)))
+                docs: list[Any] = [
+                    next(done) if limit is None or len(t) <= limit else pipe.process_long(t, limit)
+                    for t in texts
+                ]
             except Exception:
                 docs = []
                 for item, text in zip(items, texts, strict=True):
                     try:
-                        docs.append(pipe.nlp(text))
+                        if limit is not None and len(text) > limit:
+                            docs.append(pipe.process_long(text, limit))
+                        else:
+                            docs.append(pipe.nlp(text))
                     except Exception as exc:
                         docs.append(self._error(item.article, exc, f"spaCy {pipe.name}"))
             elapsed = time.perf_counter() - t0
@@ -181,7 +191,7 @@ class Enricher:
         t0 = time.perf_counter()
         clean = item.clean
         sentences = sentences_of(doc, clean.text, clean.paragraphs)
-        lookup = None if pipe.sets_lemmas else lemma_lookup(item.language)
+        lookup = lemma_lookup(item.language)
         memo = self._lemma_memo.setdefault((id(pipe), item.language), {})
         if len(memo) > _MEMO_LIMIT:
             memo.clear()

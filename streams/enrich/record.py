@@ -92,14 +92,16 @@ def _decide(
     lookup: Callable[[int], str | None] | None,
     from_pipeline: bool,
 ) -> str:
-    if from_pipeline:
-        if not extra or extra == orth:
+    lemma: Any
+    if from_pipeline and extra:
+        if extra == orth:
             return ""
-        lemma: Any = strings[extra]
-    else:
-        assert lookup is not None
+        lemma = strings[extra]
+    else:  # lookup table; also for tokens the pipeline left without lemma (long-text tail)
+        if lookup is None:
+            return ""
         lemma = lookup(orth)
-        if lemma is None and extra != orth:
+        if lemma is None and not from_pipeline and extra != orth:
             lemma = lookup(extra)
         if not lemma:
             return ""

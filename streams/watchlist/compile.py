@@ -60,11 +60,8 @@ class CompiledRule:
     sources: tuple[str, ...]
     channels: tuple[str, ...]
     throttle_window_s: float | None
-
-    @property
-    def positive(self) -> tuple[str, ...]:
-        """Conditions that can make the rule fire (``all`` then ``any``)."""
-        return self.all + self.any
+    #: conditions that can make the rule fire (``all`` then ``any``)
+    positive: tuple[str, ...] = ()
 
 
 def _canonical(condition: str) -> str:
@@ -106,10 +103,14 @@ class CompiledWatchlist:
                 for key, when in term_keys(pattern.spec):
                     keys.setdefault(key, []).append(len(self.patterns))
                     self.patterns.append(replace(pattern, when=when))
-        # payload per key: (length, entries, widen); an entry is the flat tuple the scan
-        # needs: (cond, raw term, entity id, NER labels, when, term language or None = any)
+        self.key_count = len(keys)
+        self._index_rules()
+        # payload per key: (length, entries, widen, anchored rules). An entry is the flat
+        # tuple the matcher needs: (cond, raw term, entity id, NER labels, when, term
+        # language or None = any); "anchored" are the rules to evaluate when the key is hit.
         self.automaton: Any = ahocorasick.Automaton()
         for key, ids in keys.items():
+            found = [self.patterns[i] for i in ids]
             entries = tuple(
                 (
                     p.cond,
@@ -119,15 +120,17 @@ class CompiledWatchlist:
                     p.when,
                     None if p.spec.lang == ANY else p.spec.lang,
                 )
-                for p in (self.patterns[i] for i in ids)
+                for p in found
             )
+            anchored = tuple(sorted({r for p in found for r in self.rules_by_cond.get(p.cond, ())}))
             whole = key.startswith(SENTINEL) and key.endswith(SENTINEL)
-            self.automaton.add_word(key, (len(key), entries, not whole))
+            self.automaton.add_word(key, (len(key), entries, not whole, anchored))
         self.automaton.make_automaton()
-        self.key_count = len(keys)
-        # Each rule is indexed under one "anchor": the most specific literal-only condition
-        # of `all` (entities before concepts, then the one fewest rules share), else under
-        # every `any` condition. A rule is evaluated only when its anchor was hit.
+
+    def _index_rules(self) -> None:
+        """Index each rule under one *anchor*: the most specific literal-only condition of
+        ``all`` (entities before concepts, then the one fewest rules share), else under every
+        ``any`` condition; a rule made of regex conditions only is evaluated always."""
         usage: dict[str, int] = {}
         for rule in self.rules:
             for cond in rule.positive:
@@ -242,13 +245,16 @@ class CompiledWatchlist:
 
 def _compile_rule(rule: Rule) -> CompiledRule:
     scope, n = parse_scope(rule.within)
+    all_ = tuple(dict.fromkeys(_canonical(c) for c in rule.all))
+    any_ = tuple(dict.fromkeys(_canonical(c) for c in rule.any))
     return CompiledRule(
         rule=rule,
         id=rule.id,
         title=rule.title,
         severity=rule.severity,
-        all=tuple(dict.fromkeys(_canonical(c) for c in rule.all)),
-        any=tuple(dict.fromkeys(_canonical(c) for c in rule.any)),
+        all=all_,
+        any=any_,
+        positive=all_ + any_,
         none=tuple(dict.fromkeys(_canonical(c) for c in rule.none)),
         scope=scope,
         tokens=n,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 from bisect import bisect_right
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from schemas.records import ArticleRef, EnrichedArticle, Evidence, Match, Sentence, Span
@@ -75,10 +76,11 @@ class _Doc:
         off = self.offset
         # unit lists: (doc start, doc end, record index); the title is unit 0 with index -1
         self.paras: list[tuple[int, int, int]] = [(0, len(title), -1)] if title else []
-        self.paras += [(p.start + off, p.end + off, i) for i, p in enumerate(paragraphs)]
+        # sorted by start, so that bisect works even on a hand-made record
+        self.paras += sorted((p.start + off, p.end + off, i) for i, p in enumerate(paragraphs))
         self.sents: list[tuple[int, int, int]] = [(0, len(title), -1)] if title else []
-        self.sents += [(s.start + off, s.end + off, i) for i, s in enumerate(sentences)]
-        self.sent_para = ([-1] if title else []) + [s.paragraph for s in sentences]
+        self.sents += sorted((s.start + off, s.end + off, i) for i, s in enumerate(sentences))
+        self.sent_para = [sentences[i].paragraph if i >= 0 else -1 for _, _, i in self.sents]
         self.para_starts = [u[0] for u in self.paras]
         self.sent_starts = [u[0] for u in self.sents]
         self.lang = article_language(enriched.language)
@@ -118,60 +120,63 @@ def _title_is_first_paragraph(title: str, body: str, paragraphs: list[Span]) -> 
     if not paragraphs:
         return False
     first = body[paragraphs[0].start : paragraphs[0].end]
+    if first == title or " ".join(first.split()) == " ".join(title.split()):
+        return True
+    if len(first) > 2 * len(title) + 16:
+        return False
     return normalize(first).strip() == normalize(title).strip()
 
 
-_Raw = tuple[str, int, int, int, bool, str, "str | None", frozenset[str]]
+_Raw = tuple[int, int, int, bool, tuple[Any, ...]]
 
 
-def _collect(compiled: CompiledWatchlist, doc: _Doc) -> list[_Raw]:
-    """The hot loop: one automaton pass per view, keeping the entries whose language and
-    mode apply. Rows are ``(cond, view, end_index, length, widen, raw, entity, labels)``;
-    nothing is mapped to the original text yet."""
-    if compiled.key_count == 0:
-        return []
-    lang = doc.lang
-    mode = IN_COMPOUNDING if lang in COMPOUND_LANGUAGES else IN_OTHERS
+def _collect(compiled: CompiledWatchlist, doc: _Doc) -> tuple[list[_Raw], set[int]]:
+    """The hot loop: one automaton pass per view. Returns the raw results
+    ``(view, end_index, length, widen, entries)`` and the rules anchored at the keys hit;
+    nothing is filtered or mapped to the original text yet (most hits concern no
+    candidate rule)."""
     rows: list[_Raw] = []
+    candidates: set[int] = set(compiled.always)
+    if compiled.key_count == 0:
+        return rows, candidates
     append = rows.append
+    update = candidates.update
     for vi, scan in enumerate(doc.scans):
-        for end_index, (length, entries, widen) in compiled.automaton.iter(scan):
-            for cond, raw, entity, labels, when, term_lang in entries:
-                if (when and when != mode) or (
-                    lang is not None and term_lang is not None and term_lang != lang
-                ):
-                    continue
-                append((cond, vi, end_index, length, widen, raw, entity, labels))
-    return rows
+        for end_index, (length, entries, widen, anchored) in compiled.automaton.iter(scan):
+            append((vi, end_index, length, widen, entries))
+            if anchored:
+                update(anchored)
+    return rows, candidates
 
 
 def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, list[_Hit]]:
-    """Hits of the ``relevant`` conditions, in original offsets, de-duplicated: the longest
-    term names a span; a hit inside a longer hit of the same condition or inside an excluded
-    false friend is dropped."""
+    """Hits of the ``relevant`` conditions whose language and mode apply, in original
+    offsets, de-duplicated: the longest term names a span; a hit inside a longer hit of the
+    same condition or inside an excluded false friend is dropped."""
     text = doc.text
+    lang = doc.lang
+    mode = IN_COMPOUNDING if lang in COMPOUND_LANGUAGES else IN_OTHERS
     out: list[tuple[str, int, int, int, str, str | None]] = []
-    spans: dict[tuple[int, int, int], tuple[int, int] | None] = {}
-    for cond, vi, end_index, length, widen, raw, entity, labels in rows:
-        if cond not in relevant:
-            continue
-        key = (vi, end_index, length)
-        if key in spans:
-            span = spans[key]
-        else:
-            scan = doc.scans[vi]
-            s = end_index - length + 1
-            ns = s - scan.count(SENTINEL, 0, s)
-            ne = ns + length - scan.count(SENTINEL, s, end_index + 1)
-            span = doc.views[vi].span(ns, ne) if ne > ns else None
-            if span is not None and widen:
-                span = _whole_word(text, *span)
-            spans[key] = span
-        if span is None:
-            continue
-        if labels and doc.model_entities and not _has_label(doc, *span, labels):
-            continue
-        out.append((cond, span[0], -span[1], -length, raw, entity))
+    for vi, end_index, length, widen, entries in rows:
+        span: tuple[int, int] | None = None
+        for cond, raw, entity, labels, when, term_lang in entries:
+            if cond not in relevant or (when and when != mode):
+                continue
+            if lang is not None and term_lang is not None and term_lang != lang:
+                continue
+            if span is None:
+                scan = doc.scans[vi]
+                s = end_index - length + 1
+                ns = s - scan.count(SENTINEL, 0, s)
+                ne = ns + length - scan.count(SENTINEL, s, end_index + 1)
+                if ne <= ns:
+                    break
+                span = doc.views[vi].span(ns, ne)
+                if widen:
+                    span = _whole_word(text, *span)
+            if labels and doc.model_entities and not _has_label(doc, *span, labels):
+                continue
+            out.append((cond, span[0], -span[1], -length, raw, entity))
     out.sort()
     excluded: dict[str, list[tuple[int, int]]] = {}
     for cond, start, neg_end, _, _, _ in out:
@@ -351,10 +356,7 @@ def _snippet(source: str, span: tuple[int, int], start: int, end: int) -> str:
 def match_article(compiled: CompiledWatchlist, enriched: EnrichedArticle) -> list[Match]:
     """Every rule of ``compiled`` that fires on ``enriched``, with evidence (rule order)."""
     doc = _Doc(enriched)
-    rows = _collect(compiled, doc)
-    candidates: set[int] = set(compiled.always)
-    for cond in {row[0] for row in rows}:
-        candidates.update(compiled.rules_by_cond.get(cond, ()))
+    rows, candidates = _collect(compiled, doc)
     if not candidates:
         return []
     rules = [compiled.rules[i] for i in sorted(candidates)]

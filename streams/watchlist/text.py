@@ -36,12 +36,13 @@ _TRANSLATE = str.maketrans(
     }
 )
 _REMOVED = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-# A run of whitespace other than one plain space; a run of removable characters; a run of
-# non-ASCII characters (with the character before it, which may combine with it).
+# A run of whitespace other than one plain space (or a control character); a run of
+# removable characters; a run of non-ASCII characters. Every alternative starts with a
+# specific character class, so the scan is fast on mostly-ASCII text.
 _SPECIAL = re.compile(
     r"(?P<ws>\s{2,}|[^\S ]|[\x00-\x08\x0e-\x1f\x7f])|(?P<rm>["
     + _REMOVED
-    + r"]+)|(?P<na>[\x21-\x7e]?[^\x00-\x7f\s"
+    + r"]+)|(?P<na>[^\x00-\x7f\s"
     + _REMOVED
     + r"]+)"
 )
@@ -162,9 +163,11 @@ class _Builder:
         last = 0
         for m in _SPECIAL.finditer(text):
             s, e = m.span()
+            kind = m.lastgroup
+            if kind == "na" and s > last and unicodedata.combining(text[s]):
+                s -= 1  # a combining mark composes with the ASCII letter before it (e + ́ = é)
             if s > last:
                 self.emit(text[last:s].lower(), base + last, s - last)
-            kind = m.lastgroup
             if kind == "ws":
                 if not (self.parts and self.parts[-1].endswith(" ")):
                     self.emit(" ", base + s, e - s)

@@ -21,7 +21,7 @@ def test_json_formatter_renders_extras_and_exceptions() -> None:
             1,
             "failed %s",
             ("x",),
-            exc_info=True,
+            exc_info=sys.exc_info(),
             extra={"topic": "articles.raw", "offset": 7},
         )
     line = JsonFormatter().format(record)

@@ -46,7 +46,9 @@ def make_article() -> Callable[..., RawArticle]:
     counter = itertools.count(1)
 
     def factory(text: str = "Ein kurzer Text.", title: str = "Titel", **fields: Any) -> RawArticle:
-        return RawArticle(id=fields.pop("id", f"a{next(counter)}"), title=title, text=text, **fields)
+        return RawArticle(
+            id=fields.pop("id", f"a{next(counter)}"), title=title, text=text, **fields
+        )
 
     return factory
 

@@ -10,7 +10,6 @@ import pytest
 from schemas.records import EnrichedArticle, RawArticle
 from streams.enrich import Enricher
 from streams.enrich.testing import FAIL_MARKER, save_pipeline_with
-
 from streams.settings import SAMPLES_DIR
 
 SEED = SAMPLES_DIR / "alibaba-liege-de.txt"
@@ -32,9 +31,9 @@ def _check_offsets(rec: EnrichedArticle) -> None:
     for sent in rec.sentences:
         p = rec.paragraphs[sent.paragraph]
         assert p.start <= sent.start < sent.end <= p.end
-        assert text[sent.start:sent.end] == text[sent.start:sent.end].strip()
+        assert text[sent.start : sent.end] == text[sent.start : sent.end].strip()
     for ent in rec.entities:
-        assert text[ent.start:ent.end] == ent.text
+        assert text[ent.start : ent.end] == ent.text
         if ent.sentence >= 0:
             sent = rec.sentences[ent.sentence]
             assert sent.start <= ent.start < sent.end
@@ -44,7 +43,7 @@ def test_seed_article(make_enricher: MakeEnricher, seed_article: RawArticle) -> 
     """Seed article: German, all content paragraphs kept, boilerplate gone, Alibaba an entity."""
     rec = make_enricher().enrich(seed_article)
     assert rec.language == "de" and rec.language_confidence > 0.9
-    paragraphs = [rec.clean_text[p.start:p.end] for p in rec.paragraphs]
+    paragraphs = [rec.clean_text[p.start : p.end] for p in rec.paragraphs]
     assert paragraphs == _content_paragraphs()
     for gone in ("WERBUNG", "source-121", "Leave a Reply"):
         assert gone not in rec.clean_text
@@ -64,7 +63,7 @@ def test_title_is_its_own_sentence(make_enricher: MakeEnricher, seed_article: Ra
     """The title (no full stop) does not merge with the first body sentence."""
     rec = make_enricher().enrich(seed_article)
     first = rec.sentences[0]
-    assert rec.clean_text[first.start:first.end] == seed_article.title
+    assert rec.clean_text[first.start : first.end] == seed_article.title
     assert first.paragraph == 0 and rec.sentences[1].paragraph == 1
 
 
@@ -73,12 +72,10 @@ def test_lookup_lemmas_differ_from_surface(
 ) -> None:
     """Lemmas come from the lookup tables and are listed only where they differ."""
     rec = make_enricher().enrich(seed_article)
-    by_surface = {rec.clean_text[lem.start:lem.end]: lem.lemma for lem in rec.lemmas}
+    by_surface = {rec.clean_text[lem.start : lem.end]: lem.lemma for lem in rec.lemmas}
     assert by_surface["überwacht"] == "überwachen"
     assert by_surface["Informationen"] == "information"
-    assert all(
-        lem.lemma != rec.clean_text[lem.start:lem.end].casefold() for lem in rec.lemmas
-    )
+    assert all(lem.lemma != rec.clean_text[lem.start : lem.end].casefold() for lem in rec.lemmas)
     assert "Alibaba" not in by_surface
 
 
@@ -93,7 +90,9 @@ def test_missing_model_logs_one_warning(
         make_enricher(models={"de": "de_nonexistent_model_sm"}).enrich(
             make_article("Noch ein Text.", language="de")
         )
-    warnings = [r.getMessage() for r in caplog.records if "de_nonexistent_model_sm" in r.getMessage()]
+    warnings = [
+        r.getMessage() for r in caplog.records if "de_nonexistent_model_sm" in r.getMessage()
+    ]
     assert len(warnings) == 1
     assert "python -m spacy download de_nonexistent_model_sm" in warnings[0]
 
@@ -152,11 +151,10 @@ def test_failing_article_is_isolated(
 ) -> None:
     """An article that breaks the pipeline yields its error; the rest of the batch is enriched."""
     path = save_pipeline_with("de", ["newswatch_test_fail"], f"{tmp_path}/failing")
-    enricher = make_enricher(
-        models={"de": str(path)}, import_modules=["streams.enrich.testing"]
-    )
-    good, bad = make_article("Ein guter Text.", language="de"), make_article(
-        f"Ein {FAIL_MARKER} Text.", language="de"
+    enricher = make_enricher(models={"de": str(path)}, import_modules=["streams.enrich.testing"])
+    good, bad = (
+        make_article("Ein guter Text.", language="de"),
+        make_article(f"Ein {FAIL_MARKER} Text.", language="de"),
     )
     results = enricher.try_enrich_batch([good, bad, good])
     assert isinstance(results[0], EnrichedArticle) and isinstance(results[2], EnrichedArticle)

@@ -24,7 +24,9 @@ def test_jsonl_with_a_bad_line_enriches_the_others(tmp_path: Path) -> None:
         + "\n{not json\n"
         + json.dumps({"id": "b", "title": "x"})
         + "\n\n"
-        + json.dumps({"id": "c", "title": "Spy", "text": "Alibaba grows in Liège.", "language": "en"})
+        + json.dumps(
+            {"id": "c", "title": "Spy", "text": "Alibaba grows in Liège.", "language": "en"}
+        )
         + "\n",
         encoding="utf-8",
     )
@@ -76,7 +78,8 @@ def test_cli_patterns_file(tmp_path: Path) -> None:
     assert load_patterns_file(pats)[0]["id"] == "cargo"
     src = SAMPLES_DIR / "alibaba-liege-de.txt"
     result = CliRunner().invoke(
-        cli, ["enrich", str(src), "--patterns", str(pats), "--watchlist", str(tmp_path / "none.yaml")]
+        cli,
+        ["enrich", str(src), "--patterns", str(pats), "--watchlist", str(tmp_path / "none.yaml")],
     )
     assert result.exit_code != 0
     result = CliRunner().invoke(cli, ["enrich", str(src), "--patterns", str(pats)])

@@ -49,7 +49,7 @@ def test_trained_pipeline_gets_sentences_and_lookup_lemmas(
     enricher = make_enricher(models={"de": str(tiny_de_pipeline)})
     rec = enricher.enrich(seed_article)
     assert len(rec.sentences) == 11 and rec.sentences[0].paragraph == 0
-    lemmas = {rec.clean_text[lem.start:lem.end]: lem.lemma for lem in rec.lemmas}
+    lemmas = {rec.clean_text[lem.start : lem.end]: lem.lemma for lem in rec.lemmas}
     assert lemmas["überwacht"] == "überwachen"
 
 
@@ -60,7 +60,7 @@ def test_xx_model_serves_languages_without_their_own(
     enricher = make_enricher(models={"xx": str(tiny_de_pipeline)})
     rec = enricher.enrich(make_article("Ze gingen naar huis.", title="Thuis", language="nl"))
     assert rec.pipeline == str(tiny_de_pipeline) and rec.language == "nl"
-    lemmas = {rec.clean_text[lem.start:lem.end]: lem.lemma for lem in rec.lemmas}
+    lemmas = {rec.clean_text[lem.start : lem.end]: lem.lemma for lem in rec.lemmas}
     assert lemmas == {"gingen": "gaan"}
 
 
@@ -78,3 +78,23 @@ def test_broken_model_falls_back_with_an_error_log(
         rec = make_enricher(models={"de": str(broken)}).enrich(seed_article)
     assert rec.pipeline == "blank:de" and any(e.text == "Alibaba" for e in rec.entities)
     assert any(str(broken) in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+def test_long_article_beyond_model_max_chars_keeps_offsets_and_ruler(
+    make_enricher: MakeEnricher, seed_article: RawArticle, tiny_de_pipeline: Path
+) -> None:
+    """Past model_max_chars only the cheap components run; entities and offsets stay exact."""
+    body = "\n\n".join([seed_article.text.strip()] * 4)
+    article = seed_article.model_copy(update={"text": body})
+    enricher = make_enricher(models={"de": str(tiny_de_pipeline)}, model_max_chars=2_500)
+    rec = enricher.enrich(article)
+    assert len(rec.clean_text) > 8_000 and not rec.truncated
+    head = [e for e in rec.entities if e.start < 2_500]
+    tail = [e for e in rec.entities if e.start > 3_000]
+    assert any(e.origin == "model" for e in head)
+    assert tail and {e.origin for e in tail} == {"ruler"}
+    for ent in rec.entities:
+        assert rec.clean_text[ent.start : ent.end] == ent.text
+    tail_lemmas = {rec.clean_text[x.start : x.end]: x.lemma for x in rec.lemmas if x.start > 3_000}
+    assert tail_lemmas["überwacht"] == "überwachen"
+    assert rec.sentences[-1].paragraph == len(rec.paragraphs) - 1

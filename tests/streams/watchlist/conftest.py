@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from streams.settings import SAMPLES_DIR
 from streams.watchlist import CompiledWatchlist, compile_watchlist, load_watchlist, match_text
 
 REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO / "samples"
+SAMPLES = SAMPLES_DIR  # the bundled samples the demo ingests
 EXAMPLE = REPO / "streams" / "watchlist" / "examples" / "watchlist.yaml"
 
 

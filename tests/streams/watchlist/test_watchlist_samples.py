@@ -42,7 +42,8 @@ def test_seed_article_fires_with_evidence_from_two_paragraphs(
     """The German seed fires alibaba-espionage (English concept name) from >= 2 paragraphs."""
     title, body = read_sample(SEED)
     (m,) = match_text(example, "seed", title, body, lang)
-    assert (m.rule_id, m.severity, m.channels) == ("alibaba-espionage", "high", ["console", "file"])
+    assert (m.rule_id, m.severity) == ("alibaba-espionage", "high")
+    assert m.channels[:2] == ["console", "file"]
     assert m.entities == ["alibaba"]
     paragraphs = {e.paragraph for e in m.evidence}
     assert len(paragraphs) >= 2
