@@ -67,6 +67,7 @@ def start_worker(
         redirect_stdouts=False,
         override_logging=True,
     )
+    worker.spinner = None  # no cursor escape codes on stdout: it carries the console alerts
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
