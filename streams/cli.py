@@ -292,7 +292,7 @@ def bench_replay(
 
 @bench_cli.command("e2e")
 def bench_e2e(
-    rate: Annotated[str, typer.Option(help="articles/s to produce, or 'max' to find the limit")] = "20",
+    rate: Annotated[str, typer.Option(help="articles/s, or 'max' to find the limit")] = "20",
     count: Annotated[int, typer.Option(help="articles per measured phase")] = 3000,
     workers: Annotated[int, typer.Option(help="worker processes (one consumer group)")] = 1,
     rules: Annotated[int, typer.Option(help="rules in the generated watch-list")] = 1000,
@@ -302,15 +302,16 @@ def bench_e2e(
     match_share: Annotated[float, typer.Option(help="share of articles that match a rule")] = 0.1,
     words: Annotated[int, typer.Option(help="approximate words per article body")] = 300,
     channels: Annotated[int, typer.Option(help="Slack channels the rules post to")] = 50,
-    warmup: Annotated[int | None, typer.Option(help="warm-up articles (default: automatic)")] = None,
+    warmup: Annotated[int | None, typer.Option(help="warm-up articles (default: auto)")] = None,
     keep: Annotated[
         str | None, typer.Option(help="keep watch-list, logs and data in this folder")
     ] = None,
     profile: Annotated[
-        str | None, typer.Option(help="py-spy profile of worker 0 during the measured phase: .svg, .json (speedscope) or .txt (collapsed stacks)")
+        str | None,
+        typer.Option(help="py-spy profile of worker 0 while measuring: .svg, .json or .txt"),
     ] = None,
 ) -> None:
-    """End to end: produce articles at a rate, measure throughput and produce→Slack latency; JSON."""
+    """End to end: articles in at a rate; throughput, produce→Slack latency, RSS, lag; JSON."""
     from pathlib import Path
 
     from streams.bench.e2e import E2EOptions, run_bench_e2e
@@ -321,7 +322,7 @@ def bench_e2e(
         try:
             chosen = float(rate)
         except ValueError:
-            raise typer.BadParameter("a number of articles/s or 'max'", param_hint="--rate") from None
+            raise typer.BadParameter("articles/s or 'max'", param_hint="--rate") from None
         if chosen <= 0:
             raise typer.BadParameter("must be > 0", param_hint="--rate")
     for name, value in (("--count", count), ("--workers", workers), ("--rules", rules),

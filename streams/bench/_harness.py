@@ -24,6 +24,7 @@ __all__ = [
     "TopicTail",
     "accepted_posts",
     "proc_cpu_seconds",
+    "proc_descendants",
     "proc_memory",
     "proc_wait_seconds",
     "rejected_posts",
@@ -68,6 +69,27 @@ def rejected_posts(slack: Any) -> list[Any]:
         for r in list(slack.requests)
         if r.method == "chat.postMessage" and r.outcome not in ("ok", "")
     ]
+
+
+def proc_descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (e.g. an enrichment process pool)."""
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except (OSError, ValueError):
+                continue
+            out.extend(kids)
+            todo.extend(kids)
+    return out
 
 
 def proc_wait_seconds(pid: int) -> float | None:

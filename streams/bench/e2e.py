@@ -43,6 +43,7 @@ from streams.bench._harness import (
     TopicTail,
     accepted_posts,
     proc_cpu_seconds,
+    proc_descendants,
     proc_memory,
     proc_wait_seconds,
     rejected_posts,
@@ -194,6 +195,9 @@ def _cpu(run: _Run) -> dict[str, float | None]:
     for j, pid in enumerate(run.pids):
         out[f"worker-{j}"] = proc_cpu_seconds(pid)
         out[f"worker-{j}:waiting"] = proc_wait_seconds(pid)
+        kids = [proc_cpu_seconds(kid) for kid in proc_descendants(pid)]
+        if kids:
+            out[f"worker-{j}:children"] = sum(k for k in kids if k is not None)
     if run.broker_pid is not None:
         out["broker"] = proc_cpu_seconds(run.broker_pid)
     times = os.times()
@@ -364,8 +368,9 @@ def _report_phase(
         if after is not None and (before := phase.cpu_before.get(name)) is not None and elapsed > 0
     }
     worker_cpu = sum(
-        (phase.cpu_after.get(f"worker-{j}") or 0.0) - (phase.cpu_before.get(f"worker-{j}") or 0.0)
+        (phase.cpu_after.get(name) or 0.0) - (phase.cpu_before.get(name) or 0.0)
         for j in range(len(run.pids))
+        for name in (f"worker-{j}", f"worker-{j}:children")
     )
     workers = []
     for j, pid in enumerate(run.pids):

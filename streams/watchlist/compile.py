@@ -105,9 +105,10 @@ class CompiledWatchlist:
                     self.patterns.append(replace(pattern, when=when))
         self.key_count = len(keys)
         self._index_rules()
-        # payload per key: (length, entries, widen, anchored rules). An entry is the flat
-        # tuple the matcher needs: (cond, raw term, entity id, NER labels, when, term
-        # language or None = any); "anchored" are the rules to evaluate when the key is hit.
+        # payload per key: (length, entries, widen, anchored rules, conditions). An entry is
+        # the flat tuple the matcher needs: (cond, raw term, entity id, NER labels, when,
+        # term language or None = any); "anchored" are the rules to evaluate when the key
+        # is hit; "conditions" lets the matcher skip keys no candidate rule cares about.
         self.automaton: Any = ahocorasick.Automaton()
         for key, ids in keys.items():
             found = [self.patterns[i] for i in ids]
@@ -124,7 +125,8 @@ class CompiledWatchlist:
             )
             anchored = tuple(sorted({r for p in found for r in self.rules_by_cond.get(p.cond, ())}))
             whole = key.startswith(SENTINEL) and key.endswith(SENTINEL)
-            self.automaton.add_word(key, (len(key), entries, not whole, anchored))
+            key_conds = frozenset(p.cond for p in found)
+            self.automaton.add_word(key, (len(key), entries, not whole, anchored, key_conds))
         self.automaton.make_automaton()
 
     def _index_rules(self) -> None:

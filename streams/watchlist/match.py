@@ -127,12 +127,13 @@ def _title_is_first_paragraph(title: str, body: str, paragraphs: list[Span]) -> 
     return normalize(first).strip() == normalize(title).strip()
 
 
-_Raw = tuple[int, int, int, bool, tuple[Any, ...]]
+_Raw = tuple[int, int, int, bool, tuple[Any, ...], frozenset[str]]
 
 
 def _collect(compiled: CompiledWatchlist, doc: _Doc) -> tuple[list[_Raw], set[int]]:
     """The hot loop: one automaton pass per view. Returns the raw results
-    ``(view, end_index, length, widen, entries)`` and the rules anchored at the keys hit;
+    ``(view, end_index, length, widen, entries, conditions)`` and the rules anchored at the
+    keys hit;
     nothing is filtered or mapped to the original text yet (most hits concern no
     candidate rule)."""
     rows: list[_Raw] = []
@@ -142,8 +143,8 @@ def _collect(compiled: CompiledWatchlist, doc: _Doc) -> tuple[list[_Raw], set[in
     append = rows.append
     update = candidates.update
     for vi, scan in enumerate(doc.scans):
-        for end_index, (length, entries, widen, anchored) in compiled.automaton.iter(scan):
-            append((vi, end_index, length, widen, entries))
+        for end_index, (length, entries, widen, anchored, conds) in compiled.automaton.iter(scan):
+            append((vi, end_index, length, widen, entries, conds))
             if anchored:
                 update(anchored)
     return rows, candidates
@@ -157,7 +158,9 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
     lang = doc.lang
     mode = IN_COMPOUNDING if lang in COMPOUND_LANGUAGES else IN_OTHERS
     out: list[tuple[str, int, int, int, str, str | None]] = []
-    for vi, end_index, length, widen, entries in rows:
+    for vi, end_index, length, widen, entries, conds in rows:
+        if relevant.isdisjoint(conds):
+            continue
         span: tuple[int, int] | None = None
         for cond, raw, entity, labels, when, term_lang in entries:
             if cond not in relevant or (when and when != mode):
@@ -359,8 +362,17 @@ def match_article(compiled: CompiledWatchlist, enriched: EnrichedArticle) -> lis
     rows, candidates = _collect(compiled, doc)
     if not candidates:
         return []
-    rules = [compiled.rules[i] for i in sorted(candidates)]
-    rules = [r for r in rules if _rule_applies(r, doc)]
+    # conditions with at least one key hit (before language/mode filtering: a superset)
+    hit = frozenset().union(*(row[5] for row in rows)).union(compiled.regexes)
+    rules = [
+        r
+        for r in (compiled.rules[i] for i in sorted(candidates))
+        if all(c in hit for c in r.all)
+        and (not r.any or any(c in hit for c in r.any))
+        and _rule_applies(r, doc)
+    ]
+    if not rules:
+        return []
     relevant = {c for r in rules for c in (*r.positive, *r.none)}
     relevant |= {"!" + c for c in relevant}
     hits = _materialize(doc, rows, relevant)

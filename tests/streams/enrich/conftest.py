@@ -55,10 +55,11 @@ def make_article() -> Callable[..., RawArticle]:
 
 @pytest.fixture
 def make_enricher() -> Callable[..., Enricher]:
-    """Factory of Enrichers: fallback models by default, Alibaba ruler patterns set."""
+    """Factory of Enrichers: fallback models, Alibaba ruler patterns, no gc.freeze()."""
 
     def factory(patterns: list[dict[str, Any]] | None = None, **config: Any) -> Enricher:
         config.setdefault("models", MISSING_MODELS)
+        config.setdefault("freeze_gc", False)  # keep the test process's GC untouched
         enricher = Enricher(EnrichConfig(**config))
         enricher.set_entity_patterns(ALIBABA_PATTERNS if patterns is None else patterns)
         return enricher

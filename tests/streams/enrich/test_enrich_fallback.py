@@ -185,3 +185,18 @@ def test_pipeline_is_reloaded_when_its_vocabulary_outgrows_the_limit(
     assert second is not first and len(second.nlp.vocab.strings) < 10_000
     rec = enricher.enrich(make_article("Alibaba wächst.", language="de"))
     assert [e.text for e in rec.entities] == ["Alibaba"]
+
+
+def test_loading_a_pipeline_freezes_the_heap(
+    make_enricher: MakeEnricher, make_article: MakeArticle
+) -> None:
+    """With freeze_gc the loaded pipeline leaves the cyclic GC's generations."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        enricher = make_enricher(freeze_gc=True)
+        enricher.enrich(make_article("Alibaba wächst.", language="de"))
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
