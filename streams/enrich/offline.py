@@ -121,6 +121,7 @@ def run_enrich(
     err = err or sys.stderr
     enricher = Enricher(config)
     enricher.set_entity_patterns(patterns or [])
+    enricher.warm_up([])  # the detector's models load here, not in the first record's timings
     failures = 0
     batch: list[RawArticle] = []
 

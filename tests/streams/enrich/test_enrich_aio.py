@@ -19,6 +19,7 @@ PATTERNS = [{"label": "ORG", "pattern": "Alibaba", "id": "alibaba"}]
 def _config(**kw: object) -> EnrichConfig:
     kw.setdefault("models", {"de": "de_core_news_sm"})
     kw.setdefault("languages", ["de", "en"])
+    kw.setdefault("freeze_gc", False)
     return EnrichConfig(**kw)  # type: ignore[arg-type]
 
 

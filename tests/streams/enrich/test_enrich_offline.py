@@ -13,7 +13,9 @@ from streams.enrich import EnrichConfig
 from streams.enrich.offline import load_patterns_file, run_enrich
 from streams.settings import SAMPLES_DIR
 
-CONFIG = EnrichConfig(models={"de": "de_core_news_sm"}, languages=["de", "en", "fr"])
+CONFIG = EnrichConfig(
+    models={"de": "de_core_news_sm"}, languages=["de", "en", "fr"], freeze_gc=False
+)
 
 
 def test_jsonl_with_a_bad_line_enriches_the_others(tmp_path: Path) -> None:
