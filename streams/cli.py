@@ -41,7 +41,9 @@ def _settings(**overrides: object):  # type: ignore[no-untyped-def]
 
 @cli.command()
 def broker(
-    port: Annotated[int | None, typer.Option(help="listen port (default NEWSWATCH_BROKER_PORT)")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="listen port (default NEWSWATCH_BROKER_PORT)")
+    ] = None,
 ) -> None:
     """Run the embedded Kafka-compatible broker in the foreground until SIGINT/SIGTERM."""
     from streams.broker import run_broker_foreground
@@ -52,7 +54,9 @@ def broker(
 
 @cli.command()
 def worker(
-    web_port: Annotated[int | None, typer.Option(help="HTTP port for /health, /ready, /metrics")] = None,
+    web_port: Annotated[
+        int | None, typer.Option(help="HTTP port for /health, /ready, /metrics")
+    ] = None,
 ) -> None:
     """Run one Faust worker (enrich+match and alert agents); start several to scale out."""
     from streams.runner import run_worker
@@ -85,7 +89,9 @@ def demo(
 
 @cli.command()
 def ingest(
-    sources: Annotated[list[str], typer.Argument(help="RSS/Atom URLs, .jsonl, .txt/.html files or folders")],
+    sources: Annotated[
+        list[str], typer.Argument(help="RSS/Atom URLs, .jsonl, .txt/.html files or folders")
+    ],
     follow: Annotated[bool, typer.Option(help="keep polling feeds")] = False,
 ) -> None:
     """Produce articles to articles.raw; each article id once per run."""
@@ -168,7 +174,9 @@ def match_articles(
     from streams.watchlist.commands import run_match
 
     settings = _settings()
-    compiled = compile_watchlist(load_watchlist(Path(watchlist) if watchlist else settings.watchlist))
+    compiled = compile_watchlist(
+        load_watchlist(Path(watchlist) if watchlist else settings.watchlist)
+    )
     enrich_fn = None
     if enrich:
         from streams.enrich import EnrichConfig, Enricher
@@ -325,16 +333,29 @@ def bench_e2e(
             raise typer.BadParameter("articles/s or 'max'", param_hint="--rate") from None
         if chosen <= 0:
             raise typer.BadParameter("must be > 0", param_hint="--rate")
-    for name, value in (("--count", count), ("--workers", workers), ("--rules", rules),
-                        ("--channels", channels), ("--words", words)):
+    for name, value in (
+        ("--count", count),
+        ("--workers", workers),
+        ("--rules", rules),
+        ("--channels", channels),
+        ("--words", words),
+    ):
         if value < 1:
             raise typer.BadParameter("must be at least 1", param_hint=name)
     if not 0.0 <= match_share <= 1.0:
         raise typer.BadParameter("must be between 0 and 1", param_hint="--match-share")
     options = E2EOptions(
-        rate=chosen, count=count, workers=workers, rules=rules, partitions=partitions,
-        match_share=match_share, words=words, channels=channels, warmup=warmup,
-        keep_dir=Path(keep) if keep else None, profile=Path(profile) if profile else None,
+        rate=chosen,
+        count=count,
+        workers=workers,
+        rules=rules,
+        partitions=partitions,
+        match_share=match_share,
+        words=words,
+        channels=channels,
+        warmup=warmup,
+        keep_dir=Path(keep) if keep else None,
+        profile=Path(profile) if profile else None,
     )
     raise typer.Exit(run_bench_e2e(_settings(), options))
 

@@ -10,10 +10,9 @@ One run:
 3. ``workers`` × ``newswatch worker`` subprocesses (the same command users run);
 4. a warm-up (every language, every partition), then the measured phase: ``count``
    articles produced at ``rate`` per second (``RawArticle.ingested_at`` = produce time);
-5. the report, read back from the topics, the fake server and ``/proc``:
-   throughput, per-stage times (``timings_ms`` of the enriched records; render timed here
-   on the same alerts and templates), latency from produce to the Slack request, peak RSS
-   per worker, CPU per process, consumer lag (log end − committed offsets) over time.
+5. the report (``streams.bench._report``), read back from the topics, the fake server and
+   ``/proc``: throughput, per-stage times, latency from produce to the Slack request, RSS
+   and CPU per worker, consumer lag (log end − committed offsets) over time.
 
 ``rate=None`` (``--rate max``) first drains a backlog of ``count`` articles to find the
 capacity, then produces ``count`` articles at 90 % of it and checks that the lag does not
@@ -48,13 +47,21 @@ from streams.bench._harness import (
     proc_wait_seconds,
     rejected_posts,
 )
-from streams.bench._stats import slope, summary
+from streams.bench._report import (
+    Observed,
+    Phase,
+    alert_parser,
+    enriched_parser,
+    post_articles,
+    report_phase,
+)
 from streams.bench.corpus import BenchArticle, bench_watchlist, make_corpus, token_pattern
 
-__all__ = ["E2EOptions", "bench_e2e", "run_bench_e2e"]
+__all__ = ["TARGETS", "E2EOptions", "bench_e2e", "run_bench_e2e"]
 
 _TOKEN = "xoxb-newswatch-bench"
-_TARGETS = {
+#: The budget of issue 8 (2 cores, embedded broker, fallback NLP, 1,000 rules).
+TARGETS = {
     "one_worker_articles_per_s": 100,
     "two_workers_articles_per_s": 170,
     "e2e_p99_ms_at_20_articles_per_s": 1000,
@@ -83,10 +90,9 @@ class E2EOptions:
 
 @dataclass
 class _Run:
-    """State shared by the phases of one run."""
+    """The clients and processes one run's phases share."""
 
     options: E2EOptions
-    settings: Any
     probe: KafkaProbe
     enriched: TopicTail
     alerts: TopicTail
@@ -95,101 +101,41 @@ class _Run:
     pids: list[int]
     broker_pid: int | None
     tag: str
+    seen: Observed = field(default_factory=Observed)
     next_index: int = 0
-    sent_at: dict[int, float] = field(default_factory=dict)
-    posts: dict[int, list[float]] = field(default_factory=dict)
-    unexpected_posts: int = 0
-    posts_seen: int = 0
+    posts_read: int = 0
 
     def collect_posts(self) -> None:
         """Map new Slack posts to article indexes via the token in the title / URL."""
         pattern = token_pattern(self.tag)
         requests = accepted_posts(self.slack.slack)
-        for req in requests[self.posts_seen :]:
-            indexes = _post_articles(req.params, pattern)
+        for req in requests[self.posts_read :]:
+            indexes = post_articles(req.params, pattern)
             if not indexes:
-                self.unexpected_posts += 1
+                self.seen.unattributed += 1
             for i in indexes:
-                self.posts.setdefault(i, []).append(req.received_at)
-        self.posts_seen = len(requests)
+                self.seen.posts.setdefault(i, []).append(req.received_at)
+        self.posts_read = len(requests)
+        self.seen.rejected = len(rejected_posts(self.slack.slack))
 
-
-def _post_articles(params: dict[str, Any], pattern: Any) -> list[int]:
-    """Article indexes a ``chat.postMessage`` is about (an update: the newly related ones)."""
-    text = str(params.get("text") or "")
-    head = {int(t) for t in pattern.findall(text)}
-    if not params.get("thread_ts"):
-        return sorted(head)
-    blocks = params.get("blocks")
-    blob = blocks if isinstance(blocks, str) else json.dumps(blocks, ensure_ascii=False)
-    return sorted({int(t) for t in pattern.findall(blob)} - head)
-
-
-# ---------------------------------------------------------------- record parsers
-def _index_of(article_id: str, tag: str) -> int | None:
-    prefix = f"{tag}-"
-    if not article_id.startswith(prefix):
-        return None
-    try:
-        return int(article_id[len(prefix) :])
-    except ValueError:
-        return None
-
-
-def _enriched_parser(tag: str) -> Any:
-    import orjson
-
-    def parse(msg: Any) -> tuple[int, float, dict[str, float], int] | None:
-        try:
-            value = orjson.loads(msg.value)
-            index = _index_of(value["article"]["id"], tag)
-        except (ValueError, KeyError, TypeError):
-            return None
-        if index is None:
-            return None
-        return (
-            index,
-            msg.timestamp / 1000.0,
-            value.get("timings_ms", {}),
-            len(value.get("matches", [])),
+    def next_articles(self, n: int) -> list[BenchArticle]:
+        """The next ``n`` articles of the run's corpus."""
+        o = self.options
+        out = list(
+            make_corpus(
+                n,
+                rules=o.rules,
+                match_share=o.match_share,
+                words=o.words,
+                tag=self.tag,
+                start=self.next_index,
+            )
         )
-
-    return parse
-
-
-def _alert_parser(tag: str) -> Any:
-    import orjson
-
-    def parse(msg: Any) -> tuple[int, float, dict[str, Any]] | None:
-        try:
-            value = orjson.loads(msg.value)
-            article = value["related"][-1] if value.get("kind") == "update" else value["article"]
-            index = _index_of(article["id"], tag)
-        except (ValueError, KeyError, TypeError, IndexError):
-            return None
-        if index is None:
-            return None
-        return index, float(value["created_at"]), value
-
-    return parse
+        self.next_index += n
+        return out
 
 
-# ---------------------------------------------------------------- a phase
-@dataclass
-class _Phase:
-    name: str
-    articles: list[BenchArticle]
-    rate: float | None
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    t_start: float = 0.0
-    t_produced: float = 0.0
-    t_done: float = 0.0
-    drained: bool = False
-    lag_end: int | None = None
-    cpu_before: dict[str, float | None] = field(default_factory=dict)
-    cpu_after: dict[str, float | None] = field(default_factory=dict)
-
-
+# ---------------------------------------------------------------- one phase
 def _cpu(run: _Run) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for j, pid in enumerate(run.pids):
@@ -205,7 +151,7 @@ def _cpu(run: _Run) -> dict[str, float | None]:
     return out
 
 
-async def _sample(run: _Run, phase: _Phase, stop: asyncio.Event) -> None:
+async def _sample(run: _Run, phase: Phase, stop: asyncio.Event) -> None:
     while not stop.is_set():
         t = time.time()
         try:
@@ -213,19 +159,13 @@ async def _sample(run: _Run, phase: _Phase, stop: asyncio.Event) -> None:
         except Exception:  # a probe hiccup must not end the benchmark
             lag = -1
         run.collect_posts()
-        phase.samples.append(
-            {
-                "t": t,
-                "lag": lag,
-                "rss": [proc_memory(pid).get("rss_mb") for pid in run.pids],
-                "posts": run.posts_seen,
-            }
-        )
+        rss = [proc_memory(pid).get("rss_mb") for pid in run.pids]
+        phase.samples.append({"t": t, "lag": lag, "rss": rss})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), run.options.sample_every_s)
 
 
-async def _produce(run: _Run, phase: _Phase) -> None:
+async def _produce(run: _Run, phase: Phase) -> None:
     from schemas.records import RawArticle
 
     rate = phase.rate
@@ -240,18 +180,18 @@ async def _produce(run: _Run, phase: _Phase) -> None:
         now = time.time()
         raw = RawArticle.model_validate({**article.fields, "ingested_at": now})
         await run.producer.produce(raw)
-        run.sent_at[article.index] = now
+        run.seen.sent_at[article.index] = now
     await run.producer.flush()
 
 
-async def _wait_drained(run: _Run, phase: _Phase) -> bool:
+async def _wait_drained(run: _Run, phase: Phase) -> bool:
     """Until the group committed everything and every expected post arrived (or no progress)."""
     expected = {a.index for a in phase.articles if a.rule is not None}
     last_progress, last_state = time.monotonic(), None
     while True:
         lag, _ = await run.probe.lag()
         run.collect_posts()
-        missing = len(expected - run.posts.keys())
+        missing = len(expected - run.seen.posts.keys())
         if lag == 0 and missing == 0:
             return True
         state = (lag, missing)
@@ -263,11 +203,13 @@ async def _wait_drained(run: _Run, phase: _Phase) -> bool:
 
 
 def _start_profiler(run: _Run, seconds: float) -> subprocess.Popen[bytes] | None:
+    """py-spy on worker 0: only the thread holding the GIL (where its CPU time goes)."""
     target = run.options.profile
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if target is None or not run.pids or not os.path.exists(pyspy):
         return None
     fmt = {".json": "speedscope", ".txt": "raw"}.get(target.suffix, "flamegraph")
+    duration = str(max(1, math.ceil(seconds)))
     cmd = [
         pyspy,
         "record",
@@ -280,13 +222,14 @@ def _start_profiler(run: _Run, seconds: float) -> subprocess.Popen[bytes] | None
         "--rate",
         "100",
         "--duration",
-        str(max(1, math.ceil(seconds))),
+        duration,
         "--nonblocking",
+        "--gil",
     ]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
-async def _run_phase(run: _Run, phase: _Phase, *, profile: bool = False) -> dict[str, Any]:
+async def _run_phase(run: _Run, phase: Phase, *, profile: bool = False) -> dict[str, Any]:
     stop = asyncio.Event()
     phase.cpu_before = _cpu(run)
     sampler = asyncio.create_task(_sample(run, phase, stop))
@@ -302,6 +245,7 @@ async def _run_phase(run: _Run, phase: _Phase, *, profile: bool = False) -> dict
     stop.set()
     await sampler
     phase.cpu_after = _cpu(run)
+    run.seen.peak_rss_mb = [proc_memory(pid).get("hwm_mb") for pid in run.pids]
     if profiler is not None:
         try:
             profiler.wait(30)
@@ -309,202 +253,44 @@ async def _run_phase(run: _Run, phase: _Phase, *, profile: bool = False) -> dict
             profiler.kill()
     enriched = await run.enriched.read_new()
     alerts = await run.alerts.read_new()
-    return _report_phase(run, phase, enriched, alerts)
+    return report_phase(phase, run.seen, enriched, alerts)
 
 
-# ---------------------------------------------------------------- reporting
-def _render_ms(alerts: list[dict[str, Any]]) -> list[float]:
-    from alerts.render import Renderer
-    from schemas.records import AlertRecord
-
-    renderer = Renderer()
-    records = [AlertRecord.model_validate(a) for a in alerts[:200]]
-    if records:
-        renderer.render(records[0], "slack")
-    out = []
-    for record in records:
-        t0 = time.perf_counter()
-        renderer.render(record, "slack")
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
-def _report_phase(
-    run: _Run, phase: _Phase, enriched: list[Any], alerts: list[Any]
-) -> dict[str, Any]:
-    indexes = {a.index for a in phase.articles}
-    expected = {a.index for a in phase.articles if a.rule is not None}
-    enr = {i: (ts, timings, n) for i, ts, timings, n in enriched if i in indexes}
-    alert_at = {i: (created, value) for i, created, value in alerts if i in indexes}
-    n = len(phase.articles)
-    wall = phase.t_produced - phase.t_start
-    done_ts = sorted(ts for ts, _, _ in enr.values())
-    span = (done_ts[-1] - done_ts[0]) if len(done_ts) > 1 else 0.0
-    throughput = (len(done_ts) - 1) / span if span > 0 else None
-
-    def ms(values: list[float]) -> dict[str, Any]:
-        return summary([v * 1000.0 for v in values])
-
-    first_post = {i: min(run.posts[i]) for i in expected if run.posts.get(i)}
-    e2e = [first_post[i] - run.sent_at[i] for i in first_post]
-    to_enriched = [enr[i][0] - run.sent_at[i] for i in enr]
-    enriched_to_alert = [alert_at[i][0] - enr[i][0] for i in alert_at if i in enr]
-    alert_to_slack = [first_post[i] - alert_at[i][0] for i in first_post if i in alert_at]
-    stage = {
-        k: [t[k] for _, t, _ in enr.values() if k in t]
-        for k in ("total", "clean", "language", "nlp", "record", "match")
-    }
-
-    posted_counts = {i: len(run.posts.get(i, [])) for i in expected}
-    window = [s for s in phase.samples if phase.t_start + 2 <= s["t"] <= phase.t_produced]
-    lag_slope = slope([(s["t"], s["lag"]) for s in window if s["lag"] >= 0])
-    at_end = [s["lag"] for s in phase.samples if s["t"] <= phase.t_produced]
-    offered = n / wall if wall > 0 else None
-    keeps_up = bool(phase.drained and offered and lag_slope <= max(2.0, 0.03 * offered))
-    elapsed = phase.t_done - phase.t_start
-    cpu = {
-        name: round(100.0 * (after - before) / elapsed, 1)
-        for name, after in phase.cpu_after.items()
-        if after is not None and (before := phase.cpu_before.get(name)) is not None and elapsed > 0
-    }
-    worker_cpu = sum(
-        (phase.cpu_after.get(name) or 0.0) - (phase.cpu_before.get(name) or 0.0)
-        for j in range(len(run.pids))
-        for name in (f"worker-{j}", f"worker-{j}:children")
-    )
-    workers = []
-    for j, pid in enumerate(run.pids):
-        series = [s["rss"][j] for s in phase.samples if s["rss"][j] is not None]
-        mem = proc_memory(pid)
-        step = max(1, len(phase.samples) // 40)
-        workers.append(
-            {
-                "pid": pid,
-                "peak_rss_mb": mem.get("hwm_mb"),
-                "rss_first_mb": series[0] if series else None,
-                "rss_last_mb": series[-1] if series else None,
-                "rss_min_mb": min(series) if series else None,
-                "rss_max_mb": max(series) if series else None,
-                "rss_drift_pct": round(100.0 * (series[-1] - series[0]) / series[0], 2)
-                if series
-                else None,
-                "rss_series_mb": [
-                    [round(s["t"] - phase.t_start), s["rss"][j]] for s in phase.samples[::step]
-                ],
-            }
-        )
-    return {
-        "phase": phase.name,
-        "articles": n,
-        "matching_articles": len(expected),
-        "rate_requested": phase.rate if phase.rate else "backlog",
-        "rate_offered_articles_per_s": round(offered, 1) if offered else None,
-        "throughput_articles_per_s": round(throughput, 1) if throughput else None,
-        "keeps_up": keeps_up,
-        "processed": len(enr),
-        "duration_s": round(elapsed, 1),
-        "consumer_lag": {
-            "max": max((s["lag"] for s in phase.samples), default=None),
-            "at_produce_end": at_end[-1] if at_end else None,
-            "slope_per_s": round(lag_slope, 2),
-            "end": phase.lag_end,
-            "drained": phase.drained,
-        },
-        "latency_ms": {
-            "end_to_end": ms(e2e),
-            "produce_to_enriched": ms(to_enriched),
-            "enriched_to_alert_decided": ms(enriched_to_alert),
-            "alert_decided_to_slack": ms(alert_to_slack),
-        },
-        "stage_ms": {
-            "enrich": summary(stage["total"], digits=2),
-            "enrich_parts_mean": {
-                k: round(sum(v) / len(v), 3)
-                for k, v in stage.items()
-                if v and k in ("clean", "language", "nlp", "record")
-            },
-            "match": summary(stage["match"], digits=2),
-            "render": summary(_render_ms([v for _, v in alert_at.values()]), digits=2),
-            "deliver": "alert_decided_to_slack latency (render + pacing + HTTP to the fake API)",
-        },
-        "slack": {
-            "expected": len(expected),
-            "posted": sum(1 for c in posted_counts.values() if c >= 1),
-            "missing": sum(1 for c in posted_counts.values() if c == 0),
-            "duplicates": sum(1 for c in posted_counts.values() if c > 1),
-            "for_non_matching": sum(1 for i in run.posts if i in indexes and i not in expected),
-            "unattributed": run.unexpected_posts,
-            "rejected": len(rejected_posts(run.slack.slack)),
-        },
-        "cpu_pct": cpu,
-        "worker_cpu_ms_per_article": round(1000.0 * worker_cpu / len(enr), 2) if enr else None,
-        "workers": workers,
-    }
-
-
-# ---------------------------------------------------------------- orchestration
-def _next_articles(run: _Run, n: int) -> list[BenchArticle]:
-    o = run.options
-    out = list(
-        make_corpus(
-            n,
-            rules=o.rules,
-            match_share=o.match_share,
-            words=o.words,
-            tag=run.tag,
-            start=run.next_index,
-        )
-    )
-    run.next_index += n
-    return out
-
-
+# ---------------------------------------------------------------- phases of a run
 async def _measure(run: _Run) -> dict[str, Any]:
     o = run.options
-    await run.probe.start()
-    await run.enriched.start()
-    await run.alerts.start()
-    await run.producer.start()
+    for part in (run.probe, run.enriched, run.alerts, run.producer):
+        await part.start()
     try:
         partitions = len(run.probe.partitions)
         warm_n = o.warmup if o.warmup is not None else max(40, 12 * partitions * o.workers)
-        warm = await _run_phase(run, _Phase("warm-up", _next_articles(run, warm_n), None))
+        warm = await _run_phase(run, Phase("warm-up", run.next_articles(warm_n), None))
         phases: list[dict[str, Any]] = []
         if o.rate is not None:
-            phases.append(
-                await _run_phase(
-                    run, _Phase("measured", _next_articles(run, o.count), o.rate), profile=True
-                )
-            )
+            measured = Phase("measured", run.next_articles(o.count), o.rate)
+            phases.append(await _run_phase(run, measured, profile=True))
             best = phases[-1]
         else:
-            probe = await _run_phase(run, _Phase("backlog", _next_articles(run, o.count), None))
-            phases.append(probe)
-            rate = round(0.9 * (probe["throughput_articles_per_s"] or 10.0), 1)
-            best = None
+            backlog = await _run_phase(run, Phase("backlog", run.next_articles(o.count), None))
+            phases.append(backlog)
+            rate = round(0.9 * (backlog["throughput_articles_per_s"] or 10.0), 1)
+            found = None
             for attempt in range(4):
-                last = attempt == 3
-                result = await _run_phase(
-                    run,
-                    _Phase(f"sustain@{rate}", _next_articles(run, o.count), rate),
-                    profile=last,
-                )
+                sustain = Phase(f"sustain@{rate}", run.next_articles(o.count), rate)
+                result = await _run_phase(run, sustain, profile=attempt == 3)
                 phases.append(result)
                 if result["keeps_up"]:
-                    best = result
+                    found = result
                     break
                 rate = round(rate * 0.85, 1)
-            best = best or phases[-1]
-        return {"warm_up": _brief(warm), "phases": phases, "best": best}
+            best = found or phases[-1]
+        brief = {
+            k: warm[k] for k in ("articles", "duration_s", "throughput_articles_per_s", "slack")
+        }
+        return {"warm_up": brief, "phases": phases, "best": best}
     finally:
-        await run.producer.stop()
-        await run.alerts.stop()
-        await run.enriched.stop()
-        await run.probe.stop()
-
-
-def _brief(phase: dict[str, Any]) -> dict[str, Any]:
-    return {k: phase[k] for k in ("articles", "duration_s", "throughput_articles_per_s", "slack")}
+        for part in (run.producer, run.alerts, run.enriched, run.probe):
+            await part.stop()
 
 
 def _loadavg() -> list[float]:
@@ -512,6 +298,26 @@ def _loadavg() -> list[float]:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return []
+
+
+def _summary(best: dict[str, Any], options: E2EOptions) -> dict[str, Any]:
+    return {
+        "sustained_articles_per_s": best["throughput_articles_per_s"]
+        if best["keeps_up"] or options.rate is None
+        else None,
+        "rate_offered_articles_per_s": best["rate_offered_articles_per_s"],
+        "keeps_up": best["keeps_up"],
+        "e2e_latency_ms": best["latency_ms"]["end_to_end"],
+        "enrich_ms_p50": best["stage_ms"]["enrich"]["p50"],
+        "match_ms_p50": best["stage_ms"]["match"]["p50"],
+        "render_ms_p50": best["stage_ms"]["render"]["p50"],
+        "deliver_ms_p50": best["latency_ms"]["alert_decided_to_slack"]["p50"],
+        "worker_cpu_ms_per_article": best["worker_cpu_ms_per_article"],
+        "peak_rss_mb_per_worker": [w["peak_rss_mb"] for w in best["workers"]],
+        "rss_drift_pct_per_worker": [w["rss_drift_pct"] for w in best["workers"]],
+        "consumer_lag_end": best["consumer_lag"]["end"],
+        "slack_posts": best["slack"],
+    }
 
 
 def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
@@ -533,10 +339,8 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         run_dir = Path(tmp.name)
     load_before = _loadavg()
     watchlist = run_dir / "bench-watchlist.yaml"
-    watchlist.write_text(
-        json.dumps(bench_watchlist(options.rules, channels=options.channels), indent=1),
-        encoding="utf-8",
-    )
+    document = bench_watchlist(options.rules, channels=options.channels)
+    watchlist.write_text(json.dumps(document, indent=1), encoding="utf-8")
     broker = None
     slack = SlackThread(FakeSlack(tokens={_TOKEN}))
     workers: list[Any] = []
@@ -575,17 +379,16 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         async def measure() -> dict[str, Any]:
             run = _Run(
                 options=options,
-                settings=settings,
                 probe=KafkaProbe(bootstrap, settings.topic("articles.raw"), settings.app_id),
                 enriched=TopicTail(
-                    bootstrap, settings.topic("articles.enriched"), _enriched_parser(tag)
+                    bootstrap, settings.topic("articles.enriched"), enriched_parser(tag)
                 ),
-                alerts=TopicTail(bootstrap, settings.topic("alerts"), _alert_parser(tag)),
+                alerts=TopicTail(bootstrap, settings.topic("alerts"), alert_parser(tag)),
                 slack=slack,
                 producer=ArticleProducer(settings),
-                tag=tag,
                 pids=pids,
                 broker_pid=broker_pid,
+                tag=tag,
             )
             return await _measure(run)
 
@@ -624,23 +427,8 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
             "nlp": "fallback (blank spaCy pipelines + lookup lemmas + EntityRuler)",
         },
         "worker_startup_s": round(startup_s, 1),
-        "summary": {
-            "sustained_articles_per_s": best["throughput_articles_per_s"]
-            if best["keeps_up"] or options.rate is None
-            else None,
-            "rate_offered_articles_per_s": best["rate_offered_articles_per_s"],
-            "keeps_up": best["keeps_up"],
-            "e2e_latency_ms": best["latency_ms"]["end_to_end"],
-            "enrich_ms_p50": best["stage_ms"]["enrich"]["p50"],
-            "match_ms_p50": best["stage_ms"]["match"]["p50"],
-            "render_ms_p50": best["stage_ms"]["render"]["p50"],
-            "deliver_ms_p50": best["latency_ms"]["alert_decided_to_slack"]["p50"],
-            "peak_rss_mb_per_worker": [w["peak_rss_mb"] for w in best["workers"]],
-            "rss_drift_pct_per_worker": [w["rss_drift_pct"] for w in best["workers"]],
-            "consumer_lag_end": best["consumer_lag"]["end"],
-            "slack_posts": best["slack"],
-        },
-        "targets": _TARGETS,
+        "summary": _summary(best, options),
+        "targets": TARGETS,
         "warm_up": measured["warm_up"],
         "phases": measured["phases"],
     }

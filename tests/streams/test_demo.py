@@ -28,7 +28,10 @@ def test_demo_prints_the_seed_alert_and_posts_one_block_kit_message(tmp_path: Pa
         }
         result = subprocess.run(
             [sys.executable, "-m", "streams.cli", "demo", "--timeout", "150"],
-            env=env, capture_output=True, text=True, timeout=200,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=200,
         )
         messages = slack.messages()
     assert result.returncode == 0, result.stderr[-3000:]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from schemas.records import RawArticle
+from streams.bench._report import post_articles
 from streams.bench._stats import percentile, slope, summary
 from streams.bench.corpus import (
     BenchArticle,
@@ -21,7 +22,6 @@ from streams.bench.corpus import (
     rule_id,
     token_pattern,
 )
-from streams.bench.e2e import _post_articles
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -97,14 +97,14 @@ def test_post_attribution_new_and_update() -> None:
     """A new alert names its article in the text; an update only the newly related article."""
     pattern = token_pattern("nwbt")
     new = {"text": "[High] Rule: Title (nwbtx0000012)", "blocks": "[]"}
-    assert _post_articles(new, pattern) == [12]
+    assert post_articles(new, pattern) == [12]
     update = {
         "text": "Update: [High] Rule: Title (nwbtx0000012)",
         "thread_ts": "1700000001.000001",
         "blocks": [{"text": "Title (nwbtx0000012) also reported by x: Other (nwbtx0000099)"}],
     }
-    assert _post_articles(update, pattern) == [99]
-    assert _post_articles({"text": "unrelated"}, pattern) == []
+    assert post_articles(update, pattern) == [99]
+    assert post_articles({"text": "unrelated"}, pattern) == []
 
 
 def test_stats_percentile_summary_and_slope() -> None:
