@@ -268,7 +268,7 @@ class Deliverer:
                 )
                 wait = min(wait, retry.max_retry_after_s)
                 self._gates[channel.name] = max(
-                    self._gates.get(channel.name, 0.0), self.clock() + wait
+                    self._gates.get(channel.name, 0.0), self.monotonic() + wait
                 )
                 bucket = self._buckets.get(name)
                 if bucket is not None:

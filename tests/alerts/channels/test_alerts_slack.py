@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -103,9 +104,23 @@ async def test_429_honours_retry_after_then_delivers(
         stats = deliverer.stats.snapshot()
     assert report.outcomes == {"slack:#sec": "sent"}
     assert 3.0 in sleeps.waits
+    assert max(sleeps.waits) <= 3.0  # the gate and the pacer use the same (monotonic) clock
     assert [c.outcome for c in fake_slack.calls()] == ["fault:ratelimited", "ok"]
     assert len(fake_slack.messages) == 1 and not dlq
     assert stats["rate_limited"] == {"slack": 1}
+
+
+async def test_429_with_the_real_clocks_waits_retry_after_not_forever(
+    fake_slack: Any, dlq: DeadLetters, fast_delivery: DeliveryConfig, make_alert: MakeA
+) -> None:
+    """With the real clocks (as in the worker) a Retry-After of 1 s waits 1 s, then sends."""
+    fake_slack.fail("ratelimited", retry_after=1)
+    async with _deliverer(fake_slack, dlq, fast_delivery) as deliverer:
+        report = await asyncio.wait_for(
+            deliverer.deliver(make_alert(channels=["slack:#sec"])), timeout=30
+        )
+    assert report.outcomes == {"slack:#sec": "sent"}
+    assert [c.outcome for c in fake_slack.calls()] == ["fault:ratelimited", "ok"]
 
 
 @pytest.mark.parametrize("fault", ["server_error", "timeout"])
