@@ -71,7 +71,13 @@ class Runtime:
     async def start(self) -> None:
         """Start every component, then let the agents run."""
         from alerts.channels import build_channels
-        from alerts.config import ChannelsConfig, DeliveryConfig, RetryConfig
+        from alerts.config import (
+            ChannelsConfig,
+            DeliveryConfig,
+            PolicyConfig,
+            RetryConfig,
+            RuleLimit,
+        )
         from alerts.deliver import Deliverer
         from alerts.policy import AlertPolicy
         from alerts.render import Renderer
@@ -93,7 +99,10 @@ class Runtime:
         self._enricher.set_entity_patterns(current.entity_patterns())
         await self._enricher.start()
         assert self._policy_state is not None and self._sent_state is not None
-        self.policy = AlertPolicy(self._policy_state)
+        limit = RuleLimit(
+            max_alerts=self.settings.rule_limit, window_s=self.settings.rule_limit_window_s
+        )
+        self.policy = AlertPolicy(self._policy_state, config=PolicyConfig(rule_limit=limit))
         config = ChannelsConfig.from_settings(self.settings).model_copy(
             update={"console": "console" in self.settings.alert_channels}
         )

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
         default_factory=lambda: ["console", "file"], validation_alias="NEWSWATCH_ALERT_CHANNELS"
     )
     test_channel: str = Field("file:replayed", validation_alias="NEWSWATCH_TEST_CHANNEL")
+    rule_limit: int = Field(20, ge=1, validation_alias="NEWSWATCH_RULE_LIMIT")
+    rule_limit_window_s: float = Field(3600.0, gt=0, validation_alias="NEWSWATCH_RULE_LIMIT_WINDOW")
     template_dir: Path | None = Field(None, validation_alias="NEWSWATCH_TEMPLATE_DIR")
 
     # --- enrichment -----------------------------------------------------------------
