@@ -109,9 +109,12 @@ class Runtime:
         channels = build_channels(config, renderer=self.renderer, http_client=self.http)
         # A rule may name channels this worker has no credentials for (e.g. Slack in the
         # demo): skip and count them instead of dead-lettering every alert.
-        delivery = DeliveryConfig(
-            unconfigured="skip", retry=RetryConfig(max_retry_after_s=60.0, max_delay_s=30.0)
+        retry = RetryConfig(
+            base_delay_s=self.settings.delivery_retry_base_s,
+            max_delay_s=max(30.0, self.settings.delivery_retry_base_s),
+            max_retry_after_s=self.settings.delivery_max_retry_after_s,
         )
+        delivery = DeliveryConfig(unconfigured="skip", retry=retry)
         self.deliverer = Deliverer(
             channels,
             self._sent_state,

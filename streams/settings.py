@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         default_factory=lambda: ["console", "file"], validation_alias="NEWSWATCH_ALERT_CHANNELS"
     )
     test_channel: str = Field("file:replayed", validation_alias="NEWSWATCH_TEST_CHANNEL")
+    delivery_retry_base_s: float = Field(
+        1.0, gt=0, validation_alias="NEWSWATCH_DELIVERY_RETRY_BASE"
+    )
+    delivery_max_retry_after_s: float = Field(
+        60.0, gt=0, validation_alias="NEWSWATCH_DELIVERY_MAX_RETRY_AFTER"
+    )
     rule_limit: int = Field(20, ge=1, validation_alias="NEWSWATCH_RULE_LIMIT")
     rule_limit_window_s: float = Field(3600.0, gt=0, validation_alias="NEWSWATCH_RULE_LIMIT_WINDOW")
     template_dir: Path | None = Field(None, validation_alias="NEWSWATCH_TEMPLATE_DIR")
