@@ -8,12 +8,17 @@ HTTP client, channels) and starts it before the agents process their first messa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 import mode
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.agents import FaustOutbox, register_agents
@@ -33,17 +38,190 @@ FETCH_MAX_WAIT_MS = 100
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Faust's aiokafka consumer thread with ``fetch_max_wait_ms = FETCH_MAX_WAIT_MS``."""
+    """Faust's aiokafka consumer thread with ``fetch_max_wait_ms = FETCH_MAX_WAIT_MS``.
+
+    And two fixes found by the SIGKILL test (tests/faults/test_worker_crash.py):
+
+    - ``seek_to_committed`` also rewinds source partitions without a committed offset: Faust
+      drops records it fetched when a rebalance interrupts a fetch and seeks back to the
+      committed offsets, but aiokafka skips partitions that have none, so those records
+      were never read again (up to a whole partition's backlog lost).
+    - ``_highwaters`` (table recovery reads each changelog up to them) is confirmed by a
+      fetch: the embedded broker answers ListOffsets(latest) with the last batch's base
+      offset + 1, so recovery stopped before the last records of a batch (alert decisions
+      lost after a crash, and alerts with them).
+    """
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
         return consumer
 
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        """Seek to the committed offsets; partitions without one go to the beginning."""
+        return await self.call_thread(self._seek_to_committed_or_beginning)
+
+    async def _seek_to_committed_or_beginning(self) -> Mapping[Any, int]:
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        changelogs = self.app.tables.changelog_topics
+        fresh = [tp for tp, at in committed.items() if not at and tp.topic not in changelogs]
+        if fresh:  # auto_offset_reset is "earliest"
+            await consumer.seek_to_beginning(*fresh)
+        return cast(Mapping[Any, int], committed)
+
+    async def _highwaters(self, partitions: Any) -> Any:
+        ends = await super()._highwaters(partitions)
+        conf = self.app.conf
+        auth = faust_aiokafka.credentials_to_aiokafka_auth(
+            conf.broker_credentials, conf.ssl_context
+        )
+        transport = cast(faust_aiokafka.Transport, self.transport)
+        servers = faust_aiokafka.server_list(transport.url, transport.default_port)
+        return await _confirm_end_offsets(ends, bootstrap_servers=servers, **auth)
+
+
+async def _confirm_end_offsets(ends: Mapping[Any, int], **client: Any) -> dict[Any, int]:
+    """``ends`` raised to the high watermark a fetch of each partition's last batch reports."""
+    result = dict(ends)
+    tps = {TopicPartition(tp.topic, tp.partition): tp for tp, end in ends.items() if end}
+    if not tps:
+        return result
+    probe = AIOKafkaConsumer(enable_auto_commit=False, **client)
+    await probe.start()
+    try:
+        probe.assign(list(tps))
+        for tp, key in tps.items():
+            probe.seek(tp, ends[key] - 1)
+        pending = set(tps)
+        for _ in range(10):
+            await probe.getmany(*pending, timeout_ms=200)
+            for tp in list(pending):
+                highwater = probe.highwater(tp)
+                if highwater is not None:
+                    result[tps[tp]] = max(result[tps[tp]], highwater)
+                    pending.discard(tp)
+            if not pending:
+                break
+        return result
+    finally:
+        await probe.stop()
+
 
 class _Consumer(faust_aiokafka.Consumer):
+    """Faust's consumer without two ways to lose or strand records in a rebalance.
+
+    Found by the SIGKILL test (tests/faults/test_worker_crash.py); both lost alerts:
+
+    - Faust hands a fetched record to the streams and marks it read even when a rebalance
+      suspended the flow first (or the record belongs to the previous generation, which
+      the stream then skips): the record was never processed nor acked, the re-fetched
+      copy was dropped as already read, and the partition's commits stopped there for good.
+      Here such a record is not marked read; the partition seeks back to it.
+    - a hole in a partition's offsets (records dropped while the flow was stopped) was
+      taken for a compaction gap and acked, committing records nobody processed. Here the
+      partition seeks back and reads them again (a hole still there after that is real:
+      transaction markers, compaction, and is let through).
+    """
+
     def _new_consumer_thread(self) -> Any:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _rewind(self, tp: Any, offset: int) -> None:
+        """Seek ``tp`` back to ``offset`` in the consumer thread; the next record read is it."""
+        log.info("%s: reading again from offset %d", tp, offset)
+        consumer = self._thread._ensure_consumer()  # type: ignore[attr-defined]
+
+        async def seek() -> None:
+            consumer.seek(tp, offset)
+
+        with contextlib.suppress(Exception):  # e.g. revoked meanwhile: the new owner reads it
+            await self._thread.call_thread(seek)  # type: ignore[attr-defined]
+            self._read_offset[tp] = offset
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        """Fetched records in order; after a hole the partition is read again."""
+        rewound = self.__dict__.setdefault("_rewound", {})
+        skipping: set[Any] = set()
+        async for tp, message in super().getmany(timeout):
+            if tp in skipping:
+                continue
+            last = self._read_offset.get(tp)
+            if (
+                last is not None
+                and message.offset > last + 1
+                and not self.in_transaction
+                and rewound.get(tp) != last
+            ):
+                log.warning(
+                    "%s: records %d..%d were skipped; reading them again",
+                    tp,
+                    last + 1,
+                    message.offset - 1,
+                )
+                rewound[tp] = last
+                skipping.add(tp)
+                await self._rewind(tp, last)
+                continue
+            yield tp, message
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover
+        """Faust 0.15's fetch loop, except that a record counts as read only once delivered."""
+        callback = self.callback
+        consumer_should_stop = self._stopped.is_set
+        fetcher_should_stop = fetcher._stopped.is_set
+        read_offset = self._read_offset
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        app = self.app
+        since_yield = 0
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                self.diag.set_flag(CONSUMER_FETCHING)
+                records = self.getmany(timeout=1.0)
+                await self.sleep(0)
+                if self.should_stop:
+                    continue
+                interrupted: set[Any] = set()
+                async for tp, message in records:
+                    since_yield += 1
+                    if since_yield > 100:
+                        await asyncio.sleep(0)
+                        since_yield = 0
+                    offset = message.offset
+                    last = read_offset[tp]
+                    if tp in interrupted or (last is not None and offset < last):
+                        continue
+                    if last and offset - last > 1 and acks_enabled_for(message.topic):
+                        await self._add_gap(tp, last + 1, offset)
+                    if self._commit_every is not None and self._n_acked >= self._commit_every:
+                        self._n_acked = 0
+                        await self.commit()
+                    delivered = False
+                    if (
+                        app.flow_control.is_active()
+                        and message.generation_id == app.consumer_generation_id
+                    ):
+                        delivery = callback(message)
+                        outcome = await self.wait_first(delivery, self.suspend_flow.wait())
+                        delivered = delivery in outcome.done
+                    if delivered:
+                        read_offset[tp] = offset
+                    else:  # a stream would never see it: read it again later
+                        interrupted.add(tp)
+                        await self._rewind(tp, offset)
+                if interrupted:
+                    await asyncio.sleep(0.05)  # the flow is stopped: do not spin
+                self.diag.unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+        finally:
+            self.diag.unset_flag(CONSUMER_FETCHING)
 
 
 class _Transport(faust_aiokafka.Transport):

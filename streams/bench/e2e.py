@@ -287,7 +287,7 @@ async def _measure(run: _Run) -> dict[str, Any]:
         brief = {
             k: warm[k] for k in ("articles", "duration_s", "throughput_articles_per_s", "slack")
         }
-        return {"warm_up": brief, "phases": phases, "best": best}
+        return {"warm_up": brief, "phases": phases, "best": best, "produced": run.next_index}
     finally:
         for part in (run.producer, run.alerts, run.enriched, run.probe):
             await part.stop()
@@ -322,6 +322,7 @@ def _summary(best: dict[str, Any], options: E2EOptions) -> dict[str, Any]:
 
 def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
     """Run the benchmark with settings ``base`` (env) and return the JSON-ready result."""
+    from alerts.config import RuleLimit
     from alerts.testing.slack import FakeSlack
     from streams.broker import EmbeddedBroker, free_port
     from streams.ingest.producer import ArticleProducer
@@ -405,6 +406,17 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         if tmp is not None:
             tmp.cleanup()
     best = measured["best"]
+    # Matching articles cycle through the rules; the alert policy allows RuleLimit new
+    # alerts per rule and hour, so enough rules keep every match a Slack post.
+    limit = RuleLimit().max_alerts
+    matching = math.ceil(measured["produced"] * options.match_share)
+    per_rule = math.ceil(matching / options.rules) if options.rules else 0
+    warnings = []
+    if per_rule > limit:
+        warnings.append(
+            f"up to {per_rule} matches per rule: above the policy's {limit} new alerts "
+            "per rule and hour, some alerts were throttled; use more --rules"
+        )
     return {
         "bench": "e2e",
         "machine": {
@@ -429,6 +441,8 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         "worker_startup_s": round(startup_s, 1),
         "summary": _summary(best, options),
         "targets": TARGETS,
+        "max_matches_per_rule": per_rule,
+        "warnings": warnings,
         "warm_up": measured["warm_up"],
         "phases": measured["phases"],
     }

@@ -12,7 +12,7 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: Invented words: one per rule, never produced by the filler vocabulary.
@@ -109,3 +109,20 @@ def generate_stream(count: int, *, every: int, rules: int, start: int = 0,
         }
         stream.records.append((article["id"].encode(), json.dumps(article).encode()))
     return stream
+
+
+def where_lost(bootstrap: str, topic: Callable[[str], str], stories: Sequence[str]) -> str:
+    """For an assertion message: how far each lost story got (enriched, matched, alerted)."""
+    from streams.testing import read_topic
+
+    found: dict[str, Counter[str]] = {}
+    for name in ("articles.enriched", "articles.matches", "alerts"):
+        records = read_topic(bootstrap, topic(name), expect=10**6, timeout=3)
+        found[name] = Counter(
+            m.group(0) for r in records
+            if (m := _STORY.search(str((r["value"] or {}).get("article", {}).get("title"))))
+        )
+    return "; ".join(
+        f"{s}: " + " ".join(f"{name.split('.')[-1]}={found[name][s]}" for name in found)
+        for s in stories[:20]
+    )

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from fault_support import ArticleStream, Tally, rules_for
+from fault_support import ArticleStream, Tally, rules_for, where_lost
 
 from streams.settings import Settings
 from streams.testing import (
@@ -58,7 +58,10 @@ def _finish(settings: Settings, slack: SlackThread, stream: ArticleStream,
         lambda: Tally.of(slack.messages(), stream.expected).delivered == len(stream.expected),
         timeout=120, interval=0.5,
     )
-    assert arrived, f"{Tally.of(slack.messages(), stream.expected).missing}\n{logs}"
+    if not arrived:
+        missing = Tally.of(slack.messages(), stream.expected).missing
+        trace = where_lost(settings.bootstrap_servers, settings.topic, missing)
+        raise AssertionError(f"{len(missing)} alerts missing: {trace}\n{logs}")
     assert wait_until(lambda: _drained(settings), timeout=60, interval=0.5), logs
     return Tally.of(slack.messages(), stream.expected)
 
