@@ -202,11 +202,17 @@ async def _wait_drained(run: _Run, phase: Phase) -> bool:
         await asyncio.sleep(0.2)
 
 
+def _pyspy() -> str | None:
+    """The py-spy executable (``pip install py-spy``), if installed."""
+    found = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    return found if os.path.exists(found) else None
+
+
 def _start_profiler(run: _Run, seconds: float) -> subprocess.Popen[bytes] | None:
     """py-spy on worker 0: only the thread holding the GIL (where its CPU time goes)."""
     target = run.options.profile
-    pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if target is None or not run.pids or not os.path.exists(pyspy):
+    pyspy = _pyspy()
+    if target is None or not run.pids or pyspy is None:
         return None
     fmt = {".json": "speedscope", ".txt": "raw"}.get(target.suffix, "flamegraph")
     duration = str(max(1, math.ceil(seconds)))
@@ -412,6 +418,8 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
     matching = math.ceil(measured["produced"] * options.match_share)
     per_rule = math.ceil(matching / options.rules) if options.rules else 0
     warnings = []
+    if options.profile is not None and _pyspy() is None:
+        warnings.append("--profile needs py-spy (pip install py-spy); no profile was taken")
     if per_rule > limit:
         warnings.append(
             f"up to {per_rule} matches per rule: above the policy's {limit} new alerts "
