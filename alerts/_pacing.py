@@ -53,7 +53,9 @@ class TokenBucket:
         self._refill(now)
         if now < self.paused_until:
             return self.paused_until - now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        # A refill computed in floating point may leave 0.9999999… tokens; a wait shorter than
+        # the clock's resolution would then never advance it (an endless loop).
+        return 0.0 if self.tokens >= 1 - 1e-9 else (1 - self.tokens) / self.rate
 
     async def acquire(self) -> float:
         """Wait for and take one token; returns the total time waited (by the clock)."""
