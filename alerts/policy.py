@@ -113,13 +113,16 @@ class AlertPolicy:
             else:
                 decision = self._update(story, enriched, match, now, reason, sim)
 
-        self._record(rule, story, article, canon, sig, match, now)
+        # The decision first: state writes reach the changelog in order, so after a crash
+        # in the middle of them a replay finds this memo (and re-delivers from it) rather
+        # than a half-recorded story that makes the article look like a duplicate.
         self.state[memo_key] = {
             "t": now,
             "action": decision.action,
             "story": decision.story_id,
             "alert": decision.alert.model_dump(mode="json") if decision.alert else None,
         }
+        self._record(rule, story, article, canon, sig, match, now)
         self.stats[decision.action] += 1
         return decision
 

@@ -8,7 +8,6 @@ HTTP client, channels) and starts it before the agents process their first messa
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -18,7 +17,6 @@ from typing import Any, cast
 import faust
 import mode
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.agents import FaustOutbox, register_agents
@@ -109,19 +107,16 @@ async def _confirm_end_offsets(ends: Mapping[Any, int], **client: Any) -> dict[A
 
 
 class _Consumer(faust_aiokafka.Consumer):
-    """Faust's consumer without two ways to lose or strand records in a rebalance.
+    """Faust's consumer, reading again the records a rebalance made it skip.
 
-    Found by the SIGKILL test (tests/faults/test_worker_crash.py); both lost alerts:
-
-    - Faust hands a fetched record to the streams and marks it read even when a rebalance
-      suspended the flow first (or the record belongs to the previous generation, which
-      the stream then skips): the record was never processed nor acked, the re-fetched
-      copy was dropped as already read, and the partition's commits stopped there for good.
-      Here such a record is not marked read; the partition seeks back to it.
-    - a hole in a partition's offsets (records dropped while the flow was stopped) was
-      taken for a compaction gap and acked, committing records nobody processed. Here the
-      partition seeks back and reads them again (a hole still there after that is real:
-      transaction markers, compaction, and is let through).
+    When a rebalance interrupts a fetch, Faust drops records it had fetched (or hands them
+    to a stream that skips them) and relies on a seek back to the committed offset; when
+    that seek does not happen, the next record of the partition comes after a hole, which
+    Faust takes for a compaction gap and acks: the records in the hole were committed
+    unprocessed (lost alerts in the SIGKILL test, tests/faults/test_worker_crash.py). Here
+    the offset each partition must read next is tracked, and a hole makes the partition
+    seek back and read again (at-least-once: a record may come twice). A hole still there
+    after that rewind is real (transaction markers, compaction) and is let through.
     """
 
     def _new_consumer_thread(self) -> Any:
@@ -138,90 +133,54 @@ class _Consumer(faust_aiokafka.Consumer):
         with contextlib.suppress(Exception):  # e.g. revoked meanwhile: the new owner reads it
             await self._thread.call_thread(seek)  # type: ignore[attr-defined]
             self._read_offset[tp] = offset
+            self._expected()[tp] = offset
+
+    def _expected(self) -> dict[Any, int]:
+        """Per partition, the offset the next record must have (known after a seek)."""
+        return self.__dict__.setdefault("_next_offset", {})
+
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets; they are the offsets expected next."""
+        await super().perform_seek()
+        expected = self._expected()
+        for tp, offset in list(self._read_offset.items()):
+            if offset is None:
+                expected.pop(tp, None)
+            else:
+                expected[tp] = offset
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
         """Fetched records in order; after a hole the partition is read again."""
         rewound = self.__dict__.setdefault("_rewound", {})
+        expected = self._expected()
+        changelogs = self.app.tables.changelog_topics  # compacted: holes are normal there
         skipping: set[Any] = set()
         async for tp, message in super().getmany(timeout):
             if tp in skipping:
                 continue
-            last = self._read_offset.get(tp)
+            if tp.topic in changelogs:
+                yield tp, message
+                continue
+            want = expected.get(tp)
             if (
-                last is not None
-                and message.offset > last + 1
+                want is not None
+                and message.offset > want
                 and not self.in_transaction
-                and rewound.get(tp) != last
+                and rewound.get(tp) != want
             ):
                 log.warning(
                     "%s: records %d..%d were skipped; reading them again",
                     tp,
-                    last + 1,
+                    want,
                     message.offset - 1,
                 )
-                rewound[tp] = last
+                rewound[tp] = want
                 skipping.add(tp)
-                await self._rewind(tp, last)
+                await self._rewind(tp, want)
                 continue
+            if want is None or message.offset >= want:
+                expected[tp] = message.offset + 1
             yield tp, message
-
-    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover
-        """Faust 0.15's fetch loop, except that a record counts as read only once delivered."""
-        callback = self.callback
-        consumer_should_stop = self._stopped.is_set
-        fetcher_should_stop = fetcher._stopped.is_set
-        read_offset = self._read_offset
-        acks_enabled_for = self.app.topics.acks_enabled_for
-        app = self.app
-        since_yield = 0
-        try:
-            while not (consumer_should_stop() or fetcher_should_stop()):
-                self.diag.set_flag(CONSUMER_FETCHING)
-                records = self.getmany(timeout=1.0)
-                await self.sleep(0)
-                if self.should_stop:
-                    continue
-                interrupted: set[Any] = set()
-                async for tp, message in records:
-                    since_yield += 1
-                    if since_yield > 100:
-                        await asyncio.sleep(0)
-                        since_yield = 0
-                    offset = message.offset
-                    last = read_offset[tp]
-                    if tp in interrupted or (last is not None and offset < last):
-                        continue
-                    if last and offset - last > 1 and acks_enabled_for(message.topic):
-                        await self._add_gap(tp, last + 1, offset)
-                    if self._commit_every is not None and self._n_acked >= self._commit_every:
-                        self._n_acked = 0
-                        await self.commit()
-                    delivered = False
-                    if (
-                        app.flow_control.is_active()
-                        and message.generation_id == app.consumer_generation_id
-                    ):
-                        delivery = callback(message)
-                        outcome = await self.wait_first(delivery, self.suspend_flow.wait())
-                        delivered = delivery in outcome.done
-                    if delivered:
-                        read_offset[tp] = offset
-                    else:  # a stream would never see it: read it again later
-                        interrupted.add(tp)
-                        await self._rewind(tp, offset)
-                if interrupted:
-                    await asyncio.sleep(0.05)  # the flow is stopped: do not spin
-                self.diag.unset_flag(CONSUMER_FETCHING)
-        except self.consumer_stopped_errors:
-            if self.transport.app.should_stop:
-                return
-            raise
-        except asyncio.CancelledError:
-            if self.transport.app.should_stop:
-                return
-            raise
-        finally:
-            self.diag.unset_flag(CONSUMER_FETCHING)
 
 
 class _Transport(faust_aiokafka.Transport):

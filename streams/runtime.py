@@ -74,6 +74,7 @@ class Runtime:
         from alerts.config import (
             ChannelsConfig,
             DeliveryConfig,
+            PacingConfig,
             PolicyConfig,
             RetryConfig,
             RuleLimit,
@@ -106,6 +107,10 @@ class Runtime:
         config = ChannelsConfig.from_settings(self.settings).model_copy(
             update={"console": "console" in self.settings.alert_channels}
         )
+        if config.slack is not None:  # messages per second per Slack channel
+            pacing = PacingConfig(rate_per_s=self.settings.slack_rate_per_s, burst=3)
+            slack = config.slack.model_copy(update={"pacing": pacing})
+            config = config.model_copy(update={"slack": slack})
         channels = build_channels(config, renderer=self.renderer, http_client=self.http)
         # A rule may name channels this worker has no credentials for (e.g. Slack in the
         # demo): skip and count them instead of dead-lettering every alert.

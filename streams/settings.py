@@ -119,6 +119,7 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
     slack_default_channel: str = Field("#newswatch", validation_alias="SLACK_DEFAULT_CHANNEL")
+    slack_rate_per_s: float = Field(1.0, gt=0, validation_alias="NEWSWATCH_SLACK_RATE")
     smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
     smtp_port: int = Field(25, ge=1, le=65535, validation_alias="SMTP_PORT")
     smtp_user: str | None = Field(None, validation_alias="SMTP_USER")

@@ -383,7 +383,7 @@ def metric_value(
 async def aproduce_values(
     bootstrap: str,
     topic: str,
-    records: Iterable[tuple[bytes | None, bytes]],
+    records: Iterable[tuple[bytes | None, bytes | None]],
     *,
     max_request_size: int = 16 * 1024 * 1024,
 ) -> int:
@@ -403,7 +403,7 @@ async def aproduce_values(
 
 
 def produce_values(
-    bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]], **options: Any
+    bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes | None]], **options: Any
 ) -> int:
     """Blocking ``aproduce_values``."""
     return asyncio.run(aproduce_values(bootstrap, topic, records, **options))
@@ -441,8 +441,9 @@ def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
     return asyncio.run(agroup_lag(bootstrap, group, topic))
 
 
-async def _exact_end_offsets(consumer: AIOKafkaConsumer,
-                             tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+async def _exact_end_offsets(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition]
+) -> dict[TopicPartition, int]:
     """End offsets confirmed by reading the last batch of each partition.
 
     The embedded broker answers ListOffsets(latest) with the base offset of the last batch

@@ -52,17 +52,27 @@ def slack_server() -> Iterator[Callable[..., SlackThread]]:
 
 
 @pytest.fixture
-def fault_settings(broker: EmbeddedBroker, make_settings: Callable[..., Settings],
-                   tmp_path: Path) -> Callable[..., Settings]:
+def fault_settings(
+    broker: EmbeddedBroker, make_settings: Callable[..., Settings], tmp_path: Path
+) -> Callable[..., Settings]:
     """Factory: isolated settings (4 partitions) with a test watch-list; topics created."""
 
-    def factory(rules: Mapping[str, tuple[str, str]], *, slack: SlackThread | None = None,
-                **overrides: object) -> Settings:
+    def factory(
+        rules: Mapping[str, tuple[str, str]],
+        *,
+        slack: SlackThread | None = None,
+        **overrides: object,
+    ) -> Settings:
         watchlist = tmp_path / "watchlist.yaml"
         write_text_atomic(watchlist, term_watchlist(rules))
         values: dict[str, object] = {
-            "partitions": 4, "watchlist": watchlist, "watchlist_poll_s": 0.5,
-            "alert_channels": ["file"], "log_level": "info", "session_timeout_s": 4.0,
+            "partitions": 4,
+            "watchlist": watchlist,
+            "watchlist_poll_s": 0.5,
+            "alert_channels": ["file"],
+            "log_level": "info",
+            "session_timeout_s": 4.0,
+            "delivery_retry_base_s": 0.05,
         }
         if slack is not None:
             values.update(slack_bot_token=TOKEN, slack_api_url=slack.url)
@@ -79,12 +89,21 @@ def spawn_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Factory: start a ``newswatch worker`` subprocess for ``settings``; all stop at teardown."""
     started: list[WorkerProcess] = []
 
-    def factory(settings: Settings, *, name: str = "worker", web_port: int | None = None,
-                wait: bool = True) -> WorkerProcess:
+    def factory(
+        settings: Settings, *, name: str = "worker", web_port: int | None = None, wait: bool = True
+    ) -> WorkerProcess:
         env = settings_env(settings)
-        env["NEWSWATCH_WATCHLIST_POLL"] = str(settings.watchlist_poll_s)
-        worker = WorkerProcess(env, web_port=web_port or free_port(),
-                               log_path=tmp_path / f"{name}.log")
+        env.update(
+            {
+                "NEWSWATCH_WATCHLIST_POLL": str(settings.watchlist_poll_s),
+                "NEWSWATCH_DELIVERY_RETRY_BASE": str(settings.delivery_retry_base_s),
+                "NEWSWATCH_SLACK_RATE": str(settings.slack_rate_per_s),
+                "NEWSWATCH_RULE_LIMIT": str(settings.rule_limit),
+            }
+        )
+        worker = WorkerProcess(
+            env, web_port=web_port or free_port(), log_path=tmp_path / f"{name}.log"
+        )
         worker.start()
         started.append(worker)
         if wait:

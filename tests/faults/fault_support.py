@@ -17,8 +17,16 @@ from dataclasses import dataclass, field
 
 #: Invented words: one per rule, never produced by the filler vocabulary.
 CODEWORDS = (
-    "zorblax", "quintarel", "vexilloid", "marbutane", "glonkwise",
-    "frimsody", "plaxitude", "drovanic", "snelquist", "brumhollow",
+    "zorblax",
+    "quintarel",
+    "vexilloid",
+    "marbutane",
+    "glonkwise",
+    "frimsody",
+    "plaxitude",
+    "drovanic",
+    "snelquist",
+    "brumhollow",
 )
 
 _VOCAB = (  # noqa: SIM905
@@ -85,8 +93,9 @@ class Tally:
         )
 
 
-def generate_stream(count: int, *, every: int, rules: int, start: int = 0,
-                    seed: int = 7) -> ArticleStream:
+def generate_stream(
+    count: int, *, every: int, rules: int, start: int = 0, seed: int = 7
+) -> ArticleStream:
     """``count`` articles numbered from ``start``; every ``every``-th one matches one rule.
 
     Matching article ``n`` carries the code word of rule ``(n // every) % rules``.
@@ -119,7 +128,8 @@ def where_lost(bootstrap: str, topic: Callable[[str], str], stories: Sequence[st
     for name in ("articles.enriched", "articles.matches", "alerts"):
         records = read_topic(bootstrap, topic(name), expect=10**6, timeout=3)
         found[name] = Counter(
-            m.group(0) for r in records
+            m.group(0)
+            for r in records
             if (m := _STORY.search(str((r["value"] or {}).get("article", {}).get("title"))))
         )
     return "; ".join(

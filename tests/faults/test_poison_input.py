@@ -1,81 +1,108 @@
-"""Poison records on articles.raw: each lands in the DLQ with a reason; the worker stays up."""
+"""Poison records on articles.raw: each lands in articles.raw.dlq with a reason, the worker
+stays up, keeps processing, and its /metrics counters show every dead letter.
+
+Injected with a plain Kafka producer (any client may write to articles.raw): not JSON,
+schema violations, a 10 MB body, invalid UTF-8, JSON nested 5,000 levels deep, a JSON
+array instead of an object, and a tombstone (no value).
+"""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
-import httpx
 import pytest
+from fault_support import rules_for
 
 from streams.settings import Settings
-from streams.testing import WorkerProcess, read_topic
+from streams.testing import (
+    WorkerProcess,
+    metric_value,
+    produce_values,
+    read_topic,
+    scrape_metrics,
+    wait_until,
+    web_json,
+)
 
 pytestmark = [pytest.mark.faults, pytest.mark.broker]
 
-POISON: dict[str, bytes] = {
-    "not json": b"<html>this is not json",
-    "schema": json.dumps({"id": "s1", "title": ["not", "a", "string"], "text": "x"}).encode(),
-    "invalid utf-8": b'{"id": "u1", "title": "\xff\xfe", "text": "x"}',
-    "deep nesting": b'{"id": "d1", "title": "t", "text": "x", "extra": '
-    + b"[" * 2000
-    + b"]" * 2000
-    + b"}",
-    "10 MB body": json.dumps({"id": "big", "title": "t", "text": "A" * 10_000_000}).encode(),
+TEN_MB = 10 * 1024 * 1024
+
+#: key → (value, error class, words the reason must contain)
+POISON: dict[bytes, tuple[bytes | None, str, str]] = {
+    b"not-json": (b"this is not json {", "DecodeError", "not valid UTF-8 JSON"),
+    b"schema": (b'{"id": "x", "title": 5}', "SchemaError", "schema violation"),
+    b"ten-mb": (
+        json.dumps({"id": "big", "title": "big", "text": "a" * TEN_MB}).encode(),
+        "DecodeError",
+        "exceeds the limit",
+    ),
+    b"bad-utf8": (
+        b'{"id": "u", "title": "\xff\xfe", "text": "y"}',
+        "DecodeError",
+        "not valid UTF-8 JSON",
+    ),
+    b"deep": (
+        b'{"id": "d", "title": "t", "text": "x", "n": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        "DecodeError",
+        "nested too deeply",
+    ),
+    b"array": (b'[{"id": "a", "title": "t", "text": "x"}]', "SchemaError", "JSON object"),
+    b"tombstone": (None, "DecodeError", "tombstone"),
 }
 
 
-def _produce(settings: Settings, values: list[bytes]) -> None:
-    from confluent_kafka import Producer
-
-    producer = Producer(
-        {"bootstrap.servers": settings.bootstrap_servers, "message.max.bytes": 12_000_000}
-    )
-    for value in values:
-        producer.produce(settings.topic("articles.raw"), value, key=b"poison")
-    assert producer.flush(60) == 0
-
-
-def _dead_letter_count(worker: WorkerProcess) -> float:
-    text = httpx.get(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5).text
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith("newswatch_dead_letters_total{") and "articles.raw.dlq" in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def test_each_poison_record_is_dead_lettered_and_counted(
-    fault_settings: Callable[..., Settings], spawn_worker: Callable[..., WorkerProcess]
+def test_poison_records_are_dead_lettered_with_reasons_and_counted(
+    fault_settings: Callable[..., Settings],
+    spawn_worker: Callable[..., WorkerProcess],
 ) -> None:
-    """Non-JSON, schema violation, invalid UTF-8, deep nesting and a 10 MB body: 5 letters."""
-    settings = fault_settings({"after-poison": ("Kanarienvogel", "file")})
-    worker = spawn_worker(settings)
-    good = {"id": "good-1", "title": "Ein Kanarienvogel singt", "text": "Kanarienvogel."}
-    _produce(settings, [*POISON.values(), json.dumps(good).encode()])
+    """Seven kinds of poison go to articles.raw.dlq with their reason; the worker carries on."""
+    settings = fault_settings(rules_for(1, channel="file:alerts"))
+    worker = spawn_worker(settings, name="worker")
+    good = {"id": "after-poison", "title": "Routine report", "text": "Shares rose today."}
+    records = [(key, value) for key, (value, _, _) in POISON.items()]
+    produce_values(
+        settings.bootstrap_servers,
+        settings.topic("articles.raw"),
+        [*records, (b"after-poison", json.dumps(good).encode())],
+    )
+
     letters = read_topic(
         settings.bootstrap_servers,
         settings.topic("articles.raw.dlq"),
         expect=len(POISON),
-        timeout=90,
+        timeout=60,
     )
-    reasons = [letter["value"]["reason"] for letter in letters]
-    assert len(letters) == len(POISON), reasons
-    assert sum("not valid UTF-8 JSON" in r for r in reasons) == 2  # not JSON, invalid UTF-8
-    assert sum("schema violation" in r for r in reasons) == 1
-    assert sum("nested too deeply" in r for r in reasons) == 1
-    assert sum("exceeds the limit" in r for r in reasons) == 1
-    big = next(letter["value"] for letter in letters if "exceeds" in letter["value"]["reason"])
-    assert big["value_truncated"] and big["value_bytes"] > 10_000_000 and big["value_sha256"]
-    assert all(letter["value"]["offset"] is not None for letter in letters)
-    deadline = time.monotonic() + 30
-    while _dead_letter_count(worker) < len(POISON) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert _dead_letter_count(worker) == len(POISON)
-    enriched = read_topic(
-        settings.bootstrap_servers, settings.topic("articles.enriched"), expect=1, timeout=60
+    by_key = {letter["key"]: letter["value"] for letter in letters}
+    print(
+        f"\npoison: injected={len(POISON)} dead_lettered={len(letters)} "
+        f"reasons={ {k.decode(): v['error'] for k, v in by_key.items()} }"
     )
-    assert [r["value"]["article"]["id"] for r in enriched] == ["good-1"]
+    assert sorted(by_key) == sorted(POISON), worker.log_tail()
+    for key, (value, error, words) in POISON.items():
+        letter = by_key[key]
+        assert letter["error"] == error and words in letter["reason"], (key, letter["reason"])
+        assert letter["source_topic"] == settings.topic("articles.raw")
+        assert letter["partition"] in range(settings.partitions) and letter["offset"] >= 0
+        assert letter["value_bytes"] == len(value or b"")
+    assert by_key[b"ten-mb"]["value_truncated"] is True
+
+    def enriched_good() -> bool:
+        records = read_topic(
+            settings.bootstrap_servers, settings.topic("articles.enriched"), expect=1, timeout=2
+        )
+        return any(r["value"]["article"]["id"] == "after-poison" for r in records)
+
+    assert wait_until(enriched_good, timeout=60), worker.log_tail()
     assert worker.alive()
-    assert httpx.get(f"http://127.0.0.1:{worker.web_port}/health", timeout=5).status_code == 200
+    assert web_json(worker.web_port, "/health")[0] == 200
+    samples = scrape_metrics(worker.web_port)
+    dlq = settings.topic("articles.raw.dlq")
+    assert metric_value(samples, "newswatch_dead_letters_total", topic=dlq) == len(POISON)
+    for error in ("DecodeError", "SchemaError"):
+        expected = sum(1 for _, kind, _ in POISON.values() if kind == error)
+        assert (
+            metric_value(samples, "newswatch_dead_letters_total", topic=dlq, reason=error)
+            == expected
+        )
