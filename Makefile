@@ -26,6 +26,7 @@ check: $(BIN)/.installed
 	$(BIN)/ruff check streams alerts schemas tests
 	$(BIN)/ruff format --check streams alerts schemas tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format streams alerts schemas tests

@@ -46,7 +46,7 @@ def broker(
     ] = None,
 ) -> None:
     """Run the embedded Kafka-compatible broker in the foreground until SIGINT/SIGTERM."""
-    from streams.broker import run_broker_foreground
+    from streams.kafka.broker import run_broker_foreground
 
     settings = _settings(**({"broker_port": port} if port else {}))
     raise typer.Exit(run_broker_foreground(settings))
@@ -59,7 +59,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run one Faust worker (enrich+match and alert agents); start several to scale out."""
-    from streams.runner import run_worker
+    from streams.pipeline.runner import run_worker
 
     settings = _settings(**({"web_port": web_port} if web_port else {}))
     raise typer.Exit(run_worker(settings))
@@ -70,7 +70,7 @@ def run(
     feeds: Annotated[list[str] | None, typer.Argument(help="RSS/Atom URLs to poll")] = None,
 ) -> None:
     """Long-running: embedded broker (unless KAFKA_BOOTSTRAP_SERVERS) + worker + feed polling."""
-    from streams.runner import run_all
+    from streams.pipeline.runner import run_all
 
     settings = _settings()
     raise typer.Exit(run_all(settings, feeds=list(feeds or [])))
@@ -81,7 +81,7 @@ def demo(
     timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 120.0,
 ) -> None:
     """Start broker + worker, ingest the bundled samples, print the alerts, exit 0."""
-    from streams.demo import run_demo
+    from streams.tools.demo import run_demo
 
     settings = _settings()
     raise typer.Exit(run_demo(settings, timeout=timeout))
@@ -115,7 +115,7 @@ def enrich(
     from pathlib import Path
 
     from streams.enrich import EnrichConfig
-    from streams.enrich.offline import load_patterns_file, run_enrich
+    from streams.tools.enrich_cmd import load_patterns_file, run_enrich
 
     settings = _settings()
     ruler: list[Any] = []
@@ -136,7 +136,7 @@ def bench_enrich(
     quick: Annotated[bool, typer.Option(help="smaller runs (smoke test)")] = False,
 ) -> None:
     """Enrichment throughput, memory and big-article latency; JSON on stdout."""
-    from streams.bench.enrich import run_bench_enrich
+    from streams.tools.bench.enrich import run_bench_enrich
 
     settings = _settings()
     raise typer.Exit(run_bench_enrich(settings, articles=articles, words=words, quick=quick))
@@ -150,7 +150,7 @@ def watchlist_check(
     """Validate a watch-list: a summary and exit 0, or FILE:LINE:COL problems and exit 1."""
     from pathlib import Path
 
-    from streams.watchlist.commands import run_check
+    from streams.tools.watchlist_cmd import run_check
 
     raise typer.Exit(run_check(Path(path), as_json=json_output))
 
@@ -170,8 +170,8 @@ def match_articles(
     """Offline matching: articles in, one JSON line per (article, rule) match out; exit 0."""
     from pathlib import Path
 
+    from streams.tools.watchlist_cmd import run_match
     from streams.watchlist import compile_watchlist, load_watchlist
-    from streams.watchlist.commands import run_match
 
     settings = _settings()
     compiled = compile_watchlist(
@@ -195,7 +195,7 @@ def bench_match(
     phrasematcher: Annotated[bool, typer.Option(help="also time spaCy's PhraseMatcher")] = True,
 ) -> None:
     """Matcher throughput vs a naive regex-per-rule loop and spaCy's PhraseMatcher; JSON."""
-    from streams.watchlist.bench import run_bench_match
+    from streams.tools.bench.match import run_bench_match
 
     counts = [int(n) for n in rules.split(",") if n.strip()]
     raise typer.Exit(
@@ -204,7 +204,7 @@ def bench_match(
 
 
 def _time_option(value: str | None, name: str):  # type: ignore[no-untyped-def]
-    from streams.timeparse import TimeParseError, parse_time
+    from streams.tools.timeparse import TimeParseError, parse_time
 
     if value is None:
         return None
@@ -260,7 +260,7 @@ def replay(
     """
     from pathlib import Path
 
-    from streams.replay import ReplayOptions, run_replay
+    from streams.tools.replay import ReplayOptions, run_replay
 
     options = ReplayOptions(
         watchlist=Path(watchlist) if watchlist else None,
@@ -289,7 +289,7 @@ def bench_replay(
     repeat: Annotated[int, typer.Option(help="interleaved runs; the best of each counts")] = 3,
 ) -> None:
     """Replay throughput vs offline `newswatch match`, report render time and size; JSON."""
-    from streams.replay.bench import run_bench_replay
+    from streams.tools.replay.bench import run_bench_replay
 
     raise typer.Exit(
         run_bench_replay(
@@ -322,7 +322,7 @@ def bench_e2e(
     """End to end: articles in at a rate; throughput, produce→Slack latency, RSS, lag; JSON."""
     from pathlib import Path
 
-    from streams.bench.e2e import E2EOptions, run_bench_e2e
+    from streams.tools.bench.e2e import E2EOptions, run_bench_e2e
 
     if rate.strip().lower() == "max":
         chosen: float | None = None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import EmbeddedBroker, free_port
+from streams.kafka.broker import EmbeddedBroker, free_port
 from streams.settings import Settings
 
 _ENV_PREFIXES = ("NEWSWATCH_", "KAFKA_", "SLACK_", "SMTP_", "ALERT_EMAIL", "TANSU_BIN")

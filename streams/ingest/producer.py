@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from schemas.records import RawArticle
-from streams.codec import dumps
 from streams.errors import BrokerError, IngestError
+from streams.kafka.codec import dumps
 from streams.settings import Settings
 
 __all__ = ["ArticleProducer", "collect_local", "poll_feeds", "run_ingest"]
@@ -97,7 +97,7 @@ def collect_local(sources: Iterable[str]) -> tuple[list[RawArticle], list[str]]:
 
 
 async def _ingest(settings: Settings, sources: list[str], follow: bool) -> int:
-    from streams.topics import ensure_topics
+    from streams.kafka.topics import ensure_topics
 
     articles, urls = collect_local(sources)
     await ensure_topics(settings)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from deploy_files import DEPLOY, ROOT, load_yaml, settings_aliases, settings_default
 
+from streams.pipeline.web import METRICS_PATH
 from streams.settings import TOPIC_NAMES, Settings
-from streams.web import METRICS_PATH
 
 _SUBST = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 
@@ -142,7 +142,7 @@ def test_worker_environment_parses_as_settings(compose, monkeypatch, tmp_path) -
 
 
 def test_prometheus_scrapes_both_workers_on_the_metrics_path(compose) -> None:
-    """prometheus.yml targets every worker at its web port and the path streams.web serves."""
+    """prometheus.yml targets every worker at its web port and the path pipeline.web serves."""
     prometheus = compose["services"]["prometheus"]
     source, target, _ = prometheus["volumes"][0].split(":")
     assert target == "/etc/prometheus/prometheus.yml"

@@ -9,7 +9,7 @@ import tomllib
 import pytest
 from deploy_files import DEPLOY, ROOT, Stage, load_yaml, settings_aliases, settings_default
 
-from streams.web import HEALTH_PATH
+from streams.pipeline.web import HEALTH_PATH
 
 BUILD_TOOLS = ("gcc", "g++", "build-essential", "clang", "make", "cmake", "cargo", "rustc")
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from deploy_files import DEPLOY, K8S, load_yaml, settings_aliases, settings_default
 
+from streams.pipeline.web import HEALTH_PATH, READY_PATH
 from streams.settings import Settings
-from streams.web import HEALTH_PATH, READY_PATH
 
 SECRET_NAMES = {"SLACK_BOT_TOKEN", "SMTP_PASSWORD"}
 

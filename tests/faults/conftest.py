@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from fault_support import ArticleStream, generate_stream
 
-from streams.broker import EmbeddedBroker, free_port
+from streams.kafka.broker import EmbeddedBroker, free_port
+from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
 from streams.testing import (
     FlakySlack,
@@ -24,7 +25,6 @@ from streams.testing import (
     term_watchlist,
     write_text_atomic,
 )
-from streams.topics import ensure_topics
 
 TOKEN = "xoxb-faults"
 

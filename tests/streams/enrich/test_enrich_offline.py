@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from streams.cli import cli
 from streams.enrich import EnrichConfig
-from streams.enrich.offline import load_patterns_file, run_enrich
 from streams.settings import SAMPLES_DIR
+from streams.tools.enrich_cmd import load_patterns_file, run_enrich
 
 CONFIG = EnrichConfig(
     models={"de": "de_core_news_sm"}, languages=["de", "en", "fr"], freeze_gc=False

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import EmbeddedBroker
+from streams.kafka.broker import EmbeddedBroker
 from streams.settings import SAMPLES_DIR, Settings
 from streams.testing import read_topic, settings_env
 

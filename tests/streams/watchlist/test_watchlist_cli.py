@@ -139,7 +139,7 @@ def test_match_with_invalid_watchlist_is_a_clean_error(
 
 def test_bench_match_reports_json() -> None:
     """The bench prints throughput of all three engines and the target verdicts as JSON."""
-    from streams.watchlist.bench import run_bench_match
+    from streams.tools.bench.match import run_bench_match
 
     out = io.StringIO()
     assert run_bench_match([3, 30], articles=6, seconds=0.0, out=out) == 0

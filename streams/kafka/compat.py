@@ -1,0 +1,229 @@
+"""Every override of Faust/aiokafka internals newswatch needs, in one place.
+
+Each patch names the broker or library behaviour it works around and has one focused test
+in ``tests/streams/kafka/test_compat.py``. They reach into private attributes of
+faust-streaming and aiokafka, so both are pinned (pyproject.toml) and checked here at import:
+an upgrade that could silently undo a fix fails at start with a clear message instead.
+
+    FETCH_MAX_WAIT_MS          the embedded broker does not answer a waiting fetch when data
+                               arrives: Faust's hard-coded 1500 ms became latency per hop
+    ConsumerThread.seek_to_committed
+                               aiokafka skips partitions without a committed offset when
+                               Faust seeks back after a rebalance: their fetched records
+                               were never read again (a partition's backlog lost)
+    ConsumerThread._highwaters the embedded broker answers ListOffsets(latest) with the last
+                               batch's base offset + 1: table recovery stopped early
+                               (alert decisions lost after a crash)
+    Consumer.getmany           a hole in a partition's offsets (records a rebalance made the
+                               consumer skip) was acked as a compaction gap: the partition
+                               now seeks back and reads the hole again
+    Transport                  the transport that uses the consumer above
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from importlib.metadata import version as _dist_version
+from typing import Any, cast
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from streams.errors import ConfigError
+
+__all__ = [
+    "FETCH_MAX_WAIT_MS",
+    "TESTED_VERSIONS",
+    "Transport",
+    "check_versions",
+    "confirm_end_offsets",
+]
+
+log = logging.getLogger(__name__)
+
+#: The library versions these patches were written against and tested with.
+TESTED_VERSIONS = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
+
+
+def check_versions(installed: Mapping[str, str] | None = None) -> None:
+    """Raise ``ConfigError`` unless the installed Faust/aiokafka are the tested versions."""
+    found = (
+        dict(installed)
+        if installed is not None
+        else {name: _dist_version(name) for name in TESTED_VERSIONS}
+    )
+    wrong = [
+        f"{name} {found.get(name)} (tested: {want})"
+        for name, want in TESTED_VERSIONS.items()
+        if found.get(name) != want
+    ]
+    if wrong:
+        raise ConfigError(
+            "streams/kafka/compat.py patches private internals of "
+            + ", ".join(wrong)
+            + "; re-run tests/streams/kafka/test_compat.py and tests/faults on the new version,"
+            " then update TESTED_VERSIONS and the pins in pyproject.toml"
+        )
+
+
+check_versions()
+
+
+#: Longest a consumer fetch waits for data. Faust hard-codes 1500 ms, and a broker that does
+#: not answer a waiting fetch as soon as data arrives (the embedded Tansu broker) then adds
+#: up to that much latency per topic hop: 2 hops made the p99 from article to Slack ~2.5 s.
+FETCH_MAX_WAIT_MS = 100
+
+
+class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread with ``fetch_max_wait_ms = FETCH_MAX_WAIT_MS``.
+
+    And two fixes found by the SIGKILL test (tests/faults/test_worker_crash.py):
+
+    - ``seek_to_committed`` also rewinds source partitions without a committed offset: Faust
+      drops records it fetched when a rebalance interrupts a fetch and seeks back to the
+      committed offsets, but aiokafka skips partitions that have none, so those records
+      were never read again (up to a whole partition's backlog lost).
+    - ``_highwaters`` (table recovery reads each changelog up to them) is confirmed by a
+      fetch: the embedded broker answers ListOffsets(latest) with the last batch's base
+      offset + 1, so recovery stopped before the last records of a batch (alert decisions
+      lost after a crash, and alerts with them).
+    """
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
+        return consumer
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        """Seek to the committed offsets; partitions without one go to the beginning."""
+        return await self.call_thread(self._seek_to_committed_or_beginning)
+
+    async def _seek_to_committed_or_beginning(self) -> Mapping[Any, int]:
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        changelogs = self.app.tables.changelog_topics
+        fresh = [tp for tp, at in committed.items() if not at and tp.topic not in changelogs]
+        if fresh:  # auto_offset_reset is "earliest"
+            await consumer.seek_to_beginning(*fresh)
+        return cast(Mapping[Any, int], committed)
+
+    async def _highwaters(self, partitions: Any) -> Any:
+        ends = await super()._highwaters(partitions)
+        conf = self.app.conf
+        auth = faust_aiokafka.credentials_to_aiokafka_auth(
+            conf.broker_credentials, conf.ssl_context
+        )
+        transport = cast(faust_aiokafka.Transport, self.transport)
+        servers = faust_aiokafka.server_list(transport.url, transport.default_port)
+        return await confirm_end_offsets(ends, bootstrap_servers=servers, **auth)
+
+
+async def confirm_end_offsets(ends: Mapping[Any, int], **client: Any) -> dict[Any, int]:
+    """``ends`` raised to the high watermark a fetch of each partition's last batch reports."""
+    result = dict(ends)
+    tps = {TopicPartition(tp.topic, tp.partition): tp for tp, end in ends.items() if end}
+    if not tps:
+        return result
+    probe = AIOKafkaConsumer(enable_auto_commit=False, **client)
+    await probe.start()
+    try:
+        probe.assign(list(tps))
+        for tp, key in tps.items():
+            probe.seek(tp, ends[key] - 1)
+        pending = set(tps)
+        for _ in range(10):
+            await probe.getmany(*pending, timeout_ms=200)
+            for tp in list(pending):
+                highwater = probe.highwater(tp)
+                if highwater is not None:
+                    result[tps[tp]] = max(result[tps[tp]], highwater)
+                    pending.discard(tp)
+            if not pending:
+                break
+        return result
+    finally:
+        await probe.stop()
+
+
+class Consumer(faust_aiokafka.Consumer):
+    """Faust's consumer, reading again the records a rebalance made it skip.
+
+    When a rebalance interrupts a fetch, Faust drops records it had fetched (or hands them
+    to a stream that skips them) and relies on a seek back to the committed offset; when
+    that seek does not happen, the next record of the partition comes after a hole, which
+    Faust takes for a compaction gap and acks: the records in the hole were committed
+    unprocessed (lost alerts in the SIGKILL test, tests/faults/test_worker_crash.py). Here
+    the offset each partition must read next is tracked, and a hole makes the partition
+    seek back and read again (at-least-once: a record may come twice). A hole still there
+    after that rewind is real (transaction markers, compaction) and is let through.
+    """
+
+    def _new_consumer_thread(self) -> Any:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _rewind(self, tp: Any, offset: int) -> None:
+        """Seek ``tp`` back to ``offset`` in the consumer thread; the next record read is it."""
+        log.info("%s: reading again from offset %d", tp, offset)
+        consumer = self._thread._ensure_consumer()  # type: ignore[attr-defined]
+
+        async def seek() -> None:
+            consumer.seek(tp, offset)
+
+        with contextlib.suppress(Exception):  # e.g. revoked meanwhile: the new owner reads it
+            await self._thread.call_thread(seek)  # type: ignore[attr-defined]
+            self._read_offset[tp] = offset
+            self._expected()[tp] = offset
+
+    def _expected(self) -> dict[Any, int]:
+        """Per partition, the offset the next record must have (known after a seek)."""
+        return self.__dict__.setdefault("_next_offset", {})
+
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets; they are the offsets expected next."""
+        await super().perform_seek()
+        expected = self._expected()
+        for tp, offset in list(self._read_offset.items()):
+            if offset is None:
+                expected.pop(tp, None)
+            else:
+                expected[tp] = offset
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        """Fetched records in order; after a hole the partition is read again."""
+        rewound = self.__dict__.setdefault("_rewound", {})
+        expected = self._expected()
+        changelogs = self.app.tables.changelog_topics  # compacted: holes are normal there
+        skipping: set[Any] = set()
+        async for tp, message in super().getmany(timeout):
+            if tp in skipping:
+                continue
+            if tp.topic in changelogs:
+                yield tp, message
+                continue
+            want = expected.get(tp)
+            if (
+                want is not None
+                and message.offset > want
+                and not self.in_transaction
+                and rewound.get(tp) != want
+            ):
+                log.warning(
+                    "%s: records %d..%d were skipped; reading them again",
+                    tp,
+                    want,
+                    message.offset - 1,
+                )
+                rewound[tp] = want
+                skipping.add(tp)
+                await self._rewind(tp, want)
+                continue
+            if want is None or message.offset >= want:
+                expected[tp] = message.offset + 1
+            yield tp, message
+
+
+class Transport(faust_aiokafka.Transport):
+    Consumer = Consumer

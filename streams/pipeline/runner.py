@@ -1,0 +1,104 @@
+"""Run a Faust worker for ``newswatch worker`` / ``run`` / ``demo`` in this process.
+
+The worker owns its event loop (Faust's ``Worker``); topics are created before it starts
+so the broker never auto-creates them with the wrong partition count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import logging.config
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from streams.settings import Settings
+
+__all__ = ["prepare_topics", "run_all", "run_worker", "start_worker", "stop_worker_soon"]
+
+log = logging.getLogger(__name__)
+
+
+def prepare_topics(settings: Settings, bootstrap: str | None = None) -> None:
+    """Wait for the broker and create newswatch's topics (in a short-lived loop)."""
+    from streams.kafka.broker import wait_for_broker
+    from streams.kafka.topics import ensure_topics
+
+    wait_for_broker(bootstrap or settings.bootstrap_servers)
+    asyncio.run(ensure_topics(settings, bootstrap))
+    asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def stop_worker_soon() -> None:
+    """Ask the running worker to shut down gracefully (as Ctrl-C/SIGTERM would)."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def start_worker(
+    settings: Settings,
+    *,
+    bootstrap: str | None = None,
+    task: Callable[[Any], Awaitable[None]] | None = None,
+) -> int:
+    """Build the app, run a Faust worker until it stops; ``task(app)`` runs once it is ready."""
+    import faust
+
+    from streams.logs import logging_config
+    from streams.pipeline.app import create_app
+
+    config = logging_config(json_logs=settings.log_json, level=settings.log_level)
+    logging.config.dictConfig(config)  # before create_app: it logs the watch-list version
+    app = create_app(settings, bootstrap=bootstrap)
+    if task is not None:
+
+        @app.task
+        async def _run_task() -> None:
+            await app.newswatch.ready.wait()  # type: ignore[attr-defined]
+            await task(app)
+
+    worker = faust.Worker(
+        app,
+        logging_config=config,
+        loglevel=settings.log_level.upper(),
+        quiet=True,
+        redirect_stdouts=False,
+        override_logging=True,
+    )
+    worker.spinner = None  # no cursor escape codes on stdout: it carries the console alerts
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def run_worker(settings: Settings) -> int:
+    """``newswatch worker``: one worker of the consumer group ``NEWSWATCH_APP_ID``."""
+    prepare_topics(settings)
+    return start_worker(settings)
+
+
+def run_all(settings: Settings, *, feeds: list[str]) -> int:
+    """``newswatch run``: embedded broker (unless external) + worker + feed polling."""
+    from streams.kafka.broker import maybe_embedded_broker
+
+    with maybe_embedded_broker(settings) as bootstrap:
+        prepare_topics(settings, bootstrap)
+        print(f"newswatch: broker {bootstrap}; worker starting (Ctrl-C stops)", file=sys.stderr)
+        task = _feed_task(settings, bootstrap, feeds) if feeds else None
+        return start_worker(settings, bootstrap=bootstrap, task=task)
+
+
+def _feed_task(
+    settings: Settings, bootstrap: str, feeds: list[str]
+) -> Callable[[Any], Awaitable[None]]:
+    async def poll(_app: Any) -> None:
+        from streams.ingest.producer import ArticleProducer, poll_feeds
+
+        async with ArticleProducer(settings, bootstrap) as producer:
+            await poll_feeds(settings, producer, feeds, follow=True)
+
+    return poll
