@@ -141,40 +141,39 @@ class ChannelsConfig(_Config):
 
     @classmethod
     def from_settings(cls, settings: Any) -> ChannelsConfig:
-        """Build from an object with ``streams.settings.Settings`` attribute names."""
+        """Every channel ``settings`` (``streams.settings.Settings`` names) can configure.
 
-        def get(name: str, default: Any = None) -> Any:
-            return getattr(settings, name, default)
-
-        timeout = float(get("http_timeout_s", 10.0))
-        data_dir = get("data_dir")
-        token = get("slack_bot_token")
+        No defaults here: the settings model holds them. The worker selects kinds with
+        ``NEWSWATCH_ALERT_CHANNELS`` on top of this (streams/pipeline/config.py).
+        """
+        timeout = float(settings.http_timeout_s)
+        token = settings.slack_bot_token
         slack = None
         if token is not None and _secret(token):
             slack = SlackConfig(
                 token=SecretStr(_secret(token)),
-                api_url=get("slack_api_url") or "https://slack.com/api/",
-                default_channel=get("slack_default_channel") or "#newswatch",
+                api_url=settings.slack_api_url,
+                default_channel=settings.slack_default_channel,
                 timeout_s=timeout,
             )
         smtp = None
-        if get("smtp_host"):
-            password = get("smtp_password")
+        if settings.smtp_host:
+            password = settings.smtp_password
             smtp = SmtpConfig(
-                host=get("smtp_host"),
-                port=int(get("smtp_port", 25)),
-                user=get("smtp_user"),
+                host=settings.smtp_host,
+                port=int(settings.smtp_port),
+                user=settings.smtp_user,
                 password=SecretStr(_secret(password)) if password is not None else None,
-                starttls=bool(get("smtp_starttls", False)),
-                tls=bool(get("smtp_tls", False)),
-                sender=get("alert_email_from") or "newswatch@localhost",
-                default_to=list(get("alert_email_to") or []),
+                starttls=bool(settings.smtp_starttls),
+                tls=bool(settings.smtp_tls),
+                sender=settings.alert_email_from,
+                default_to=list(settings.alert_email_to),
                 timeout_s=timeout,
             )
-        webhook_url = get("webhook_url")
+        webhook_url = settings.webhook_url
         return cls(
             console=True,
-            file=FileConfig(directory=Path(data_dir) / "alerts") if data_dir else None,
+            file=FileConfig(directory=Path(settings.data_dir) / "alerts"),
             webhook=WebhookConfig(url=webhook_url, timeout_s=timeout) if webhook_url else None,
             slack=slack,
             smtp=smtp,

@@ -26,7 +26,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,13 +38,15 @@ from alerts.errors import ChannelSpecError, DeliveryError, RateLimited
 from alerts.ids import delivery_key
 from alerts.render import Rendered, Renderer
 from schemas.records import AlertRecord, DeadLetter
+from schemas.topics import Topics
 
 __all__ = ["DLQ_TOPIC", "Deliverer", "DeliveryReport", "DeliveryStats"]
 
 log = logging.getLogger(__name__)
 
-DLQ_TOPIC = "alerts.dlq"
-_SOURCE_TOPIC = "alerts"
+DLQ_TOPIC = Topics().alerts_dlq  # unprefixed; the worker passes its configured topics
+#: The dead-letter reason of an alert whose channel kind this worker has not configured.
+NOT_CONFIGURED = "channel not configured"
 _MAX_DLQ_VALUE = 100_000
 
 
@@ -108,8 +110,10 @@ class Deliverer:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         digest_check_s: float | None = 60.0,
+        source_topic: str = Topics().alerts,
     ) -> None:
         self.channels = dict(channels)
+        self.source_topic = source_topic
         self.sent = sent
         self.dead_letter = dead_letter
         self.renderer = renderer or Renderer()
@@ -125,6 +129,7 @@ class Deliverer:
         self._gates: dict[str, float] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._started = False
+        self._reported_unconfigured: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -160,8 +165,10 @@ class Deliverer:
         await self.stop()
 
     # ------------------------------------------------------------------ delivery
-    async def deliver(self, alert: AlertRecord) -> DeliveryReport:
-        """Deliver one alert to every channel in ``alert.channels``; never raises for failures."""
+    async def deliver(
+        self, alert: AlertRecord, *, kinds: Collection[str] | None = None
+    ) -> DeliveryReport:
+        """Deliver one alert to its channels (only those of ``kinds`` if given); never raises."""
         key = delivery_key(alert)
         report = DeliveryReport(alert.alert_id, key)
         done = (self.sent.get(key) or {}).get("channels", {})
@@ -171,12 +178,16 @@ class Deliverer:
             try:
                 spec = parse_spec(raw)
             except ChannelSpecError as exc:
+                if kinds is not None and raw.split(":", 1)[0].strip().lower() not in kinds:
+                    continue  # another lane's spec
                 report.outcomes[raw] = "dead_lettered"
                 await self._dead_letter(
                     alert, key, raw, DeliveryError(channel=raw, retriable=False, reason=str(exc))
                 )
                 continue
             name = str(spec)
+            if kinds is not None and spec.kind not in kinds:
+                continue
             if name in done:
                 report.outcomes[name] = "skipped"
                 self.stats.skipped[spec.kind] += 1
@@ -219,7 +230,7 @@ class Deliverer:
                 report.outcomes[name] = "unconfigured"
                 return
             error = DeliveryError(
-                channel=name, retriable=False, reason=f"channel {spec.kind!r} is not configured"
+                channel=name, retriable=True, reason=f"{NOT_CONFIGURED}: {spec.kind!r}"
             )
             report.outcomes[name] = "dead_lettered"
             await self._dead_letter(alert, key, name, error)
@@ -374,19 +385,26 @@ class Deliverer:
         kind = name.split(":", 1)[0]
         reason = self._redact(error.reason)
         self.stats.dead_lettered[kind] += 1
-        log.error(
-            "alert %s not delivered to %s (%s): %s",
-            alert.alert_id,
-            self._redact(name),
-            "retriable" if error.retriable else "permanent",
-            reason,
-        )
+        unconfigured = reason.startswith(NOT_CONFIGURED)
+        if not unconfigured or kind not in self._reported_unconfigured:
+            log.error(
+                "alert %s not delivered to %s (%s): %s%s",
+                alert.alert_id,
+                self._redact(name),
+                "retriable" if error.retriable else "permanent",
+                reason,
+                "; further alerts for this channel kind go to the DLQ unlogged"
+                if unconfigured
+                else "",
+            )
+            if unconfigured:
+                self._reported_unconfigured.add(kind)
         value = self._redact(alert.model_dump_json())
         raw = value.encode("utf-8")
         letter = DeadLetter(
             reason=reason,
             error=type(error).__name__,
-            source_topic=_SOURCE_TOPIC,
+            source_topic=self.source_topic,
             key=alert.alert_id,
             value=value[:_MAX_DLQ_VALUE],
             value_bytes=len(raw),

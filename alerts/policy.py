@@ -126,15 +126,24 @@ class AlertPolicy:
         self.stats[decision.action] += 1
         return decision
 
-    def prune(self, now: float | None = None) -> int:
-        """Delete state older than ``retention_s``; returns how many keys went."""
+    def prune(
+        self, now: float | None = None, *, rule: str | None = None, window_s: float = 0.0
+    ) -> int:
+        """Delete state untouched for ``retention_s`` (at least ``window_s``); only ``rule``'s.
+
+        In the worker call it with the rule of the event being processed: its keys start with
+        ``<rule>|`` and live on the event's partition, so Faust writes the deletes (tombstones)
+        to the right changelog partition.
+        """
         now = self.clock() if now is None else now
-        horizon = now - self.config.retention_s
+        horizon = now - max(self.config.retention_s, window_s)
+        prefix = None if rule is None else f"{rule}|"
         stale = [
             key
             for key, value in list(self.state.items())
             if isinstance(key, str)
             and "|" in key
+            and (prefix is None or key.startswith(prefix))
             and isinstance(value, dict)
             and float(value.get("t", now)) < horizon
         ]
@@ -246,19 +255,7 @@ class AlertPolicy:
         story["alerted_at"] = now
         story["updates"] = 0
         story["head"] = enriched.article.model_dump(mode="json")
-        alert = AlertRecord(
-            alert_id=story["alert_id"],
-            kind="new",
-            rule_id=rule,
-            rule_title=match.rule_title,
-            severity=match.severity,
-            story_id=story["id"],
-            article=enriched.article,
-            evidence=match.evidence[: self.config.max_evidence],
-            channels=self._route(match, "new"),
-            watchlist_version=match.watchlist_version or enriched.watchlist_version,
-            created_at=now,
-        )
+        alert = self._alert("new", story, enriched, match, now, head=enriched.article)
         return Decision("new", alert, story["id"], reason)
 
     def _update(
@@ -271,21 +268,36 @@ class AlertPolicy:
         sim: float | None,
     ) -> Decision:
         story["updates"] = int(story["updates"]) + 1
-        alert = AlertRecord(
+        head = ArticleRef.model_validate(story["head"])
+        alert = self._alert("update", story, enriched, match, now, head=head)
+        return Decision("update", alert, story["id"], reason, sim)
+
+    def _alert(
+        self,
+        kind: Literal["new", "update"],
+        story: dict[str, Any],
+        enriched: EnrichedArticle,
+        match: Match,
+        now: float,
+        *,
+        head: ArticleRef,
+    ) -> AlertRecord:
+        """The one place an ``AlertRecord`` is built (new alerts and updates)."""
+        return AlertRecord(
             alert_id=story["alert_id"],
-            kind="update",
+            kind=kind,
             rule_id=match.rule_id,
             rule_title=match.rule_title,
             severity=match.severity,
             story_id=story["id"],
-            article=ArticleRef.model_validate(story["head"]),
+            article=head,
             evidence=match.evidence[: self.config.max_evidence],
-            related=[enriched.article],
-            channels=self._route(match, "update"),
+            related=[enriched.article] if kind == "update" else [],
+            channels=self._route(match, kind),
             watchlist_version=match.watchlist_version or enriched.watchlist_version,
             created_at=now,
+            ingested_at=enriched.article.ingested_at,
         )
-        return Decision("update", alert, story["id"], reason, sim)
 
     def _route(self, match: Match, kind: str) -> list[str]:
         specs = list(match.channels) or list(self.config.routing.get(match.severity, []))

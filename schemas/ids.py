@@ -7,9 +7,13 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["article_id", "canonical_url", "normalize_text"]
+__all__ = ["article_id", "canonical_url", "normalize_text", "page_key"]
 
-_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src|cmpid|ocid)$", re.I)
+#: Query parameters that identify a campaign or a click, never the page (one list for ids and
+#: story grouping).
+_TRACKING = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|ref|ref_src|igshid|cmpid|ocid)$", re.I
+)
 _SPACE = re.compile(r"\s+")
 
 
@@ -26,6 +30,28 @@ def canonical_url(url: str) -> str:
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/")
     return urlunsplit((scheme, host, path, query, ""))
+
+
+def page_key(url: str | None) -> str | None:
+    """The page a URL names, for story grouping: ``canonical_url`` without scheme and ``www.``.
+
+    ``http``/``https``, ``www.``, ``?utm_source=…``, ``#comments`` and a trailing slash do not
+    matter; anything that is not an http(s) URL with a host gives ``None``.
+    """
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
+        canon = canonical_url(url)
+    except ValueError:
+        return None
+    rest = canon.split("://", 1)[1].removeprefix("www.")
+    host, _, path = rest.partition("/")
+    path, _, query = path.partition("?")
+    key = host + ("/" + path if path else "")
+    return f"{key}?{query}" if query else key
 
 
 def normalize_text(text: str) -> str:

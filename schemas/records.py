@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 __all__ = [
     "MAX_ID_CHARS",
@@ -44,6 +44,8 @@ MAX_TEXT_CHARS = 5_000_000
 
 
 class _Record(BaseModel):
+    """Base of every record: unknown fields ignored; booleans are strict (``"yes"`` is no bool)."""
+
     model_config = ConfigDict(extra="ignore", frozen=False, str_strip_whitespace=False)
 
 
@@ -60,7 +62,7 @@ class RawArticle(_Record):
         default=None, max_length=16, description="ISO 639-1 code; trusted when present"
     )
     content_type: Literal["text", "html"] = "text"
-    replayed: bool = Field(default=False, description="re-produced by `newswatch replay`")
+    replayed: StrictBool = Field(default=False, description="re-produced by `newswatch replay`")
     ingested_at: float | None = Field(default=None, description="epoch seconds at produce time")
 
 
@@ -73,7 +75,10 @@ class ArticleRef(_Record):
     source: str | None = None
     published_at: datetime | None = None
     language: str | None = None
-    replayed: bool = False
+    replayed: StrictBool = False
+    ingested_at: float | None = Field(
+        default=None, description="epoch seconds the article entered articles.raw"
+    )
 
 
 class Span(_Record):
@@ -144,7 +149,7 @@ class EnrichedArticle(_Record):
     sentences: list[Sentence] = Field(default_factory=list)
     lemmas: list[Lemma] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
-    truncated: bool = False
+    truncated: StrictBool = False
     original_chars: int = Field(default=0, ge=0)
     pipeline: str = Field(default="", description="spaCy pipeline used: name, path or 'blank:xx'")
     matches: list[Match] = Field(default_factory=list)
@@ -184,9 +189,9 @@ class DeadLetter(_Record):
     value: str | None = Field(default=None, description="original value (maybe cut)")
     value_encoding: Literal["utf-8", "base64"] = "utf-8"
     value_bytes: int = Field(default=0, ge=0, description="size of the original value")
-    value_truncated: bool = False
+    value_truncated: StrictBool = False
     value_sha256: str | None = None
     channel: str | None = Field(default=None, description="for alerts.dlq: the channel")
-    retriable: bool = False
+    retriable: StrictBool = False
     failed_at: float
     extra: dict[str, Any] = Field(default_factory=dict)

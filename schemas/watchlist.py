@@ -30,6 +30,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from schemas.channels import CHANNEL_KINDS, SpecSyntaxError, parse_channel_spec
+
 __all__ = [
     "CHANNEL_KINDS",
     "CONDITION_KINDS",
@@ -47,7 +49,6 @@ __all__ = [
 
 CONDITION_KINDS = ("entity", "concept", "term", "regex")
 SCOPES = ("sentence", "paragraph", "article")
-CHANNEL_KINDS = ("console", "file", "slack", "email", "webhook")
 MAX_TERM_CHARS = 200
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -191,6 +192,10 @@ def _check_channel(value: str) -> str:
         raise ValueError(f"channel '{value}': slack needs '#channel-name' or a channel id")
     if sep and not target:
         raise ValueError(f"channel '{value}': empty target after ':'")
+    try:
+        parse_channel_spec(value)  # the one grammar (schemas/channels.py)
+    except SpecSyntaxError as exc:
+        raise ValueError(f"channel '{value}': {exc}") from None
     return value
 
 
@@ -238,8 +243,9 @@ Channel = Annotated[
     str,
     AfterValidator(_check_channel),
     Field(
-        description="console, file[:name], slack[:#channel], email:ADDRESS, webhook[:name]",
-        json_schema_extra={"pattern": r"^(console|file|slack|email|webhook)(:.+)?$"},
+        description="console, file[:name], slack[:#channel], email:ADDRESS, digest[:ADDRESS], "
+        "webhook[:name]",
+        json_schema_extra={"pattern": r"^(console|file|slack|email|digest|webhook)(:.+)?$"},
     ),
 ]
 LanguageKey = Annotated[

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from schemas.channels import CHANNEL_KINDS
+from schemas.topics import TOPIC_NAMES, Topics
 from streams.errors import ConfigError
 
 __all__ = ["DEFAULT_WATCHLIST", "TOPIC_NAMES", "Settings"]
@@ -24,17 +26,6 @@ StrList = Annotated[list[str], NoDecode]
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_WATCHLIST = PACKAGE_DIR / "watchlist" / "examples" / "watchlist.yaml"
 SAMPLES_DIR = PACKAGE_DIR / "samples"
-
-#: Every topic newswatch creates. ``articles.matches`` (one record per article x rule hit,
-#: keyed by rule id) is the internal hop that co-partitions the alert agent's state by rule.
-TOPIC_NAMES = (
-    "articles.raw",
-    "articles.enriched",
-    "articles.matches",
-    "alerts",
-    "articles.raw.dlq",
-    "alerts.dlq",
-)
 
 
 class Settings(BaseSettings):
@@ -72,7 +63,11 @@ class Settings(BaseSettings):
     batch_size: int = Field(32, ge=1, validation_alias="NEWSWATCH_BATCH_SIZE")
     batch_within_s: float = Field(0.05, gt=0, validation_alias="NEWSWATCH_BATCH_WITHIN")
     alert_channels: StrList = Field(
-        default_factory=lambda: ["console", "file"], validation_alias="NEWSWATCH_ALERT_CHANNELS"
+        default_factory=lambda: list(CHANNEL_KINDS),
+        validation_alias="NEWSWATCH_ALERT_CHANNELS",
+        description="channel kinds this worker delivers to (comma-separated); a listed kind "
+        "also needs its settings (Slack: SLACK_BOT_TOKEN, email/digest: SMTP_HOST, webhook: "
+        "NEWSWATCH_WEBHOOK_URL)",
     )
     test_channel: str = Field("file:replayed", validation_alias="NEWSWATCH_TEST_CHANNEL")
     delivery_retry_base_s: float = Field(
@@ -84,6 +79,40 @@ class Settings(BaseSettings):
     rule_limit: int = Field(20, ge=1, validation_alias="NEWSWATCH_RULE_LIMIT")
     rule_limit_window_s: float = Field(3600.0, gt=0, validation_alias="NEWSWATCH_RULE_LIMIT_WINDOW")
     template_dir: Path | None = Field(None, validation_alias="NEWSWATCH_TEMPLATE_DIR")
+    story_window_s: float = Field(
+        6 * 3600.0,
+        gt=0,
+        validation_alias="NEWSWATCH_STORY_WINDOW",
+        description="seconds a story stays open for updates when its rule sets no throttle "
+        "window; after it a new report alerts anew",
+    )
+    max_updates_per_story: int = Field(
+        20,
+        ge=0,
+        validation_alias="NEWSWATCH_MAX_UPDATES_PER_STORY",
+        description="updates sent for one story alert; later reports are throttled",
+    )
+    near_duplicate: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        validation_alias="NEWSWATCH_NEAR_DUPLICATE",
+        description="MinHash Jaccard similarity from which two texts are the same story",
+    )
+    state_retention_s: float = Field(
+        2 * 24 * 3600.0,
+        gt=0,
+        validation_alias="NEWSWATCH_STATE_RETENTION",
+        description="alert-policy state untouched this long (at least the rule's window) "
+        "is deleted",
+    )
+    max_alert_age_s: float = Field(
+        3600.0,
+        gt=0,
+        validation_alias="NEWSWATCH_MAX_ALERT_AGE",
+        description="match events whose article was ingested longer ago than this are not "
+        "alerted (counted and logged as stale); history is for `newswatch replay`",
+    )
 
     # --- enrichment -----------------------------------------------------------------
     languages: StrList = Field(
@@ -172,6 +201,11 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """The configured name of one of ``TOPIC_NAMES``."""
         return f"{self.topic_prefix}{name}"
+
+    @property
+    def topics(self) -> Topics:
+        """The topic catalogue (``schemas.topics``) with ``NEWSWATCH_TOPIC_PREFIX`` applied."""
+        return Topics.prefixed(self.topic_prefix)
 
     def public_dump(self) -> dict[str, Any]:
         """Settings as a dict with every secret masked (for logs and `/ready`)."""

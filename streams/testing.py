@@ -73,17 +73,25 @@ class WorkerProcess:
         log.close()
         return self
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Block until ``/ready`` answers 200; raise with the log tail if the worker died."""
+    def wait_ready(self, timeout: float = 60.0, *, failing: Iterable[str] = ()) -> None:
+        """Block until ``/ready`` answers 200 (or 503 with only the ``failing`` checks down);
+        raise with the log tail if the worker died."""
         deadline = time.monotonic() + timeout
         url = f"http://127.0.0.1:{self.web_port}/ready"
+        allowed = set(failing)
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                if httpx.get(url, timeout=1.0).status_code == 200:
+                response = httpx.get(url, timeout=1.0)
+                if response.status_code == 200:
                     return
-            except httpx.HTTPError:
+                if allowed and response.status_code == 503:
+                    checks = response.json().get("checks", {})
+                    down = {name for name, check in checks.items() if not check.get("ok")}
+                    if down and down <= allowed:
+                        return
+            except (httpx.HTTPError, ValueError):
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"worker not ready after {timeout}s:\n{self.log_tail()}")

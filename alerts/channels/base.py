@@ -1,6 +1,7 @@
 """The one small interface every channel implements, and the channel spec syntax.
 
-A channel spec names a channel kind and, optionally, a target::
+A channel spec names a channel kind and, optionally, a target (grammar defined once in
+``schemas.channels``)::
 
     console                      print to stdout
     file | file:NAME             JSONL line in <dir>/alerts.jsonl | <dir>/NAME.jsonl
@@ -13,7 +14,6 @@ A channel spec names a channel kind and, optionally, a target::
 from __future__ import annotations
 
 import abc
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from alerts.config import PacingConfig
 from alerts.errors import ChannelSpecError
 from alerts.render import Rendered
+from schemas.channels import CHANNEL_KINDS, ChannelSpec, SpecSyntaxError, parse_channel_spec
 from schemas.records import AlertRecord
 
 __all__ = [
@@ -33,41 +34,15 @@ __all__ = [
     "parse_spec",
 ]
 
-KINDS = ("console", "file", "webhook", "slack", "email", "digest")
-_TARGET = re.compile(r"[^\s<>|\x00-\x1f]{1,256}")
-
-
-@dataclass(frozen=True)
-class ChannelSpec:
-    """A parsed channel spec: ``kind`` and optional ``target``; ``str()`` gives it back."""
-
-    kind: str
-    target: str | None = None
-
-    def __str__(self) -> str:
-        return self.kind if self.target is None else f"{self.kind}:{self.target}"
+KINDS = CHANNEL_KINDS
 
 
 def parse_spec(spec: str) -> ChannelSpec:
-    """Parse ``kind[:target]``; ``ChannelSpecError`` for an unknown kind or a bad target."""
-    raw = spec.strip()
-    kind, sep, target = raw.partition(":")
-    kind = kind.strip().lower()
-    if kind not in KINDS:
-        raise ChannelSpecError(spec, f"unknown channel kind {kind!r}; one of {', '.join(KINDS)}")
-    if not sep:
-        return ChannelSpec(kind)
-    target = target.strip()
-    if kind in ("email", "digest"):
-        addresses = [a.strip() for a in target.split(",")]
-        if not all(re.fullmatch(r"[^@\s,;:<>|]+@[^@\s,;:<>|]+", a) for a in addresses):
-            raise ChannelSpecError(spec, "targets must be e-mail addresses separated by ','")
-        target = ",".join(addresses)
-    if not target or not _TARGET.fullmatch(target):
-        raise ChannelSpecError(spec, "empty or invalid target after ':'")
-    if kind in ("file", "webhook") and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", target):
-        raise ChannelSpecError(spec, "name must be letters, digits, '.', '_' or '-'")
-    return ChannelSpec(kind, target)
+    """Parse ``kind[:target]`` (grammar: ``schemas.channels``); ``ChannelSpecError`` if bad."""
+    try:
+        return parse_channel_spec(spec)
+    except SpecSyntaxError as exc:
+        raise ChannelSpecError(spec, str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,7 @@ class Enricher:
                 published_at=art.published_at,
                 language=item.language,
                 replayed=art.replayed,
+                ingested_at=art.ingested_at,
             ),
             language=item.language,
             language_confidence=item.confidence,

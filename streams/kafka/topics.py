@@ -10,14 +10,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.errors import BrokerError
-from streams.settings import TOPIC_NAMES, Settings
+from streams.settings import Settings
 
 __all__ = ["ensure_topics", "topic_names"]
 
 
 def topic_names(settings: Settings) -> list[str]:
     """The configured names of every newswatch topic."""
-    return [settings.topic(name) for name in TOPIC_NAMES]
+    return list(settings.topics.names())
 
 
 async def ensure_topics(settings: Settings, bootstrap: str | None = None) -> list[str]:

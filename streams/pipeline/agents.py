@@ -1,18 +1,24 @@
 """Thin Faust agents: decode the Faust event into an ``InMessage`` and call a stage.
 
-enrich-match   articles.raw      → stages.enrich_and_match (batched with take_events)
-alert          articles.matches  → stages.alert (one event at a time: table writes go to
-                                    the changelog partition of the current event)
+enrich-match     articles.raw      → stages.enrich_and_match (batched with take_events)
+decide           articles.matches  → stages.decide (one event at a time: policy-table writes
+                                      go to the changelog partition of the current event)
+deliver-<lane>   alerts            → stages.deliver, one agent per lane (alerts.service.LANES)
+                                      all subscribed to ``alerts``: Faust commits a record
+                                      once every lane acked it, and a slow lane (Slack in a
+                                      429 pause) holds only its own deliveries
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import faust
 
+from alerts.service import LANES
 from streams.pipeline import stages
 from streams.pipeline.stages import InMessage, PipelineServices
 
@@ -86,11 +92,27 @@ def register_agents(
             await ready.wait()
             await _guarded(stages.enrich_and_match([_message(e) for e in events], services))
 
-    @app.agent(matches, name="alert")
-    async def alert(stream: Any) -> None:
+    @app.agent(matches, name="decide")
+    async def decide(stream: Any) -> None:
         async for event in stream.events():
             await ready.wait()
-            await _guarded(stages.alert(_message(event), services))
+            await _guarded(stages.decide(_message(event), services))
+
+    alerts = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
+    for lane in LANES:
+        app.agent(alerts, name=f"deliver-{lane}")(_deliver_agent(lane, services, ready))
+
+
+def _deliver_agent(
+    lane: str, services: PipelineServices, ready: asyncio.Event
+) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    async def deliver(stream: Any) -> None:
+        async for event in stream.events():
+            await ready.wait()
+            await _guarded(stages.deliver(_message(event), lane, services))
+
+    deliver.__name__ = deliver.__qualname__ = f"deliver_{lane}"
+    return deliver
 
 
 async def _guarded(coro: Any) -> None:

@@ -1,9 +1,9 @@
 """``create_app(settings)``: build the Faust app, its tables, agents and web pages.
 
 No module-level app: every worker, test and benchmark calls the factory with its own
-settings. The pure stages get their dependencies through ``PipelineServices``; the
-``Runtime`` service owns everything with a lifecycle (enricher pool, watch-list reloader,
-HTTP client, channels) and starts it before the agents process their first message.
+settings. The services come from the composition root (``root.build_worker``) with the
+app's tables as alert state and the app's producer as outbox; the ``Worker`` starts what
+has a lifecycle before the agents process their first message.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import mode
 
 from streams.kafka import compat
 from streams.pipeline.agents import FaustOutbox, register_agents
-from streams.pipeline.runtime import Runtime
-from streams.pipeline.stages import PipelineServices, Topics
+from streams.pipeline.root import AlertState, Worker, build_worker
 from streams.pipeline.web import mount
 from streams.settings import Settings
 
@@ -66,73 +65,59 @@ def faust_config(settings: Settings, bootstrap: str | None = None) -> dict[str, 
     }
 
 
-def create_app(
-    settings: Settings, *, bootstrap: str | None = None, runtime: Runtime | None = None
-) -> faust.App:
-    """A Faust app with the enrich+match and alert agents; ``app.newswatch`` is the runtime."""
+def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App:
+    """A Faust app with the enrich+match, decide and deliver agents; ``app.newswatch`` is the
+    built ``Worker``."""
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_config(settings, bootstrap))
     app.transport = compat.Transport(app.conf.broker_consumer, app)  # short fetch waits
-    topics = Topics(
-        **{name: settings.topic(default) for name, default in Topics().__dict__.items()}
+    # Decide state is co-partitioned with articles.matches (keyed by rule id); sent-state and
+    # the digest buffer with alerts (keyed by alert id): writes land on the current event's
+    # changelog partition.
+    state = AlertState(
+        policy=app.Table("alert-policy", default=None, partitions=settings.partitions),
+        sent=app.Table("alert-sent", default=None, partitions=settings.partitions),
     )
-    runtime = runtime if runtime is not None else Runtime(settings)
-    rt: Runtime = runtime
-    outbox = FaustOutbox(app)
-    services = PipelineServices(
-        topics=topics,
-        outbox=outbox,
-        enrich_batch=runtime.enrich_batch,
-        watchlist=runtime.watchlist,
-        match=runtime.match,
-        max_record_bytes=settings.max_record_bytes,
-        metrics=runtime.metrics,
-        test_channel=settings.test_channel,
-    )
-    runtime.services = services
-
-    # State of the alert agent: co-partitioned with articles.matches (keyed by rule id).
-    policy_table = app.Table("alert-policy", default=None, partitions=settings.partitions)
-    sent_table = app.Table("alert-sent", default=None, partitions=settings.partitions)
-    runtime.bind_state(policy_table, sent_table)
-
+    worker = build_worker(settings, outbox=FaustOutbox(app), state=state, bootstrap=bootstrap)
+    wk: Worker = worker
+    config = worker.config
     register_agents(
         app,
-        services,
-        batch_size=settings.batch_size,
-        batch_within_s=settings.batch_within_s,
-        ready=runtime.ready,
+        worker.services,
+        batch_size=config.kafka.batch_size,
+        batch_within_s=config.kafka.batch_within_s,
+        ready=worker.ready,
     )
 
-    class RuntimeService(mode.Service):
-        """Starts and stops the runtime with the app."""
+    class WorkerService(mode.Service):
+        """Starts and stops the worker's services with the app."""
 
         async def on_start(self) -> None:
-            await rt.start()
+            await wk.start()
 
         async def on_stop(self) -> None:
-            await rt.stop()
+            await wk.stop()
 
-    app.service(RuntimeService)
+    app.service(WorkerService)
 
-    @app.timer(interval=settings.watchlist_poll_s)
+    @app.timer(interval=config.watchlist.poll_s)
     async def _reload_watchlist() -> None:
-        await runtime.poll_watchlist()
+        await wk.poll_watchlist()
 
     @app.timer(interval=5.0)
     async def _probe_broker() -> None:
-        await runtime.check_broker()
+        await wk.check_broker()
 
     @app.timer(interval=10.0)
     async def _consumer_lag() -> None:
-        _record_lag(app, runtime)
+        _record_lag(app, wk)
 
-    mount(app, runtime.health, runtime.metrics)
-    app.newswatch = runtime  # type: ignore[attr-defined]
+    mount(app, worker.health, worker.metrics)
+    app.newswatch = worker  # type: ignore[attr-defined]
     return app
 
 
-def _record_lag(app: faust.App, runtime: Runtime) -> None:
+def _record_lag(app: faust.App, runtime: Worker) -> None:
     """Consumer lag per assigned partition (highwater - committed position) into metrics."""
     consumer = app.consumer
     assigned = consumer.assignment()

@@ -180,6 +180,10 @@ class Metrics:
         """Delivery to ``channel`` failed for good (the alert went to alerts.dlq)."""
         self._alerts.labels(channel=channel, outcome="failed").inc()
 
+    def alert_stale(self, channel: str) -> None:
+        """A match or alert for ``channel`` was older than the maximum age: not delivered."""
+        self._alerts.labels(channel=channel, outcome="stale").inc()
+
     def alert_retried(self, channel: str) -> None:
         """Delivery to ``channel`` is retried after a 429, 5xx or timeout."""
         self._alerts.labels(channel=channel, outcome="retried").inc()

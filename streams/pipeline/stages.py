@@ -1,12 +1,17 @@
-"""The two pipeline stages the agents call, with every message its own error boundary.
+"""The pipeline stages the agents call, with every message its own error boundary.
 
 No Faust import: a stage gets neutral ``InMessage`` views of Kafka records and an ``Outbox``
 to send to, so the same code runs under the Faust agents, in tests and in benchmarks.
 
     enrich_and_match   articles.raw  → articles.enriched (+ articles.matches, one per rule hit)
                                       → articles.raw.dlq for records that fail
-    alert              articles.matches (keyed by rule id) → policy → alerts → channels
+    decide             articles.matches (keyed by rule id) → alerts.AlertDecider → alerts
+                                      (keyed by alert id); bad records → alerts.dlq
+    deliver            alerts → alerts.AlertSender (one lane of channels) → channels
                                       → alerts.dlq (via the deliverer) for failed deliveries
+
+``decide`` and ``deliver`` are the only places streams/ calls into alerts/ (the facade in
+``alerts.service``); nothing in alerts/ calls back.
 """
 
 from __future__ import annotations
@@ -14,17 +19,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from schemas.records import DeadLetter, EnrichedArticle, RawArticle
+from alerts.service import Outcome, lane_of
+from schemas.records import AlertRecord, DeadLetter, EnrichedArticle, RawArticle
+from schemas.topics import Topics
 from streams.errors import RecordError
 from streams.kafka.codec import dead_letter_for, decode_record, dumps
+from streams.pipeline.services import MatchFn, Outbox, PipelineServices
+from streams.watchlist.compile import CompiledWatchlist
 
-__all__ = ["InMessage", "Outbox", "PipelineServices", "Topics", "alert", "enrich_and_match"]
+__all__ = [
+    "InMessage",
+    "Outbox",
+    "PipelineServices",
+    "Topics",
+    "decide",
+    "deliver",
+    "enrich_and_match",
+]
 
 log = logging.getLogger(__name__)
+
+#: Match events and alerts carry a whole enriched article: allow more than a raw record.
+MIN_ALERT_RECORD_BYTES = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -37,48 +56,6 @@ class InMessage:
     partition: int
     offset: int
     timestamp: float = 0.0
-
-
-class Outbox(Protocol):
-    """Where stages send records; ``flush`` waits until all sent records are acknowledged."""
-
-    async def send(self, topic: str, key: bytes | None, value: bytes) -> None: ...
-
-    async def flush(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Topics:
-    """Configured topic names."""
-
-    raw: str = "articles.raw"
-    enriched: str = "articles.enriched"
-    matches: str = "articles.matches"
-    alerts: str = "alerts"
-    raw_dlq: str = "articles.raw.dlq"
-    alerts_dlq: str = "alerts.dlq"
-
-
-@dataclass
-class PipelineServices:
-    """What the stages need; built once by ``create_app`` and passed down."""
-
-    topics: Topics
-    outbox: Outbox
-    enrich_batch: Callable[[Sequence[RawArticle]], Awaitable[Sequence[EnrichedArticle | Exception]]]
-    watchlist: Any  # has .current (CompiledWatchlist)
-    match: Callable[[Any, EnrichedArticle], list[Any]]
-    policy: Any = None  # alerts.policy.AlertPolicy, set when the table exists
-    deliverer: Any = None  # alerts.deliver.Deliverer
-    metrics: Any = None  # streams.pipeline.metrics.Metrics or None
-    max_record_bytes: int = 1_000_000
-    test_channel: str = "file:replayed"  # replayed articles alert here, never in production
-    counters: dict[str, int] = field(default_factory=dict)
-    on_processed: Callable[[str, str], None] | None = None  # (stage, article id) for demo/bench
-
-    def count(self, name: str, n: int = 1) -> None:
-        """Bump an internal counter (mirrored to metrics when present)."""
-        self.counters[name] = self.counters.get(name, 0) + n
 
 
 async def _dead_letter(
@@ -96,8 +73,7 @@ async def _dead_letter(
     )
     await services.outbox.send(dlq_topic, msg.key, dumps(letter))
     services.count(f"dlq:{dlq_topic}")
-    if services.metrics is not None:
-        services.metrics.dead_lettered(dlq_topic, letter.error)
+    services.metrics.dead_lettered(dlq_topic, letter.error)
     log.warning("dead-lettered %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, letter.reason)
 
 
@@ -125,6 +101,7 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
         return
     enriched = await _enrich_isolated(decoded, services)
     compiled = services.watchlist.current
+    assert compiled is not None  # loaded before the worker starts
     ok = [result for _, _, result in enriched if not isinstance(result, Exception)]
     # Matching costs milliseconds per article: off the event loop, like enrichment.
     failures = iter(await asyncio.to_thread(_match_all, services.match, compiled, ok))
@@ -141,20 +118,18 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
         for match in result.matches:
             event = result.model_copy(update={"matches": [match]})
             await services.outbox.send(topics.matches, match.rule_id.encode("utf-8"), dumps(event))
-            if services.metrics is not None:
-                services.metrics.rule_matched(match.rule_id)
+            services.metrics.rule_matched(match.rule_id)
         services.count("enriched")
         services.count("matches", len(result.matches))
-        if services.metrics is not None:
-            services.metrics.article_enriched(result.timings_ms.get("total", 0.0) / 1000)
+        services.metrics.article_enriched(result.timings_ms.get("total", 0.0) / 1000)
         if services.on_processed is not None:
             services.on_processed("enriched", article.id)
     await services.outbox.flush()
 
 
 def _match_all(
-    match: Callable[[Any, EnrichedArticle], list[Any]],
-    compiled: Any,
+    match: MatchFn,
+    compiled: CompiledWatchlist,
     articles: Sequence[EnrichedArticle],
 ) -> list[Exception | None]:
     """Match articles in place (matches, version, ``timings_ms["match"]``); errors or None."""
@@ -192,14 +167,14 @@ async def _enrich_isolated(
     return [(msg, art, res) for (msg, art), res in zip(decoded, results, strict=True)]
 
 
-async def alert(msg: InMessage, services: PipelineServices) -> None:
-    """Decide on one match event (group, throttle), record the alert and deliver it."""
+async def decide(msg: InMessage, services: PipelineServices) -> None:
+    """Decide on one match event through the alert facade and publish each alert to ``alerts``."""
     topics = services.topics
     try:
         event = decode_record(
             msg.value,
             EnrichedArticle,
-            max_bytes=max(services.max_record_bytes, 8_000_000),
+            max_bytes=max(services.max_record_bytes, MIN_ALERT_RECORD_BYTES),
             topic=msg.topic,
             partition=msg.partition,
             offset=msg.offset,
@@ -208,42 +183,73 @@ async def alert(msg: InMessage, services: PipelineServices) -> None:
     except RecordError as exc:
         await _dead_letter(services, topics.alerts_dlq, exc, msg)
         return
-    for match in event.matches:
-        try:
-            decision = services.policy.decide(event, match)
-        except Exception as exc:
-            log.exception("alert policy failed for %s / %s", match.rule_id, event.article.id)
-            await _dead_letter(services, topics.alerts_dlq, exc, msg)
-            continue
-        services.count(f"decision:{decision.action}")
-        _count_decision(services, decision.action, match.channels)
-        if decision.alert is None:
-            continue
-        if event.article.replayed:
-            decision.alert.channels = [services.test_channel]
-        await services.outbox.send(
-            topics.alerts, decision.alert.alert_id.encode(), dumps(decision.alert)
-        )
-        report = await services.deliverer.deliver(decision.alert)
-        services.count("alerts")
-        if services.metrics is not None:
-            for spec, outcome in report.outcomes.items():
-                kind = spec.split(":", 1)[0]
-                if outcome == "sent":
-                    services.metrics.alert_sent(kind)
-                elif outcome in ("dead_lettered", "unconfigured"):
-                    services.metrics.alert_failed(kind)
+    try:
+        outcomes = services.decider.decide(event, fallback_time=msg.timestamp or None)
+    except Exception as exc:
+        log.exception("alert policy failed for article %s", event.article.id)
+        await _dead_letter(services, topics.alerts_dlq, exc, msg)
+        return
+    for outcome in outcomes:
+        services.count(f"decision:{outcome.action}")
+        _count_outcome(services, outcome)
+        if outcome.alert is not None:
+            alert = outcome.alert
+            await services.outbox.send(topics.alerts, alert.alert_id.encode(), dumps(alert))
+            services.count("alerts")
+            services.count("lane_jobs", len(services.sender.lanes_of(alert)))
     await services.outbox.flush()
     services.count("alert_events")
     if services.on_processed is not None:
         services.on_processed("alerted", event.article.id)
 
 
-def _count_decision(services: PipelineServices, action: str, channels: Sequence[str]) -> None:
-    if services.metrics is None:
+async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None:
+    """Deliver one alert to the channels of ``lane``; stale alerts are counted, not sent."""
+    topics = services.topics
+    try:
+        alert = decode_record(
+            msg.value,
+            AlertRecord,
+            max_bytes=max(services.max_record_bytes, MIN_ALERT_RECORD_BYTES),
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=msg.key,
+        )
+    except RecordError as exc:
+        if lane == "local":  # one dead letter per bad record, not one per lane
+            await _dead_letter(services, topics.alerts_dlq, exc, msg)
         return
-    for kind in {spec.split(":", 1)[0] for spec in channels}:
-        if action == "update":
+    sender = services.sender
+    if lane not in sender.lanes_of(alert):
+        return
+    if sender.is_stale(alert):
+        if lane == min(sender.lanes_of(alert)):  # log once, not once per lane
+            log.info("stale alert %s of rule %s: not delivered", alert.alert_id, alert.rule_id)
+        for spec in alert.channels:
+            kind = spec.split(":", 1)[0].strip().lower()
+            if lane_of(kind) == lane:
+                services.metrics.alert_stale(kind)
+        services.count(f"stale:{lane}")
+        services.count("lane_done")
+        return
+    report = await sender.deliver(alert, lane)
+    for spec, result in report.outcomes.items():
+        kind = spec.split(":", 1)[0]
+        if result == "sent":
+            services.metrics.alert_sent(kind)
+        elif result in ("dead_lettered", "unconfigured"):
+            services.metrics.alert_failed(kind)
+    await services.outbox.flush()
+    services.count(f"delivered:{lane}")
+    services.count("lane_done")
+
+
+def _count_outcome(services: PipelineServices, outcome: Outcome) -> None:
+    for kind in {spec.split(":", 1)[0] for spec in outcome.channels}:
+        if outcome.action == "update":
             services.metrics.alert_grouped(kind)
-        elif action in ("throttled", "duplicate"):
+        elif outcome.action in ("throttled", "duplicate"):
             services.metrics.alert_throttled(kind)
+        elif outcome.action == "stale":
+            services.metrics.alert_stale(kind)

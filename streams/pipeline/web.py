@@ -71,6 +71,8 @@ class HealthState:
         self.watchlist_version: str | None = None
         self.watchlist_error: str | None = None
         self.watchlist_loaded_at: float | None = None
+        self.watchlist_rules: int | None = None
+        self._channels = _Check(True, "no rule names a channel")
 
     def broker_checked(self, reachable: bool, detail: str = "") -> None:
         """Record the outcome of a broker probe (metadata request, produce, fetch)."""
@@ -82,11 +84,30 @@ class HealthState:
         """Record whether the alert templates compiled and rendered a sample."""
         self._templates = _Check(valid, detail or ("valid" if valid else "invalid"), self._clock())
 
-    def watchlist_loaded(self, version: str) -> None:
+    def watchlist_loaded(self, version: str, rules: int | None = None) -> None:
         """A watch-list version became active; clears the last reload error."""
         self.watchlist_version = version
         self.watchlist_error = None
         self.watchlist_loaded_at = self._clock()
+        if rules is not None:
+            self.watchlist_rules = rules
+
+    def watchlist_valid(self) -> None:
+        """The watch-list file validated again (same version): the last reload error is over."""
+        self.watchlist_error = None
+
+    def channels_checked(self, missing: list[tuple[str, str, str]]) -> None:
+        """Record the ``(rule, channel, missing setting)`` triples this worker cannot reach."""
+        if not missing:
+            self._channels = _Check(
+                True, "every channel named by a rule is configured", self._clock()
+            )
+            return
+        detail = "; ".join(
+            f"rule {rule!r} names {channel!r}, which needs {setting}"
+            for rule, channel, setting in missing
+        )
+        self._channels = _Check(False, detail, self._clock())
 
     def watchlist_failed(self, error: str) -> None:
         """A watch-list (re)load failed; the last good version, if any, stays active."""
@@ -99,15 +120,19 @@ class HealthState:
     def checks(self) -> dict[str, dict[str, Any]]:
         """Each readiness check with ``ok`` and details (the ``/ready`` body)."""
         watchlist: dict[str, Any] = {
-            "ok": self.watchlist_version is not None,
+            "ok": self.watchlist_version is not None and self.watchlist_rules != 0,
             "version": self.watchlist_version,
+            "rules": self.watchlist_rules,
             "loaded_at": self.watchlist_loaded_at,
             "last_error": self.watchlist_error,
         }
+        if self.watchlist_rules == 0:
+            watchlist["detail"] = "the watch-list has no enabled rule"
         return {
             "broker": self._as_dict(self._broker),
             "watchlist": watchlist,
             "templates": self._as_dict(self._templates),
+            "channels": self._as_dict(self._channels),
         }
 
     @property

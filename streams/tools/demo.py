@@ -18,9 +18,14 @@ from streams.settings import SAMPLES_DIR, Settings
 __all__ = ["run_demo"]
 
 
-def _done(counters: dict[str, int], expected: int) -> bool:
-    handled = counters.get("enriched", 0) + counters.get("dlq:articles.raw.dlq", 0)
-    return handled >= expected and counters.get("alert_events", 0) >= counters.get("matches", 0)
+def _done(counters: dict[str, int], expected: int, raw_dlq: str = "articles.raw.dlq") -> bool:
+    handled = counters.get("enriched", 0) + counters.get(f"dlq:{raw_dlq}", 0)
+    decided = counters.get("alert_events", 0) >= counters.get("matches", 0)
+    return (
+        handled >= expected
+        and decided
+        and counters.get("lane_done", 0) >= counters.get("lane_jobs", 0)
+    )
 
 
 def run_demo(settings: Settings, *, timeout: float = 120.0, samples: Path = SAMPLES_DIR) -> int:
@@ -46,7 +51,8 @@ def run_demo(settings: Settings, *, timeout: float = 120.0, samples: Path = SAMP
     outcome: dict[str, Any] = {"ok": False}
 
     async def ingest_and_wait(app: Any) -> None:
-        runtime = app.newswatch
+        worker = app.newswatch
+        outcome["unreachable"] = worker.health.checks()["channels"]
         try:
             async with ArticleProducer(demo_settings) as producer:
                 for article in articles:
@@ -58,10 +64,13 @@ def run_demo(settings: Settings, *, timeout: float = 120.0, samples: Path = SAMP
                 flush=True,
             )
             deadline = time.monotonic() + max(1.0, timeout - (time.monotonic() - started))
-            counters = runtime.services.counters
-            while not _done(counters, len(articles)) and time.monotonic() < deadline:
+            counters = worker.services.counters
+            while (
+                not _done(counters, len(articles), demo_settings.topics.raw_dlq)
+                and time.monotonic() < deadline
+            ):
                 await asyncio.sleep(0.1)
-            outcome["ok"] = _done(counters, len(articles))
+            outcome["ok"] = _done(counters, len(articles), demo_settings.topics.raw_dlq)
             outcome["counters"] = dict(counters)
         finally:
             stop_worker_soon()
@@ -76,11 +85,20 @@ def run_demo(settings: Settings, *, timeout: float = 120.0, samples: Path = SAMP
     counters = outcome.get("counters", {})
     elapsed = time.monotonic() - started
     alerts = counters.get("alerts", 0)
+    topics = demo_settings.topics
+    unreachable = outcome.get("unreachable") or {}
+    if unreachable and not unreachable.get("ok", True):
+        print(
+            f"demo: channels not configured here, their alerts go to {topics.alerts_dlq}: "
+            f"{unreachable.get('detail')}",
+            file=sys.stderr,
+        )
     print(
         f"demo: {len(articles)} article(s), {counters.get('enriched', 0)} enriched, "
         f"{counters.get('matches', 0)} match(es), {alerts} alert(s), "
-        f"{counters.get('dlq:articles.raw.dlq', 0)} dead letter(s) in {elapsed:.1f}s; "
-        f"alert log: {Path(demo_settings.data_dir) / 'alerts'}",
+        f"{counters.get('dlq:' + topics.raw_dlq, 0)} dead letter(s) in {topics.raw_dlq}, "
+        f"{counters.get('dlq:' + topics.alerts_dlq, 0)} in {topics.alerts_dlq}, "
+        f"in {elapsed:.1f}s; alert log: {Path(demo_settings.data_dir) / 'alerts'}",
         file=sys.stderr,
     )
     if not outcome["ok"]:

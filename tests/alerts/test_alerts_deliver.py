@@ -133,7 +133,8 @@ async def test_unconfigured_and_invalid_specs_are_dead_lettered(
     assert report.outcomes == {"slack:#x": "dead_lettered", "pager:ops": "dead_lettered"}
     reasons = {letter.channel: letter.reason for letter in dlq}
     assert reasons["pager:ops"].startswith("channel spec 'pager:ops': unknown channel kind")
-    assert reasons["slack:#x"] == "channel 'slack' is not configured"
+    assert reasons["slack:#x"] == "channel not configured: 'slack'"
+    assert {letter.channel: letter.retriable for letter in dlq}["slack:#x"] is True
 
 
 async def test_unconfigured_channels_can_be_skipped(dlq: DeadLetters, make_alert: MakeA) -> None:

@@ -74,8 +74,10 @@ def fault_settings(
             "session_timeout_s": 4.0,
             "delivery_retry_base_s": 0.05,
         }
-        if slack is not None:
-            values.update(slack_bot_token=TOKEN, slack_api_url=slack.url)
+        if slack is not None:  # NEWSWATCH_ALERT_CHANNELS selects the kinds a worker delivers to
+            values.update(
+                slack_bot_token=TOKEN, slack_api_url=slack.url, alert_channels=["file", "slack"]
+            )
         values.update(overrides)
         settings = make_settings(broker, **values)
         asyncio.run(ensure_topics(settings))

@@ -78,9 +78,9 @@ def _compiled(path: Path) -> Any:
 
 def _make_enricher(settings: Settings, patterns: list[dict[str, str]]) -> Any:
     from streams.enrich import Enricher
-    from streams.pipeline.runtime import enrich_config
+    from streams.pipeline.config import worker_config
 
-    enricher = Enricher(enrich_config(settings))
+    enricher = Enricher(worker_config(settings).enrich.config)
     enricher.set_entity_patterns(patterns)
     return enricher
 

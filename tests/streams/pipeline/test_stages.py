@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
 
-from schemas.records import ArticleRef, EnrichedArticle, Match, RawArticle
-from streams.pipeline.stages import InMessage, PipelineServices, Topics, enrich_and_match
+from alerts.channels import FileChannel
+from alerts.config import FileConfig, PolicyConfig, RuleLimit
+from alerts.deliver import Deliverer
+from alerts.service import LANES, AlertDecider, AlertSender
+from schemas.records import ArticleRef, DeadLetter, EnrichedArticle, Match, RawArticle
+from streams.kafka.codec import dumps
+from streams.pipeline.services import NullMetrics
+from streams.pipeline.stages import (
+    InMessage,
+    PipelineServices,
+    Topics,
+    decide,
+    deliver,
+    enrich_and_match,
+)
 from streams.testing import MemoryOutbox
 
 
@@ -50,14 +65,29 @@ def _match(compiled: Any, enriched: EnrichedArticle) -> list[Match]:
     ]
 
 
-def _services(outbox: MemoryOutbox) -> PipelineServices:
+def _services(outbox: MemoryOutbox, state: dict[str, Any] | None = None) -> PipelineServices:
+    topics = Topics()
+    deliverer = Deliverer({}, {}, _no_dead_letters, source_topic=topics.alerts)
     return PipelineServices(
-        topics=Topics(),
+        topics=topics,
         outbox=outbox,
         enrich_batch=_enrich,
-        watchlist=SimpleNamespace(current=SimpleNamespace(version="v1")),
+        watchlist=SimpleNamespace(current=SimpleNamespace(version="v1")),  # type: ignore[arg-type]
         match=_match,
+        decider=AlertDecider(
+            {} if state is None else state,
+            config=PolicyConfig(),
+            test_channel="file:replayed",
+            max_age_s=3600,
+        ),
+        sender=AlertSender(deliverer, max_age_s=3600),
+        metrics=NullMetrics(),
+        max_record_bytes=1_000_000,
     )
+
+
+async def _no_dead_letters(letter: Any) -> None:
+    raise AssertionError(f"unexpected dead letter {letter}")
 
 
 async def test_good_records_are_enriched_and_matches_fan_out_by_rule() -> None:
@@ -92,3 +122,160 @@ async def test_bad_records_are_dead_lettered_and_the_rest_goes_on() -> None:
     assert "matcher bug" in letters[3]["reason"]
     assert [e["article"]["id"] for e in outbox.values("articles.enriched")] == ["fine"]
     assert services.counters["dlq:articles.raw.dlq"] == 4
+
+
+# --------------------------------------------------------------------------- decide / deliver
+
+
+def _event(
+    article_id: str,
+    *,
+    url: str | None = None,
+    channels: Sequence[str] = ("file",),
+    replayed: bool = False,
+    ingested_at: float | None = None,
+    text: str = "",
+) -> bytes:
+    event = EnrichedArticle(
+        article=ArticleRef(
+            id=article_id,
+            title=f"Report {article_id}",
+            url=url,
+            source=f"outlet-{article_id}",
+            replayed=replayed,
+            ingested_at=time.time() if ingested_at is None else ingested_at,
+        ),
+        language="en",
+        language_confidence=1.0,
+        clean_text=text or f"A distinct report number {article_id} " * 3,
+        matches=[
+            Match(
+                rule_id="r1",
+                rule_title="R",
+                article_id=article_id,
+                watchlist_version="v1",
+                channels=list(channels),
+            )
+        ],
+    )
+    return event.model_dump_json().encode()
+
+
+def _alert_services(
+    outbox: MemoryOutbox, tmp_path: Path, *, max_age_s: float = 3600, rule_limit: int = 20
+) -> PipelineServices:
+    topics = Topics.prefixed("p.")
+    state: dict[str, Any] = {}
+
+    async def dead_letter(letter: DeadLetter) -> None:
+        await outbox.send(topics.alerts_dlq, (letter.key or "").encode(), dumps(letter))
+
+    deliverer = Deliverer(
+        {"file": FileChannel(FileConfig(directory=tmp_path))},
+        {},
+        dead_letter,
+        source_topic=topics.alerts,
+    )
+    services = _services(outbox)
+    services.topics = topics
+    services.decider = AlertDecider(
+        state,
+        config=PolicyConfig(rule_limit=RuleLimit(max_alerts=rule_limit, window_s=3600)),
+        test_channel="file:replayed",
+        max_age_s=max_age_s,
+    )
+    services.sender = AlertSender(deliverer, max_age_s=max_age_s)
+    return services
+
+
+async def _run(services: PipelineServices, *events: bytes) -> None:
+    """Decide each event, then deliver every alert it produced on every lane (like the agents)."""
+    outbox = services.outbox
+    assert isinstance(outbox, MemoryOutbox)
+    for offset, value in enumerate(events):
+        before = len(outbox.records.get(services.topics.alerts, []))
+        await decide(InMessage(value, b"r1", services.topics.matches, 0, offset), services)
+        for key, alert in outbox.records.get(services.topics.alerts, [])[before:]:
+            for lane in LANES:
+                await deliver(InMessage(alert, key, services.topics.alerts, 0, offset), lane, services)
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+async def test_decide_publishes_keyed_by_alert_id_and_deliver_sends(tmp_path: Path) -> None:
+    """A match becomes one alert on the prefixed alerts topic, keyed by its id, then a file line."""
+    outbox = MemoryOutbox()
+    services = _alert_services(outbox, tmp_path)
+    await _run(services, _event("a1", url="https://n.example/a1"))
+    ((key, value),) = outbox.records["p.alerts"]
+    alert = orjson.loads(value)
+    assert key == alert["alert_id"].encode() and alert["channels"] == ["file"]
+    assert [line["alert"]["alert_id"] for line in _lines(tmp_path / "alerts.jsonl")] == [
+        alert["alert_id"]
+    ]
+
+
+async def test_replayed_matches_never_touch_live_alerting(tmp_path: Path) -> None:
+    """Replayed copies go only to the test channel and neither dedupe nor throttle live alerts."""
+    outbox = MemoryOutbox()
+    services = _alert_services(outbox, tmp_path, rule_limit=20)
+    replayed = [
+        _event(f"old{i}", url=f"https://n.example/{i}", replayed=True, channels=["slack:#sec"])
+        for i in range(20)
+    ]
+    await _run(services, *replayed)
+    assert len(_lines(tmp_path / "replayed.jsonl")) == 20
+    assert not (tmp_path / "alerts.jsonl").exists()
+    await _run(services, _event("live0", url="https://n.example/0"))  # same URL as a replay
+    assert [o["article"]["id"] for o in outbox.values("p.alerts")][-1] == "live0"
+    assert [line["alert"]["article"]["id"] for line in _lines(tmp_path / "alerts.jsonl")] == [
+        "live0"
+    ]
+    assert services.counters["decision:new"] == 21
+
+
+async def test_stale_match_events_are_counted_not_alerted(tmp_path: Path) -> None:
+    """A match whose article was ingested longer ago than the maximum age makes no alert."""
+    outbox = MemoryOutbox()
+    services = _alert_services(outbox, tmp_path, max_age_s=3600)
+    await _run(services, _event("old", ingested_at=time.time() - 7200))
+    assert "p.alerts" not in outbox.records
+    assert services.counters["decision:stale"] == 1
+
+
+async def test_stale_alert_records_are_not_delivered(tmp_path: Path) -> None:
+    """An alert record older than the maximum age (a new consumer group) is not delivered."""
+    outbox = MemoryOutbox()
+    services = _alert_services(outbox, tmp_path)
+    await _run(services, _event("a1", ingested_at=time.time() - 100))
+    ((key, value),) = outbox.records["p.alerts"]
+    services.sender.max_age_s = 50
+    (tmp_path / "alerts.jsonl").unlink()
+    await deliver(InMessage(value, key, "p.alerts", 0, 9), "local", services)
+    assert not (tmp_path / "alerts.jsonl").exists()
+    assert services.counters["stale:local"] == 1
+
+
+async def test_string_replayed_flag_is_a_schema_violation(tmp_path: Path) -> None:
+    """``"replayed": "yes"`` is not coerced to true: the event goes to the dead letters."""
+    outbox = MemoryOutbox()
+    services = _alert_services(outbox, tmp_path)
+    value = orjson.loads(_event("a1"))
+    value["article"]["replayed"] = "yes"
+    await _run(services, orjson.dumps(value))
+    (letter,) = outbox.values("p.alerts.dlq")
+    assert "schema violation" in letter["reason"] and "replayed" in letter["reason"]
+    assert "p.alerts" not in outbox.records
+
+
+async def test_unconfigured_channel_is_dead_lettered_on_the_prefixed_topic(tmp_path: Path) -> None:
+    """An alert for a channel this worker lacks goes to <prefix>alerts.dlq, retriable."""
+    outbox = MemoryOutbox()
+    services = _alert_services(outbox, tmp_path)
+    await _run(services, _event("a1", channels=["file", "webhook"]))
+    (letter,) = outbox.values("p.alerts.dlq")
+    assert letter["reason"].startswith("channel not configured") and letter["retriable"]
+    assert letter["source_topic"] == "p.alerts" and letter["channel"] == "webhook"
+    assert len(_lines(tmp_path / "alerts.jsonl")) == 1

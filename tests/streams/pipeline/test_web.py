@@ -82,6 +82,7 @@ def test_ready_fails_until_every_check_passed(make_state) -> None:
         "broker": False,
         "watchlist": False,
         "templates": False,
+        "channels": True,  # nothing names a channel yet
     }
 
 
@@ -98,10 +99,12 @@ def test_ready_when_broker_watchlist_and_templates_are_fine(make_state) -> None:
     [
         lambda s: s.broker_checked(False, "NodeNotReadyError: 127.0.0.1:9092"),
         lambda s: s.templates_checked(False, "slack.j2:3: unexpected '}'"),
+        lambda s: s.channels_checked([("r1", "slack:#sec", "SLACK_BOT_TOKEN")]),
+        lambda s: s.watchlist_loaded("sha256:empty", 0),
     ],
 )
 def test_one_failing_check_makes_it_unready(make_state, breaks) -> None:
-    """A broker or template failure alone turns /ready to 503 and shows the detail."""
+    """A broker, template, channel or empty-watch-list failure alone turns /ready to 503."""
     state = make_state(healthy=True)
     breaks(state)
     response = ready(state)
@@ -178,3 +181,22 @@ async def test_pages_mounted_on_a_faust_app_answer_over_http(make_state) -> None
     assert not_ready.json()["checks"]["broker"]["ok"] is False
     assert scraped.headers["content-type"] == CONTENT_TYPE
     assert 'newswatch_matches_total{rule="r1"} 1.0' in scraped.text
+
+
+def test_unreachable_channel_names_rule_channel_and_setting(make_state) -> None:
+    """/ready names the rule, the channel and the setting it lacks (issue 12, finding 1)."""
+    state = make_state(healthy=True)
+    state.channels_checked([("alibaba-espionage", "email:secops@example.com", "SMTP_HOST")])
+    response = ready(state)
+    detail = body(response)["checks"]["channels"]["detail"]
+    assert response.status == 503
+    assert "alibaba-espionage" in detail and "email:secops@example.com" in detail
+    assert "SMTP_HOST" in detail
+
+
+def test_valid_file_with_the_same_version_clears_the_reload_error(make_state) -> None:
+    """After a failed reload, validating the file again clears the error (issue 12, finding 7)."""
+    state = make_state(healthy=True)
+    state.watchlist_failed("watchlist.yaml:1:1: truncated")
+    state.watchlist_valid()
+    assert body(ready(state))["checks"]["watchlist"]["last_error"] is None

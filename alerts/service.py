@@ -1,0 +1,258 @@
+"""The alert facade: what the pipeline calls with a match event, and the deliver entry point.
+
+Two halves, each owned by one agent of the worker (and usable with dicts in tools and tests):
+
+``AlertDecider.decide(event)``
+    one match event (``articles.matches``) → one :class:`Outcome` per match: stale (older
+    than ``max_age_s`` by its ingested time: nothing is decided or recorded), or the policy's
+    new / update / throttled / duplicate. Replayed articles are decided in their own state
+    namespace (``<rule>|replay|…``) and routed to the test channel only, so they never change
+    live alerting.
+``AlertSender.deliver(alert, lane)``
+    one alert (``alerts``) → the channels of one lane. Lanes split the channel kinds so that a
+    slow or rate-limited channel delays only its own lane; the sent-state makes redelivery
+    idempotent per channel spec.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from alerts.config import PolicyConfig
+from alerts.deliver import Deliverer, DeliveryReport
+from alerts.policy import AlertPolicy
+from schemas.channels import CHANNEL_KINDS, SpecSyntaxError, parse_channel_spec
+from schemas.records import AlertRecord, EnrichedArticle
+
+__all__ = [
+    "LANES",
+    "AlertDecider",
+    "AlertSender",
+    "Namespaced",
+    "Outcome",
+    "OutcomeAction",
+    "lane_of",
+    "unreachable_channels",
+]
+
+log = logging.getLogger(__name__)
+
+OutcomeAction = Literal["new", "update", "throttled", "duplicate", "stale", "failed"]
+
+#: Delivery lanes: one deliver agent each. Slack's 429 pauses stay in the Slack lane; email
+#: (SMTP, digests) has its own; the quick local and webhook channels share one.
+LANES: dict[str, tuple[str, ...]] = {
+    "slack": ("slack",),
+    "email": ("email", "digest"),
+    "local": ("console", "file", "webhook"),
+}
+assert sorted(k for kinds in LANES.values() for k in kinds) == sorted(CHANNEL_KINDS)
+
+#: The setting that makes each channel kind reachable (for ``/ready`` and ``watchlist check``).
+CHANNEL_SETTING = {
+    "console": "NEWSWATCH_ALERT_CHANNELS (add 'console')",
+    "file": "NEWSWATCH_ALERT_CHANNELS (add 'file')",
+    "webhook": "NEWSWATCH_WEBHOOK_URL",
+    "slack": "SLACK_BOT_TOKEN",
+    "email": "SMTP_HOST",
+    "digest": "SMTP_HOST",
+}
+
+
+def lane_of(kind: str) -> str:
+    """The delivery lane of a channel kind."""
+    for lane, kinds in LANES.items():
+        if kind in kinds:
+            return lane
+    return "local"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one (article, rule) match; ``alert`` is set for new and update."""
+
+    rule_id: str
+    action: OutcomeAction
+    alert: AlertRecord | None
+    channels: tuple[str, ...]
+    reason: str = ""
+    replayed: bool = False
+    age_s: float | None = None
+
+
+class Namespaced(MutableMapping[str, Any]):
+    """A view of a state mapping whose keys ``<rule>|rest`` live as ``<rule>|<ns>|rest``.
+
+    Keeps the ``<rule>|`` prefix, so namespaced keys stay on their rule's partition.
+    """
+
+    def __init__(self, state: MutableMapping[str, Any], namespace: str) -> None:
+        self.state = state
+        self.namespace = namespace
+
+    def _key(self, key: str) -> str:
+        rule, sep, rest = key.partition("|")
+        return f"{rule}|{self.namespace}|{rest}" if sep else f"{self.namespace}|{key}"
+
+    def _unkey(self, key: Any) -> str | None:
+        if not isinstance(key, str):
+            return None
+        rule, _, rest = key.partition("|")
+        ns, sep, tail = rest.partition("|")
+        return f"{rule}|{tail}" if sep and ns == self.namespace else None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.state[self._key(key)]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.state[self._key(key)] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.state[self._key(key)]
+
+    def __iter__(self) -> Iterator[str]:
+        for key in list(self.state.keys()):
+            plain = self._unkey(key)
+            if plain is not None:
+                yield plain
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class AlertDecider:
+    """Decides every match of one event: stale check, live or replay policy, routing."""
+
+    def __init__(
+        self,
+        state: MutableMapping[str, Any],
+        *,
+        config: PolicyConfig,
+        test_channel: str,
+        max_age_s: float,
+        clock: Callable[[], float] = time.time,
+        prune_every_s: float = 60.0,
+    ) -> None:
+        self.clock = clock
+        self.test_channel = test_channel
+        self.max_age_s = max_age_s
+        self.live = AlertPolicy(state, clock=clock, config=config)
+        replay_config = config.model_copy(update={"extra_channels": [], "routing": {}})
+        self.replay = AlertPolicy(Namespaced(state, "replay"), clock=clock, config=replay_config)
+        self.prune_every_s = prune_every_s
+        self._pruned_at: dict[str, float] = {}
+
+    def decide(
+        self, event: EnrichedArticle, *, fallback_time: float | None = None
+    ) -> list[Outcome]:
+        """One outcome per match of ``event`` (raises only for a policy bug)."""
+        now = self.clock()
+        article = event.article
+        ingested = article.ingested_at if article.ingested_at is not None else fallback_time
+        age = None if ingested is None else max(0.0, now - ingested)
+        outcomes: list[Outcome] = []
+        for match in event.matches:
+            channels = tuple(match.channels)
+            if age is not None and age > self.max_age_s:
+                log.info(
+                    "stale match of rule %s (article %s, %.0fs old > %.0fs): not alerted",
+                    match.rule_id,
+                    article.id,
+                    age,
+                    self.max_age_s,
+                )
+                outcomes.append(
+                    Outcome(
+                        match.rule_id, "stale", None, channels, "max age", article.replayed, age
+                    )
+                )
+                continue
+            if article.replayed:
+                routed = match.model_copy(update={"channels": [self.test_channel]})
+                decision = self.replay.decide(event, routed)
+                policy = self.replay
+            else:
+                decision = self.live.decide(event, match)
+                policy = self.live
+            self._maybe_prune(policy, match.rule_id, match.throttle_window_s or 0.0, now)
+            outcomes.append(
+                Outcome(
+                    match.rule_id,
+                    decision.action,
+                    decision.alert,
+                    channels,
+                    decision.reason,
+                    article.replayed,
+                    age,
+                )
+            )
+        return outcomes
+
+    def _maybe_prune(self, policy: AlertPolicy, rule: str, window_s: float, now: float) -> None:
+        """Expire the rule's old state now and then, while processing an event of that rule."""
+        key = f"{id(policy)}|{rule}"
+        if now - self._pruned_at.get(key, float("-inf")) < self.prune_every_s:
+            return
+        self._pruned_at[key] = now
+        removed = policy.prune(now, rule=rule, window_s=window_s)
+        if removed:
+            log.debug("pruned %d state entries of rule %s", removed, rule)
+
+
+class AlertSender:
+    """Delivers alerts lane by lane through one ``Deliverer``; stale alerts are not sent."""
+
+    def __init__(
+        self,
+        deliverer: Deliverer,
+        *,
+        max_age_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.deliverer = deliverer
+        self.max_age_s = max_age_s
+        self.clock = clock
+
+    def is_stale(self, alert: AlertRecord) -> bool:
+        """True when the alert's article entered the pipeline longer than ``max_age_s`` ago."""
+        since = alert.ingested_at if alert.ingested_at is not None else alert.created_at
+        return self.clock() - since > self.max_age_s
+
+    def lanes_of(self, alert: AlertRecord) -> set[str]:
+        """The lanes an alert has work in (unknown kinds go to ``local``: it dead-letters them)."""
+        lanes = set()
+        for raw in alert.channels:
+            try:
+                lanes.add(lane_of(parse_channel_spec(raw).kind))
+            except SpecSyntaxError:
+                lanes.add("local")
+        return lanes
+
+    async def deliver(self, alert: AlertRecord, lane: str) -> DeliveryReport:
+        """Deliver ``alert`` to the channels of ``lane`` (unknown specs: the local lane)."""
+        kinds = set(LANES[lane])
+        if lane == "local":  # invalid specs are dead-lettered once, by the local lane
+            kinds |= {s.split(":", 1)[0].strip().lower() for s in alert.channels} - set(
+                CHANNEL_KINDS
+            )
+        return await self.deliverer.deliver(alert, kinds=kinds)
+
+
+def unreachable_channels(
+    rules: Mapping[str, tuple[str, ...]], configured: set[str]
+) -> list[tuple[str, str, str]]:
+    """``(rule, channel, missing setting)`` for every channel a rule names but cannot reach."""
+    missing: list[tuple[str, str, str]] = []
+    for rule, specs in rules.items():
+        for raw in specs:
+            try:
+                kind = parse_channel_spec(raw).kind
+            except SpecSyntaxError:
+                continue  # the watch-list loader rejects bad specs
+            if kind not in configured:
+                missing.append((rule, raw, CHANNEL_SETTING[kind]))
+    return missing

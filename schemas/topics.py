@@ -1,0 +1,43 @@
+"""The topic catalogue: every topic newswatch uses, its record model and its key, defined once.
+
+``NEWSWATCH_TOPIC_PREFIX`` is applied by :meth:`Topics.prefixed`; everything that names a
+topic (agents, dead letters, ``ensure_topics``, the deploy files' tests) reads it from here.
+
+    articles.raw        RawArticle        key: article id
+    articles.enriched   EnrichedArticle   key: article id (audit, replay)
+    articles.matches    EnrichedArticle   key: rule id (one record per article x rule hit)
+    alerts              AlertRecord       key: alert id
+    articles.raw.dlq    DeadLetter
+    alerts.dlq          DeadLetter
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+__all__ = ["TOPIC_NAMES", "Topics"]
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Configured topic names (the defaults are the unprefixed catalogue names)."""
+
+    raw: str = "articles.raw"
+    enriched: str = "articles.enriched"
+    matches: str = "articles.matches"
+    alerts: str = "alerts"
+    raw_dlq: str = "articles.raw.dlq"
+    alerts_dlq: str = "alerts.dlq"
+
+    @classmethod
+    def prefixed(cls, prefix: str) -> Topics:
+        """The catalogue with ``prefix`` in front of every name."""
+        return cls(**{role: f"{prefix}{name}" for role, name in asdict(cls()).items()})
+
+    def names(self) -> tuple[str, ...]:
+        """Every topic name, in catalogue order."""
+        return tuple(asdict(self).values())
+
+
+#: Every topic newswatch creates, unprefixed, in catalogue order.
+TOPIC_NAMES: tuple[str, ...] = Topics().names()

@@ -1,0 +1,246 @@
+"""The composition root: ``build_worker(settings, ...)`` builds every service of a worker.
+
+Settings are mapped once onto frozen views (config.py); each part is built fully typed and
+ready to use — nothing is filled in later. What has a lifecycle (HTTP client, enricher pool,
+channels) is entered into one ``AsyncExitStack`` by :meth:`Worker.start` and left, in
+reverse order, by :meth:`Worker.stop`. The Faust app (app.py), the demo, replay and the
+benchmarks build through here; tools and tests pass an in-memory outbox and dict state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from alerts.channels import build_channels
+from alerts.deliver import Deliverer
+from alerts.render import Renderer
+from alerts.service import AlertDecider, AlertSender, unreachable_channels
+from schemas.records import DeadLetter, EnrichedArticle, RawArticle
+from streams.enrich import AsyncEnricher
+from streams.kafka.codec import dumps
+from streams.pipeline.config import WorkerConfig, configured_kinds, worker_config
+from streams.pipeline.metrics import Metrics
+from streams.pipeline.services import MetricsSink, Outbox, PipelineServices
+from streams.pipeline.web import HealthState
+from streams.settings import Settings
+from streams.watchlist import WatchlistReloader, match_article
+from streams.watchlist.compile import CompiledWatchlist
+
+__all__ = ["AlertState", "Worker", "build_worker"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """Where alert state lives: Faust tables in the worker, dicts in tools and tests.
+
+    ``policy`` is co-partitioned with ``articles.matches`` (keys ``<rule>|…``), ``sent`` with
+    ``alerts`` (keys start with the alert id), ``digest`` holds queued digest emails.
+    """
+
+    policy: MutableMapping[str, Any] = field(default_factory=dict)
+    sent: MutableMapping[str, Any] = field(default_factory=dict)
+    digest: MutableMapping[str, Any] | None = None
+
+
+class Worker:
+    """The built services of one worker, and their lifecycle."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        services: PipelineServices,
+        *,
+        watchlist: WatchlistReloader,
+        enricher: AsyncEnricher,
+        deliverer: Deliverer,
+        http: httpx.AsyncClient,
+        health: HealthState,
+        metrics: Metrics,
+        bootstrap: str,
+    ) -> None:
+        self.config = config
+        self.services = services
+        self.watchlist = watchlist
+        self.enricher = enricher
+        self.deliverer = deliverer
+        self.http = http
+        self.health = health
+        self.metrics = metrics
+        self.bootstrap = bootstrap
+        self.ready = asyncio.Event()
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._reported_missing: set[tuple[str, str, str]] = set()
+        self._note_watchlist()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Start the enricher, channels and HTTP client (one exit stack), then signal ready."""
+        stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            stack.push_async_callback(self.http.aclose)
+            current = self._current()
+            self.enricher.set_entity_patterns(current.entity_patterns())
+            await self.enricher.start()
+            stack.push_async_callback(self.enricher.stop)
+            await self.deliverer.start()
+            stack.push_async_callback(self.deliverer.stop)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        await self.check_broker()
+        self.ready.set()
+
+    async def stop(self) -> None:
+        """Stop everything started, in reverse order; safe to call twice."""
+        self.ready.clear()
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    # ------------------------------------------------------------------ periodic checks
+    async def poll_watchlist(self) -> None:
+        """Check the watch-list file; on a valid change swap it and update the entity ruler."""
+        failed_before = self.watchlist.last_error_at
+        changed = await asyncio.to_thread(self.watchlist.check)
+        error = self.watchlist.last_error
+        if error is not None and self.watchlist.last_error_at != failed_before:
+            self.metrics.watchlist_reload_failed()
+            self.health.watchlist_failed(str(error))
+        elif error is None and self.health.watchlist_error is not None:
+            self.health.watchlist_valid()  # restored to a valid file, maybe the same version
+        if changed and self.watchlist.current is not None:
+            if self.enricher.running:
+                self.enricher.set_entity_patterns(self.watchlist.current.entity_patterns())
+            self._note_watchlist()
+
+    async def check_broker(self) -> bool:
+        """Probe the first bootstrap server; the result feeds ``/ready``."""
+        from streams.kafka.broker import metadata_ok
+
+        host, _, port = self.bootstrap.split(",")[0].strip().rpartition(":")
+        ok = await asyncio.to_thread(metadata_ok, host, int(port), 1.0)
+        self.health.broker_checked(ok, self.bootstrap)
+        return ok
+
+    def _current(self) -> CompiledWatchlist:
+        current = self.watchlist.current
+        if current is None:  # WatchlistReloader loads (or raises) in its constructor
+            raise RuntimeError("no watch-list loaded")
+        return current
+
+    def _note_watchlist(self) -> None:
+        current = self._current()
+        self.metrics.watchlist_loaded(current.version, len(current.rules))
+        self.health.watchlist_loaded(current.version, len(current.rules))
+        if not current.rules:
+            log.error("the watch-list %s has no enabled rule: nothing will alert", current.version)
+        rules = {rule.id: tuple(rule.channels) for rule in current.rules}
+        missing = unreachable_channels(rules, configured_kinds(self.config.alerts.channels))
+        self.health.channels_checked(missing)
+        for item in missing:
+            if item not in self._reported_missing:
+                self._reported_missing.add(item)
+                log.error(
+                    "rule %r names channel %r, which this worker cannot reach (needs %s); "
+                    "its alerts go to %s",
+                    *item,
+                    self.config.kafka.topics.alerts_dlq,
+                )
+
+
+def build_worker(
+    settings: Settings,
+    *,
+    outbox: Outbox,
+    state: AlertState | None = None,
+    metrics: Metrics | None = None,
+    bootstrap: str | None = None,
+) -> Worker:
+    """Build every service of a worker from ``settings`` (loads and validates the watch-list).
+
+    Raises the watch-list's or the templates' error (``file:line:col``) for a bad file.
+    """
+    config = worker_config(settings)
+    state = state if state is not None else AlertState()
+    metrics = metrics if metrics is not None else Metrics()
+    health = HealthState()
+    topics = config.kafka.topics
+    watchlist = WatchlistReloader(config.watchlist.path, poll_s=config.watchlist.poll_s)
+    renderer = Renderer(config.alerts.template_dir)
+    checked = renderer.validate()  # raises TemplateError naming file:line
+    health.templates_checked(True, f"{len(checked)} templates valid")
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.http_timeout_s, connect=5.0), follow_redirects=False
+    )
+    workers = config.enrich.workers
+    enricher = AsyncEnricher(
+        config.enrich.config,
+        mode="process" if workers > 1 else "thread",  # thread: measured best on 2 cores
+        processes=workers,
+    )
+    channels = build_channels(
+        config.alerts.channels, renderer=renderer, http_client=http, digest_buffer=state.digest
+    )
+
+    counters: dict[str, int] = {}
+
+    async def dead_letter(letter: DeadLetter) -> None:
+        await outbox.send(topics.alerts_dlq, (letter.key or "").encode(), dumps(letter))
+        metrics.dead_lettered(topics.alerts_dlq, letter.error)
+        counters[f"dlq:{topics.alerts_dlq}"] = counters.get(f"dlq:{topics.alerts_dlq}", 0) + 1
+
+    deliverer = Deliverer(
+        channels,
+        state.sent,
+        dead_letter,
+        renderer=renderer,
+        config=config.alerts.delivery,
+        source_topic=topics.alerts,
+    )
+    alerts = config.alerts
+    decider = AlertDecider(
+        state.policy,
+        config=alerts.policy,
+        test_channel=alerts.test_channel,
+        max_age_s=alerts.max_age_s,
+    )
+    sender = AlertSender(deliverer, max_age_s=alerts.max_age_s)
+
+    async def enrich_batch(articles: Sequence[RawArticle]) -> list[EnrichedArticle | Exception]:
+        return list(await enricher.try_enrich_batch(list(articles)))
+
+    sink: MetricsSink = metrics
+    services = PipelineServices(
+        topics=topics,
+        outbox=outbox,
+        enrich_batch=enrich_batch,
+        watchlist=watchlist,
+        match=match_article,
+        decider=decider,
+        sender=sender,
+        metrics=sink,
+        max_record_bytes=config.kafka.max_record_bytes,
+        counters=counters,
+    )
+    return Worker(
+        config,
+        services,
+        watchlist=watchlist,
+        enricher=enricher,
+        deliverer=deliverer,
+        http=http,
+        health=health,
+        metrics=metrics,
+        bootstrap=bootstrap or config.kafka.bootstrap_servers,
+    )
