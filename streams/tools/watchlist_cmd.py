@@ -46,11 +46,34 @@ def run_check(path: Path, *, as_json: bool = False, out: IO[str] | None = None) 
         print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
         return 1
     summary = compiled.summary()
+    unreachable = unreachable_here(compiled)
     if as_json:
+        summary["unreachable_channels"] = [
+            {"rule": rule, "channel": channel, "needs": needs}
+            for rule, channel, needs in unreachable
+        ]
         print(json.dumps(summary, ensure_ascii=False, indent=2), file=out)
     else:
         print(format_summary(compiled), file=out)
+        if unreachable:
+            print("  warning    channels this environment cannot reach:", file=out)
+            for rule, channel, needs in unreachable:
+                print(f"    rule {rule}: {channel} (needs {needs})", file=out)
     return 0
+
+
+def unreachable_here(compiled: CompiledWatchlist) -> list[tuple[str, str, str]]:
+    """``(rule, channel, missing setting)`` for channels the current environment cannot reach."""
+    from alerts.service import unreachable_channels
+    from streams.errors import ConfigError
+    from streams.pipeline.config import channels_config, configured_kinds
+    from streams.settings import Settings
+
+    try:
+        kinds = configured_kinds(channels_config(Settings.load()))
+    except (ConfigError, ValueError):
+        return []
+    return unreachable_channels({r.id: tuple(r.channels) for r in compiled.rules}, kinds)
 
 
 def format_summary(compiled: CompiledWatchlist) -> str:

@@ -14,7 +14,7 @@ from streams.ingest.producer import ArticleProducer
 from streams.kafka.broker import EmbeddedBroker, free_port
 from streams.kafka.topics import ensure_topics
 from streams.settings import SAMPLES_DIR, Settings
-from streams.testing import WorkerProcess, read_topic, settings_env
+from streams.testing import WorkerProcess, read_topic, settings_env, web_json
 
 pytestmark = pytest.mark.broker
 
@@ -45,7 +45,8 @@ def pipeline(
     )
     worker.start()
     try:
-        worker.wait_ready(90)
+        # The bundled watch-list names Slack and email, which this worker lacks: /ready says so.
+        worker.wait_ready(90, failing={"channels"})
         yield settings, worker
     finally:
         worker.stop()
@@ -167,3 +168,28 @@ def test_garbage_goes_to_dead_letters_and_worker_keeps_going(
 
     assert _wait(seen, timeout=60)
     assert worker.alive()
+
+
+def test_unconfigured_channels_show_on_ready_and_dead_letter_the_alert(
+    pipeline: tuple[Settings, WorkerProcess],
+) -> None:
+    """A rule naming Slack/email without their settings: /ready 503 names rule, channel and
+    setting, the log has one ERROR per channel, and the seed alert reaches alerts.dlq."""
+    settings, worker = pipeline
+    status, body = web_json(worker.web_port, "/ready")
+    detail = body["checks"]["channels"]["detail"]
+    assert status == 503 and not body["checks"]["channels"]["ok"]
+    assert "alibaba-espionage" in detail and "slack:#sec-alerts" in detail
+    assert "SLACK_BOT_TOKEN" in detail and "SMTP_HOST" in detail
+    asyncio.run(_produce_articles(settings, list(read_path(SAMPLES_DIR))))
+    letters = read_topic(
+        settings.bootstrap_servers, settings.topic("alerts.dlq"), expect=2, timeout=90
+    )
+    channels = {letter["value"]["channel"] for letter in letters}
+    assert {"slack:#sec-alerts", "email:secops@example.com"} <= channels
+    for letter in letters:
+        assert letter["value"]["reason"].startswith("channel not configured")
+        assert letter["value"]["retriable"] is True
+        assert letter["value"]["source_topic"] == settings.topic("alerts")
+    log = worker.log_path.read_text()
+    assert log.count("which this worker cannot reach") == 2

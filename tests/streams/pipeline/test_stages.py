@@ -197,7 +197,9 @@ async def _run(services: PipelineServices, *events: bytes) -> None:
         await decide(InMessage(value, b"r1", services.topics.matches, 0, offset), services)
         for key, alert in outbox.records.get(services.topics.alerts, [])[before:]:
             for lane in LANES:
-                await deliver(InMessage(alert, key, services.topics.alerts, 0, offset), lane, services)
+                await deliver(
+                    InMessage(alert, key, services.topics.alerts, 0, offset), lane, services
+                )
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:

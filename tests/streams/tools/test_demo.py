@@ -39,6 +39,9 @@ def test_demo_prints_the_seed_alert_and_posts_one_block_kit_message(tmp_path: Pa
     for negative in ("Quartal", "cloud prices", "livraison"):
         assert negative.lower() not in result.stdout.lower()
     assert "1 alert(s)" in result.stderr and "Traceback" not in result.stderr
+    # The example rule also names email, which the demo has no SMTP for: said, and dead-lettered.
+    assert "channels not configured here" in result.stderr and "SMTP_HOST" in result.stderr
+    assert "1 in alerts.dlq" in result.stderr
     (message,) = messages
     assert message["channel"] == "#sec-alerts"
     blocks = message["blocks"]
