@@ -196,6 +196,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "NEWSWATCH_ALERT_CHANNELS": ",".join(settings.alert_channels),
         "NEWSWATCH_RULE_LIMIT": str(settings.rule_limit),
         "NEWSWATCH_DELIVERY_RETRY_BASE": str(settings.delivery_retry_base_s),
+        "NEWSWATCH_MAX_ALERT_AGE": str(settings.max_alert_age_s),
     }
     if settings.kafka_bootstrap_servers:
         env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers

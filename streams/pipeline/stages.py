@@ -95,6 +95,10 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
         except RecordError as exc:
             await _dead_letter(services, topics.raw_dlq, exc, msg)
             continue
+        if article.ingested_at is None and msg.timestamp:
+            # A foreign producer set no ingested time: the broker's timestamp is when it came
+            # in (what the maximum alert age is measured from; re-read history stays old).
+            article = article.model_copy(update={"ingested_at": msg.timestamp})
         decoded.append((msg, article))
     if not decoded:
         await services.outbox.flush()
