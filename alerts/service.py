@@ -27,6 +27,7 @@ from alerts.deliver import Deliverer, DeliveryReport
 from alerts.policy import AlertPolicy
 from schemas.channels import CHANNEL_KINDS, SpecSyntaxError, parse_channel_spec
 from schemas.records import AlertRecord, EnrichedArticle
+from schemas.topics import LANE_NAMES
 
 __all__ = [
     "LANES",
@@ -51,6 +52,7 @@ LANES: dict[str, tuple[str, ...]] = {
     "local": ("console", "file", "webhook"),
 }
 assert sorted(k for kinds in LANES.values() for k in kinds) == sorted(CHANNEL_KINDS)
+assert tuple(LANES) == LANE_NAMES
 
 #: The setting that makes each channel kind reachable (for ``/ready`` and ``watchlist check``).
 CHANNEL_SETTING = {

@@ -6,7 +6,10 @@ topic (agents, dead letters, ``ensure_topics``, the deploy files' tests) reads i
     articles.raw        RawArticle        key: article id
     articles.enriched   EnrichedArticle   key: article id (audit, replay)
     articles.matches    EnrichedArticle   key: rule id (one record per article x rule hit)
-    alerts              AlertRecord       key: alert id
+    alerts              AlertRecord       key: alert id (every decided alert: the record)
+    alerts.lane.slack   AlertRecord       key: alert id (alerts with work for a delivery lane;
+    alerts.lane.email                     one deliver agent per lane topic, so a rate-limited
+    alerts.lane.local                     Slack holds only its own lane)
     articles.raw.dlq    DeadLetter
     alerts.dlq          DeadLetter
 """
@@ -15,7 +18,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-__all__ = ["TOPIC_NAMES", "Topics"]
+__all__ = ["LANE_NAMES", "TOPIC_NAMES", "Topics"]
+
+#: Delivery lanes, each with its own topic and deliver agent (kinds: ``alerts.service.LANES``).
+LANE_NAMES = ("slack", "email", "local")
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,9 @@ class Topics:
     enriched: str = "articles.enriched"
     matches: str = "articles.matches"
     alerts: str = "alerts"
+    lane_slack: str = "alerts.lane.slack"
+    lane_email: str = "alerts.lane.email"
+    lane_local: str = "alerts.lane.local"
     raw_dlq: str = "articles.raw.dlq"
     alerts_dlq: str = "alerts.dlq"
 
@@ -33,6 +42,12 @@ class Topics:
     def prefixed(cls, prefix: str) -> Topics:
         """The catalogue with ``prefix`` in front of every name."""
         return cls(**{role: f"{prefix}{name}" for role, name in asdict(cls()).items()})
+
+    def lane(self, name: str) -> str:
+        """The topic of delivery lane ``name`` (one of ``LANE_NAMES``)."""
+        if name not in LANE_NAMES:
+            raise KeyError(f"unknown delivery lane {name!r}")
+        return str(getattr(self, f"lane_{name}"))
 
     def names(self) -> tuple[str, ...]:
         """Every topic name, in catalogue order."""

@@ -3,10 +3,13 @@
 enrich-match     articles.raw      → stages.enrich_and_match (batched with take_events)
 decide           articles.matches  → stages.decide (one event at a time: policy-table writes
                                       go to the changelog partition of the current event)
-deliver-<lane>   alerts            → stages.deliver, one agent per lane (alerts.service.LANES)
-                                      all subscribed to ``alerts``: Faust commits a record
-                                      once every lane acked it, and a slow lane (Slack in a
-                                      429 pause) holds only its own deliveries
+deliver-<lane>   alerts.lane.<lane> → stages.deliver, one agent per delivery lane
+                                      (alerts.service.LANES): a slow lane (Slack in a 429
+                                      pause) holds only its own deliveries. Each lane has its
+                                      own topic because several agents on one topic broke
+                                      rebalancing: Faust drops queued events on revoke, and a
+                                      record another agent had already acked stayed "unacked"
+                                      forever (wait_empty hung; found by tests/faults)
 """
 
 from __future__ import annotations
@@ -98,9 +101,9 @@ def register_agents(
             await ready.wait()
             await _guarded(stages.decide(_message(event), services))
 
-    alerts = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
-    for lane in LANES:
-        app.agent(alerts, name=f"deliver-{lane}")(_deliver_agent(lane, services, ready))
+    for lane in LANES:  # one topic per lane: one subscriber per topic (see the module doc)
+        lane_topic = app.topic(topics.lane(lane), key_serializer="raw", value_serializer="raw")
+        app.agent(lane_topic, name=f"deliver-{lane}")(_deliver_agent(lane, services, ready))
 
 
 def _deliver_agent(

@@ -7,7 +7,8 @@ to send to, so the same code runs under the Faust agents, in tests and in benchm
                                       → articles.raw.dlq for records that fail
     decide             articles.matches (keyed by rule id) → alerts.AlertDecider → alerts
                                       (keyed by alert id); bad records → alerts.dlq
-    deliver            alerts → alerts.AlertSender (one lane of channels) → channels
+                                      + alerts.lane.<lane> for each delivery lane it needs
+    deliver            alerts.lane.<lane> → alerts.AlertSender (that lane's channels)
                                       → alerts.dlq (via the deliverer) for failed deliveries
 
 ``decide`` and ``deliver`` are the only places streams/ calls into alerts/ (the facade in
@@ -198,9 +199,13 @@ async def decide(msg: InMessage, services: PipelineServices) -> None:
         _count_outcome(services, outcome)
         if outcome.alert is not None:
             alert = outcome.alert
-            await services.outbox.send(topics.alerts, alert.alert_id.encode(), dumps(alert))
+            key, value = alert.alert_id.encode(), dumps(alert)
+            await services.outbox.send(topics.alerts, key, value)
+            lanes = services.sender.lanes_of(alert)
+            for lane in sorted(lanes):  # same key, same partition as on ``alerts``
+                await services.outbox.send(topics.lane(lane), key, value)
             services.count("alerts")
-            services.count("lane_jobs", len(services.sender.lanes_of(alert)))
+            services.count("lane_jobs", len(lanes))
     await services.outbox.flush()
     services.count("alert_events")
     if services.on_processed is not None:
@@ -208,7 +213,7 @@ async def decide(msg: InMessage, services: PipelineServices) -> None:
 
 
 async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None:
-    """Deliver one alert to the channels of ``lane``; stale alerts are counted, not sent."""
+    """Deliver one alert (from ``lane``'s topic) to that lane's channels; stale ones are counted."""
     topics = services.topics
     try:
         alert = decode_record(
@@ -221,8 +226,7 @@ async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None
             key=msg.key,
         )
     except RecordError as exc:
-        if lane == "local":  # one dead letter per bad record, not one per lane
-            await _dead_letter(services, topics.alerts_dlq, exc, msg)
+        await _dead_letter(services, topics.alerts_dlq, exc, msg)
         return
     sender = services.sender
     if lane not in sender.lanes_of(alert):

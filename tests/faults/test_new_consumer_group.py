@@ -60,10 +60,8 @@ def test_new_app_id_posts_no_old_alerts(
     )
     time.sleep(3)
     assert len(slack.messages()) == 3, [m.get("text") for m in slack.messages()]
-    assert wait_until(lambda: caught_up("alerts"), timeout=30), second.log_tail()
+    assert wait_until(lambda: caught_up("alerts.lane.slack"), timeout=30), second.log_tail()
     assert len(slack.messages()) == 3
-    stale = metric_value(
-        scrape_metrics(second.web_port), "newswatch_alerts_total", outcome="stale"
-    )
+    stale = metric_value(scrape_metrics(second.web_port), "newswatch_alerts_total", outcome="stale")
     assert stale >= 3
     assert "stale" in second.log_tail(200)

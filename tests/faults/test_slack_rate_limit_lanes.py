@@ -66,7 +66,9 @@ def test_slack_rate_limit_does_not_delay_other_channels(
     arrived = wait_until(lambda: len(_file_alerts(settings)) == PER_RULE, timeout=WINDOW_S - 5)
     fast_after = time.monotonic() - limited_since
     slack_during = len(slack.messages())
-    print(f"\nfile alerts after {fast_after:.1f}s of Slack 429s; Slack got {slack_during} meanwhile")
+    print(
+        f"\nfile alerts after {fast_after:.1f}s of Slack 429s; Slack got {slack_during} meanwhile"
+    )
     assert arrived, f"file alerts {_file_alerts(settings)}\n{worker.log_tail()}"
     assert slack_during == 0  # Slack was still rate limited when the other channel got its alerts
 

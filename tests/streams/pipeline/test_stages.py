@@ -189,17 +189,16 @@ def _alert_services(
 
 
 async def _run(services: PipelineServices, *events: bytes) -> None:
-    """Decide each event, then deliver every alert it produced on every lane (like the agents)."""
+    """Decide each event, then deliver what it sent to each lane topic (like the agents)."""
     outbox = services.outbox
     assert isinstance(outbox, MemoryOutbox)
     for offset, value in enumerate(events):
-        before = len(outbox.records.get(services.topics.alerts, []))
+        before = {lane: len(outbox.records.get(services.topics.lane(lane), [])) for lane in LANES}
         await decide(InMessage(value, b"r1", services.topics.matches, 0, offset), services)
-        for key, alert in outbox.records.get(services.topics.alerts, [])[before:]:
-            for lane in LANES:
-                await deliver(
-                    InMessage(alert, key, services.topics.alerts, 0, offset), lane, services
-                )
+        for lane in LANES:
+            topic = services.topics.lane(lane)
+            for key, alert in outbox.records.get(topic, [])[before[lane] :]:
+                await deliver(InMessage(alert, key, topic, 0, offset), lane, services)
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
