@@ -54,10 +54,11 @@ def start_worker(
     app = create_app(settings, bootstrap=bootstrap)
     if task is not None:
 
-        @app.task
         async def _run_task() -> None:
             await app.newswatch.ready.wait()  # type: ignore[attr-defined]
             await task(app)
+
+        app.task(_run_task)
 
     worker = faust.Worker(
         app,
