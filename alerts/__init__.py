@@ -1,8 +1,10 @@
 """Alert policy (story grouping, throttle), Jinja rendering and delivery to channels.
 
-Pure logic: imports ``schemas`` but never ``streams``, Faust or aiokafka. The worker wires
-``AlertPolicy`` (state: a Faust table) → ``Deliverer`` (sent: a Faust table, dead letters:
-``alerts.dlq``); ``newswatch demo`` and tests use dicts.
+Pure logic: imports ``schemas`` but never ``streams``, Faust or aiokafka. The pipeline calls
+the facade in ``alerts.service`` only: ``AlertDecider.decide(event)`` (stories, throttle,
+staleness, replay namespace and routing over ``AlertPolicy``; state: a Faust table) and
+``AlertSender.deliver(alert, lane)`` (over ``Deliverer``; sent-state: a Faust table, dead
+letters: ``alerts.dlq``). Tools and tests use dicts.
 """
 
 from alerts.config import (
