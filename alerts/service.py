@@ -146,7 +146,8 @@ class AlertDecider:
         replay_config = config.model_copy(update={"extra_channels": [], "routing": {}})
         self.replay = AlertPolicy(Namespaced(state, "replay"), clock=clock, config=replay_config)
         self.prune_every_s = prune_every_s
-        self._pruned_at: dict[str, float] = {}
+        self._pruned_at: dict[int, float] = {}
+        self._candidates: dict[int, dict[str, list[str]]] = {}
 
     def decide(
         self, event: EnrichedArticle, *, fallback_time: float | None = None
@@ -195,14 +196,38 @@ class AlertDecider:
         return outcomes
 
     def _maybe_prune(self, policy: AlertPolicy, rule: str, window_s: float, now: float) -> None:
-        """Expire the rule's old state now and then, while processing an event of that rule."""
-        key = f"{id(policy)}|{rule}"
-        if now - self._pruned_at.get(key, float("-inf")) < self.prune_every_s:
-            return
-        self._pruned_at[key] = now
-        removed = policy.prune(now, rule=rule, window_s=window_s)
+        """Expire the rule's old state while processing an event of that rule.
+
+        The whole state is scanned at most once per ``prune_every_s`` (candidates grouped by
+        rule); each event then deletes only its own rule's candidates that are still old, so
+        the deletes (Faust tombstones) go to that rule's changelog partition.
+        """
+        key = id(policy)
+        if now - self._pruned_at.get(key, float("-inf")) >= self.prune_every_s:
+            self._pruned_at[key] = now
+            self._candidates[key] = _old_keys_by_rule(policy, now)
+        keys = self._candidates.get(key, {}).pop(rule, [])
+        horizon = now - max(policy.config.retention_s, window_s)
+        removed = 0
+        for state_key in keys:
+            value = policy.state.get(state_key)
+            if isinstance(value, dict) and float(value.get("t", now)) < horizon:
+                del policy.state[state_key]
+                removed += 1
         if removed:
-            log.debug("pruned %d state entries of rule %s", removed, rule)
+            log.debug("expired %d state entries of rule %s", removed, rule)
+
+
+def _old_keys_by_rule(policy: AlertPolicy, now: float) -> dict[str, list[str]]:
+    """State keys untouched for the configured retention, grouped by their rule prefix."""
+    horizon = now - policy.config.retention_s
+    found: dict[str, list[str]] = {}
+    for key, value in list(policy.state.items()):
+        if not isinstance(key, str) or "|" not in key or not isinstance(value, dict):
+            continue
+        if float(value.get("t", now)) < horizon:
+            found.setdefault(key.split("|", 1)[0], []).append(key)
+    return found
 
 
 class AlertSender:
