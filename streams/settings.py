@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     smtp_tls: bool = Field(False, validation_alias="SMTP_TLS")
     alert_email_from: str = Field("newswatch@localhost", validation_alias="ALERT_EMAIL_FROM")
     alert_email_to: StrList = Field(default_factory=list, validation_alias="ALERT_EMAIL_TO")
+    digest_interval_s: float = Field(
+        3600.0,
+        gt=0,
+        validation_alias="NEWSWATCH_DIGEST_INTERVAL",
+        description="seconds between digest emails per recipient list (the digest buffer "
+        "survives restarts in a changelog-backed table)",
+    )
     webhook_url: str | None = Field(None, validation_alias="NEWSWATCH_WEBHOOK_URL")
     http_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_HTTP_TIMEOUT")
 

@@ -197,7 +197,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "NEWSWATCH_RULE_LIMIT": str(settings.rule_limit),
         "NEWSWATCH_DELIVERY_RETRY_BASE": str(settings.delivery_retry_base_s),
         "NEWSWATCH_MAX_ALERT_AGE": str(settings.max_alert_age_s),
+        "NEWSWATCH_DIGEST_INTERVAL": str(settings.digest_interval_s),
     }
+    if settings.smtp_host:
+        env.update(SMTP_HOST=settings.smtp_host, SMTP_PORT=str(settings.smtp_port))
     if settings.kafka_bootstrap_servers:
         env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
     if settings.slack_bot_token is not None:

@@ -77,6 +77,11 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
     state = AlertState(
         policy=app.Table("alert-policy", default=None, partitions=settings.partitions),
         sent=app.Table("alert-sent", default=None, partitions=settings.partitions),
+        # Written also by the digest flush task (outside stream iteration): the key decides
+        # the changelog partition. A restart recovers unsent digests from the changelog.
+        digest=app.Table(
+            "alert-digest", default=None, partitions=settings.partitions, use_partitioner=True
+        ),
     )
     worker = build_worker(settings, outbox=FaustOutbox(app), state=state, bootstrap=bootstrap)
     wk: Worker = worker

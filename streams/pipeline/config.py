@@ -209,6 +209,7 @@ def channels_config(settings: Settings) -> ChannelsConfig:
             sender=settings.alert_email_from,
             default_to=list(settings.alert_email_to),
             timeout_s=timeout,
+            digest_interval_s=settings.digest_interval_s,
         )
     webhook = None
     if "webhook" in kinds and settings.webhook_url:

@@ -207,6 +207,7 @@ def build_worker(
         renderer=renderer,
         config=config.alerts.delivery,
         source_topic=topics.alerts,
+        digest_check_s=min(60.0, max(0.5, settings.digest_interval_s / 4)),
     )
     alerts = config.alerts
     decider = AlertDecider(

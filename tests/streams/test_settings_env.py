@@ -155,6 +155,7 @@ ROWS: dict[str, Row] = {
         lambda c: _smtp(c).default_to == ["a@example.org", "b@example.org"],
         SMTP,
     ),
+    "NEWSWATCH_DIGEST_INTERVAL": Row("60", lambda c: _smtp(c).digest_interval_s == 60.0, SMTP),
     "NEWSWATCH_WEBHOOK_URL": Row(
         "https://hooks.example.org/y",
         lambda c: (
