@@ -16,6 +16,7 @@ import faust
 import mode
 
 from streams.kafka import compat
+from streams.kafka.faust_typed import timer
 from streams.pipeline.agents import FaustOutbox, register_agents
 from streams.pipeline.runtime import Runtime
 from streams.pipeline.stages import PipelineServices, Topics
@@ -115,15 +116,15 @@ def create_app(
 
     app.service(RuntimeService)
 
-    @app.timer(interval=settings.watchlist_poll_s)
+    @timer(app, interval=settings.watchlist_poll_s)
     async def _reload_watchlist() -> None:
         await runtime.poll_watchlist()
 
-    @app.timer(interval=5.0)
+    @timer(app, interval=5.0)
     async def _probe_broker() -> None:
         await runtime.check_broker()
 
-    @app.timer(interval=10.0)
+    @timer(app, interval=10.0)
     async def _consumer_lag() -> None:
         _record_lag(app, runtime)
 
