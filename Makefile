@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-fast check format schemas audit lock clean
+.PHONY: demo test test-fast check format schemas docs audit lock clean
 
 # constraints.txt pins every package to the version the test-suite passed with (make lock).
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -48,6 +48,10 @@ audit: $(BIN)/.installed
 
 schemas: $(BIN)/.installed
 	$(BIN)/python -m schemas.export
+
+# docs/configuration.md from the Settings model (a test fails when it is stale).
+docs: $(BIN)/.installed
+	$(BIN)/python -m streams.tools.config_doc > docs/configuration.md
 
 # Regenerate constraints.txt from what is installed in $(VENV) (run after the tests passed).
 lock:
