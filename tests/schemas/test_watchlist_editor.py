@@ -7,6 +7,7 @@ that ``newswatch watchlist check`` reports. The hook runs that check on every co
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
 GOOD_RULE = "  - {id: r1, title: Example, all: ['term:acme']}\n"
 
 
+@functools.cache
 def validator() -> jsonschema.protocols.Validator:
     """A validator of the committed schema, for the dialect it declares."""
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
