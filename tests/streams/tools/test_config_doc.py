@@ -67,3 +67,13 @@ def test_nested_models_become_sections_with_their_env_names() -> None:
     assert "## Kafka" in page
     assert "| `NEWSWATCH_KAFKA__PARTITIONS` | int (≥ 1) | `4` | partitions per topic |" in page
     assert "| `SLACK_BOT_TOKEN` | str (optional) | unset | a token |" in page
+
+
+def test_fallback_descriptions_only_for_fields_without_their_own() -> None:
+    """A field's own ``Field(description=...)`` replaces its fallback entry (written once)."""
+    own = {
+        row.env
+        for row in config_doc.rows(Settings)
+        if row.description and row.description != config_doc.DESCRIPTIONS.get(row.env)
+    }
+    assert own & set(config_doc.DESCRIPTIONS) == set()
