@@ -245,7 +245,7 @@ Channel = Annotated[
     Field(
         description="console, file[:name], slack[:#channel], email:ADDRESS, digest[:ADDRESS], "
         "webhook[:name]",
-        json_schema_extra={"pattern": r"^(console|file|slack|email|digest|webhook)(:.+)?$"},
+        json_schema_extra={"pattern": rf"^({'|'.join(CHANNEL_KINDS)})(:.+)?$"},
     ),
 ]
 LanguageKey = Annotated[
@@ -314,6 +314,18 @@ class Throttle(_Strict):
 
 class Rule(_Strict):
     """When to alert: conditions over entities, concepts and inline terms within a scope."""
+
+    # The JSON Schema says what ``_needs_positive_condition`` checks, for editors.
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["all"], "properties": {"all": {"minItems": 1}}},
+                {"required": ["any"], "properties": {"any": {"minItems": 1}}},
+            ]
+        },
+    )
 
     id: Identifier
     title: str = Field(min_length=1, max_length=300)

@@ -144,15 +144,16 @@ def bench_enrich(
 
 @watchlist_cli.command("check")
 def watchlist_check(
-    path: Annotated[str, typer.Argument(help="watch-list YAML file")],
+    paths: Annotated[list[str], typer.Argument(help="watch-list YAML file(s)")],
     json_output: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
-    """Validate a watch-list: a summary and exit 0, or FILE:LINE:COL problems and exit 1."""
+    """Validate watch-lists: summaries and exit 0, or FILE:LINE:COL problems and exit 1."""
     from pathlib import Path
 
     from streams.tools.watchlist_cmd import run_check
 
-    raise typer.Exit(run_check(Path(path), as_json=json_output))
+    # Several files (as pre-commit passes them): each is checked, exit 1 if any is bad.
+    raise typer.Exit(max(run_check(Path(path), as_json=json_output) for path in paths))
 
 
 @cli.command("match")

@@ -125,7 +125,7 @@ def train_tiny_pipeline(
     import spacy
     from spacy.cli.init_config import init_config
     from spacy.training import Example
-    from spacy.util import fix_random_seed, minibatch
+    from thinc.api import fix_random_seed
 
     data = list(sentences or TRAINING_SENTENCES.get(lang, _EN))
     fix_random_seed(seed)
@@ -139,7 +139,8 @@ def train_tiny_pipeline(
     rng = random.Random(seed)
     for _ in range(iterations):
         rng.shuffle(examples)
-        for batch in minibatch(examples, size=8):
+        for start in range(0, len(examples), 8):
+            batch = examples[start : start + 8]
             nlp.update(batch, drop=0.1, sgd=optimizer)
     nlp.meta["name"] = f"tiny_ner_{lang}"
     nlp.meta["version"] = "0.0.1"

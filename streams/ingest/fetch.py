@@ -173,12 +173,14 @@ class FetchResult:
     @property
     def etag(self) -> str | None:
         """The ``ETag`` validator for the next conditional GET."""
-        return self.headers.get("etag")
+        etag: str | None = self.headers.get("etag")
+        return etag
 
     @property
     def last_modified(self) -> str | None:
         """The ``Last-Modified`` validator for the next conditional GET."""
-        return self.headers.get("last-modified")
+        modified: str | None = self.headers.get("last-modified")
+        return modified
 
     @property
     def content_type(self) -> str | None:

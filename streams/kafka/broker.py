@@ -78,7 +78,7 @@ def metadata_ok(host: str, port: int, timeout: float = 1.0) -> bool:
             sock.sendall(_metadata_request(correlation_id))
             header = _recv_exact(sock, 8)
             size, got = struct.unpack(">ii", header)
-            return got == correlation_id and size >= 4
+            return bool(got == correlation_id and size >= 4)
     except (OSError, struct.error):
         return False
 

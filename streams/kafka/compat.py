@@ -99,7 +99,8 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
         """Seek to the committed offsets; partitions without one go to the beginning."""
-        return await self.call_thread(self._seek_to_committed_or_beginning)
+        committed = await self.call_thread(self._seek_to_committed_or_beginning)
+        return cast(Mapping[Any, int], committed)
 
     async def _seek_to_committed_or_beginning(self) -> Mapping[Any, int]:
         consumer = self._ensure_consumer()
@@ -179,7 +180,7 @@ class Consumer(faust_aiokafka.Consumer):
 
     def _expected(self) -> dict[Any, int]:
         """Per partition, the offset the next record must have (known after a seek)."""
-        return self.__dict__.setdefault("_next_offset", {})
+        return cast(dict[Any, int], self.__dict__.setdefault("_next_offset", {}))
 
     async def perform_seek(self) -> None:
         """Seek to the committed offsets; they are the offsets expected next."""

@@ -16,6 +16,7 @@ import faust
 import mode
 
 from streams.kafka import compat
+from streams.kafka.faust_typed import timer
 from streams.pipeline.agents import FaustOutbox, register_agents
 from streams.pipeline.root import AlertState, Worker, build_worker
 from streams.pipeline.web import mount
@@ -105,18 +106,17 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
 
     app.service(WorkerService)
 
+    @timer(app, interval=config.watchlist.poll_s)
     async def _reload_watchlist() -> None:
         await wk.poll_watchlist()
 
+    @timer(app, interval=5.0)
     async def _probe_broker() -> None:
         await wk.check_broker()
 
+    @timer(app, interval=10.0)
     async def _consumer_lag() -> None:
         _record_lag(app, wk)
-
-    app.timer(interval=config.watchlist.poll_s)(_reload_watchlist)
-    app.timer(interval=5.0)(_probe_broker)
-    app.timer(interval=10.0)(_consumer_lag)
 
     mount(app, worker.health, worker.metrics)
     app.newswatch = worker  # type: ignore[attr-defined]

@@ -46,6 +46,7 @@ def start_worker(
     """Build the app, run a Faust worker until it stops; ``task(app)`` runs once it is ready."""
     import faust
 
+    from streams.kafka.faust_typed import task as faust_task
     from streams.logs import logging_config
     from streams.pipeline.app import create_app
 
@@ -54,11 +55,10 @@ def start_worker(
     app = create_app(settings, bootstrap=bootstrap)
     if task is not None:
 
+        @faust_task(app)
         async def _run_task() -> None:
             await app.newswatch.ready.wait()  # type: ignore[attr-defined]
             await task(app)
-
-        app.task(_run_task)
 
     worker = faust.Worker(
         app,

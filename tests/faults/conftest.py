@@ -101,6 +101,7 @@ def spawn_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
                 "NEWSWATCH_DELIVERY_RETRY_BASE": str(settings.delivery_retry_base_s),
                 "NEWSWATCH_SLACK_RATE": str(settings.slack_rate_per_s),
                 "NEWSWATCH_RULE_LIMIT": str(settings.rule_limit),
+                "NEWSWATCH_LANGUAGES": ",".join(settings.languages),
             }
         )
         worker = WorkerProcess(

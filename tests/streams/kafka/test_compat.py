@@ -1,59 +1,237 @@
-"""The embedded broker's end-offset quirk, which the worker's table recovery works around.
+"""One test per override of Faust/aiokafka internals in ``streams.kafka.compat``.
 
-ListOffsets(latest) on the embedded broker answers the base offset of the last record
-batch plus one, so after a multi-record batch it under-counts the partition. Faust's table
-recovery reads each changelog up to that offset; the SIGKILL test lost alert decisions
-through it until the worker confirmed end offsets with a fetch (``streams.pipeline.app``).
+Each test names the broker or library behaviour its patch works around and, where that
+behaviour is the broker's or aiokafka's, shows it on the real embedded broker first, so a
+new library version (or a broker that behaves) is noticed here rather than in production.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import faust
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from streams.errors import ConfigError
+from streams.kafka import compat
 from streams.kafka.broker import EmbeddedBroker
-from streams.kafka.compat import check_versions, confirm_end_offsets
+from streams.kafka.compat import FETCH_MAX_WAIT_MS, check_versions, confirm_end_offsets
+from streams.pipeline.app import create_app
+from streams.settings import Settings
 
-pytestmark = [pytest.mark.broker]
+
+def _topic(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-async def _batch_then_ends(bootstrap: str, topic: str) -> tuple[int, int]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=100)
+async def _produce(bootstrap: str, topic: str, count: int, *, linger_ms: int = 0) -> list[int]:
+    """Produce ``count`` records to partition 0 of ``topic``; their offsets."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=linger_ms)
     await producer.start()
     try:
-        sent = [await producer.send(topic, b"record", partition=0) for _ in range(5)]
+        sent = [await producer.send(topic, b"record-%d" % i, partition=0) for i in range(count)]
         await producer.flush()
-        offsets = [(await future).offset for future in sent]
+        return [(await future).offset for future in sent]
     finally:
         await producer.stop()
-    assert offsets == [0, 1, 2, 3, 4]  # one batch of five records
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        tp = TopicPartition(topic, 0)
-        listed = (await consumer.end_offsets([tp]))[tp]
-    finally:
-        await consumer.stop()
-    confirmed = await confirm_end_offsets({tp: listed}, bootstrap_servers=bootstrap)
-    return listed, confirmed[tp]
 
 
+# --- FETCH_MAX_WAIT_MS ------------------------------------------------------------------
+
+
+@pytest.mark.broker
+def test_worker_consumer_fetches_with_the_short_wait(
+    broker: EmbeddedBroker, make_settings: Callable[..., Settings]
+) -> None:
+    """The worker's consumer waits at most FETCH_MAX_WAIT_MS per fetch, not Faust's 1500 ms.
+
+    Works around: the embedded broker does not answer a waiting fetch when data arrives, so
+    Faust's hard-coded ``fetch_max_wait_ms=1500`` became up to 1.5 s of latency per hop.
+    """
+
+    async def waits() -> tuple[int, int]:
+        app = create_app(make_settings(broker))
+        thread = app.consumer._thread
+        assert isinstance(thread, compat.ConsumerThread)
+        base = faust_aiokafka.AIOKafkaConsumerThread
+        stock = base._create_worker_consumer(thread, app.transport)  # Faust's own consumer
+        consumer = thread._create_worker_consumer(app.transport)
+        await consumer.start()
+        try:
+            # the fetcher, created at start, is what really waits
+            return int(stock._fetch_max_wait_ms), int(consumer._fetcher._fetch_max_wait_ms)
+        finally:
+            await consumer.stop()
+            await stock.stop()
+            thread.thread_loop.close()  # created with the (never started) consumer thread
+
+    stock, patched = asyncio.run(waits())
+    assert stock == 1500  # Faust's hard-coded wait (the library behaviour)
+    assert patched == FETCH_MAX_WAIT_MS == 100
+
+
+# --- ConsumerThread.seek_to_committed ----------------------------------------------------
+
+
+@pytest.mark.broker
+def test_seek_to_committed_rewinds_partitions_without_a_committed_offset(
+    broker: EmbeddedBroker,
+) -> None:
+    """Partitions without a committed offset go back to the beginning; changelogs stay put.
+
+    Works around: aiokafka's ``seek_to_committed`` skips partitions that have no committed
+    offset, so records Faust fetched and dropped in a rebalance were never read again.
+    """
+    bootstrap = broker.bootstrap_servers
+    source, changelog = _topic("compat-seek"), _topic("compat-seek-changelog")
+
+    async def scenario() -> tuple[int, int, int]:
+        for topic in (source, changelog):
+            await _produce(bootstrap, topic, 5)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=_topic("compat-group"), enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            src, log = TopicPartition(source, 0), TopicPartition(changelog, 0)
+            consumer.assign([src, log])
+            for tp in (src, log):
+                consumer.seek(tp, 5)  # records fetched, then dropped
+            await consumer.seek_to_committed()  # stock aiokafka: no committed offset, no seek
+            stock = await consumer.position(src)
+            thread = SimpleNamespace(
+                _ensure_consumer=lambda: consumer,
+                app=SimpleNamespace(tables=SimpleNamespace(changelog_topics={changelog})),
+            )
+            await compat.ConsumerThread._seek_to_committed_or_beginning(thread)  # type: ignore[arg-type]
+            return stock, await consumer.position(src), await consumer.position(log)
+        finally:
+            await consumer.stop()
+
+    stock, patched, changelog_at = asyncio.run(scenario())
+    assert stock == 5  # the library behaviour the patch works around
+    assert patched == 0  # read again from the beginning (auto_offset_reset "earliest")
+    assert changelog_at == 5  # table recovery positions its changelogs itself
+
+
+# --- ConsumerThread._highwaters -> confirm_end_offsets ------------------------------------
+
+
+@pytest.mark.broker
 def test_end_offsets_are_confirmed_past_the_last_batch(broker: EmbeddedBroker) -> None:
-    """After one batch of five records the confirmed end offset is 5, whatever ListOffsets says."""
-    listed, confirmed = asyncio.run(
-        _batch_then_ends(broker.bootstrap_servers, f"quirk-{uuid.uuid4().hex[:8]}")
-    )
+    """After one batch of five records the confirmed end offset is 5, whatever ListOffsets says.
+
+    Works around: the embedded broker answers ListOffsets(latest) with the last batch's base
+    offset + 1, so Faust's table recovery stopped before the last records of a batch.
+    """
+
+    async def batch_then_ends(bootstrap: str, topic: str) -> tuple[int, int]:
+        assert await _produce(bootstrap, topic, 5, linger_ms=100) == [0, 1, 2, 3, 4]
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+        await consumer.start()
+        try:
+            tp = TopicPartition(topic, 0)
+            listed = (await consumer.end_offsets([tp]))[tp]
+        finally:
+            await consumer.stop()
+        confirmed = await confirm_end_offsets({tp: listed}, bootstrap_servers=bootstrap)
+        return listed, confirmed[tp]
+
+    listed, confirmed = asyncio.run(batch_then_ends(broker.bootstrap_servers, _topic("quirk")))
     assert confirmed == 5
     assert listed <= confirmed  # the embedded broker says 1 (base offset 0 + 1)
 
 
-def test_untested_faust_version_fails_at_import_with_a_clear_message() -> None:
-    """A faust-streaming other than the tested one is refused, naming both versions."""
-    from streams.errors import ConfigError
+# --- Consumer.getmany -----------------------------------------------------------------------
 
+
+class _Fetch(faust_aiokafka.Consumer):
+    """Stands in for Faust's fetch loop: yields what a real aiokafka consumer fetches."""
+
+    source: AIOKafkaConsumer
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        batches = await self.source.getmany(timeout_ms=int(timeout * 1000), max_records=3)
+        for tp, records in batches.items():
+            for record in records:
+                yield tp, record
+
+
+class _HoleConsumer(compat.Consumer, _Fetch):
+    """compat.Consumer over ``_Fetch`` (MRO: compat.Consumer's ``super()`` is ``_Fetch``)."""
+
+
+class _ThreadHop:
+    """Faust's consumer-thread hop, run on this loop: the consumer the thread would own."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+
+    def _ensure_consumer(self) -> AIOKafkaConsumer:
+        return self.consumer
+
+    async def call_thread(self, fun: Callable[[], Awaitable[None]]) -> None:
+        await fun()
+
+
+class _HoleTransport(compat.Transport):
+    Consumer = _HoleConsumer
+
+
+@pytest.mark.broker
+def test_a_hole_in_the_offsets_is_read_again(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """Records after a hole are held back and the hole is read again from the broker.
+
+    Works around: when a rebalance interrupts a fetch, Faust drops the fetched records and
+    relies on a seek back; without it the next record follows a hole that Faust acks as a
+    compaction gap, committing the records in the hole unprocessed (lost alerts).
+    """
+    bootstrap, topic = broker.bootstrap_servers, _topic("compat-hole")
+
+    async def scenario() -> list[list[int]]:
+        assert await _produce(bootstrap, topic, 10) == list(range(10))
+        app = faust.App("compat-hole", broker=f"kafka://{bootstrap}", datadir=str(tmp_path))
+        app.transport = _HoleTransport(app.conf.broker_consumer, app)
+        consumer = app.consumer
+        assert isinstance(consumer, _HoleConsumer)
+        source = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await source.start()
+        try:
+            tp = TopicPartition(topic, 0)
+            source.assign([tp])
+            source.seek(tp, 0)
+            consumer.source = source
+            consumer._thread.thread_loop.close()  # the real thread is never started
+            consumer._thread = _ThreadHop(source)  # type: ignore[assignment]
+            rounds = [[m.offset async for _, m in consumer.getmany(timeout=2.0)]]
+            source.seek(tp, 6)  # the rebalance skipped 3..5 and no seek back happened
+            for _ in range(3):
+                rounds.append([m.offset async for _, m in consumer.getmany(timeout=2.0)])
+            return rounds
+        finally:
+            await source.stop()
+
+    rounds = asyncio.run(scenario())
+    assert rounds[0] == [0, 1, 2]
+    assert rounds[1] == []  # 6..8 follow the hole: held back, the partition seeks to 3
+    assert [offset for batch in rounds[2:] for offset in batch] == [3, 4, 5, 6, 7, 8]
+
+
+# --- check_versions ------------------------------------------------------------------------
+
+
+def test_untested_faust_version_fails_at_import_with_a_clear_message() -> None:
+    """A faust-streaming other than the tested one is refused, naming both versions.
+
+    Guards every patch above: they read private attributes of these exact versions.
+    """
     with pytest.raises(ConfigError, match=r"faust-streaming 0\.16\.0 \(tested: 0\.15\.3\)"):
         check_versions({"faust-streaming": "0.16.0", "aiokafka": "0.14.0"})
     check_versions({"faust-streaming": "0.15.3", "aiokafka": "0.14.0"})
