@@ -131,7 +131,7 @@ async def poll_feeds(
     )
     await fetcher.start()
     try:
-        poller = FeedPoller(fetcher, urls)
+        poller = FeedPoller(fetcher, urls, max_items=settings.feed_max_items, retry=follow)
         while True:
             for state in poller.due():
                 for article in await poller.poll(state):
