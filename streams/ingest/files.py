@@ -15,6 +15,7 @@ reading goes on. :func:`read_path` raises ``IngestError`` at the first one inste
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 FEED_SUFFIXES = (".rss", ".atom", ".xml")
 FILE_SUFFIXES = (".jsonl", ".txt", ".html", ".htm", *FEED_SUFFIXES)
+_HAS_DOCUMENT = re.compile(r"<(?:html|body)\b", re.I)
 #: Bytes of a local file read at most (a page or feed; JSONL is streamed line by line).
 MAX_FILE_BYTES = 50_000_000
 
@@ -101,7 +103,9 @@ def read_html(path: Path, *, source: str | None = None) -> RawArticle:
     page, _ = decode_bytes(_read_bytes(path))
     meta = page_metadata(page)
     title = meta.title or path.stem
-    body = html_to_text(page) if page.strip() else ""
+    if not _HAS_DOCUMENT.search(page[:20_000]):  # a bare fragment: give the extractor a page
+        page = f"<html><body>{page}</body></html>"
+    body = html_to_text(page)
     paragraphs = [" ".join(line.split()) for line in body.splitlines()]
     text = "\n\n".join(p for p in paragraphs if p)
     return _article(
