@@ -92,14 +92,15 @@ def _charset(content_type: str | None) -> str | None:
 
 
 def _entry_time(entry: Any) -> datetime | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: FeedParserDict maps published_parsed to updated_parsed with a warning
+    parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if parsed:
         year, month, day, hour, minute, second = parsed[:6]
         try:
             return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             pass
-    raw = entry.get("published") or entry.get("updated")
+    raw = dict.get(entry, "published") or dict.get(entry, "updated")
     if not raw or not isinstance(raw, str) or len(raw) > 200:
         return None
     from streams.ingest.dates import parse_date

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -216,8 +217,8 @@ def _big_feed(items: int) -> bytes:
 async def test_big_feed_is_parsed_off_the_event_loop_with_an_item_limit(
     body_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 20,000-item feed is parsed in a worker thread while the loop keeps running; 100 kept."""
-    body_server.body = _big_feed(20_000)
+    """A 6,000-item feed is parsed in a worker thread while the loop keeps running; 100 kept."""
+    body_server.body = _big_feed(6_000)
     ticks = 0
     seen: list[tuple[str, int, int]] = []
     real_parse = feedparser.parse
@@ -256,3 +257,128 @@ def test_entry_with_oversized_link_is_skipped_not_fatal() -> None:
     assert [a.title for a in parse_feed(body, feed_url="https://news.example/feed")] == [
         "Alibaba unter Verdacht"
     ]
+
+
+# ------------------------------------------------------------------ real-world feeds (14.6)
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Gull Atom</title>
+<entry><title>Harbour reopens</title><link href="https://gull.example/harbour"/>
+<updated>2024-03-02T08:00:00Z</updated><summary>Ships sail again.</summary></entry></feed>"""
+
+RDF = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="https://gull.example/"><title>Gull RDF</title></channel>
+<item rdf:about="https://gull.example/rdf-1"><title>Pier repaired</title>
+<link>https://gull.example/rdf-1</link><description>Work is done.</description></item>
+</rdf:RDF>"""
+
+
+def _rss_item(title: str, link: str, extra: str) -> str:
+    return f"<item><title>{title}</title><link>{link}</link>{extra}</item>"
+
+
+@pytest.mark.parametrize(("suffix", "body"), [(".rss", RSS), (".atom", ATOM), (".xml", RDF)])
+def test_local_feed_files_are_ingested(tmp_path: Path, suffix: str, body: bytes) -> None:
+    """``.rss``/``.atom``/``.xml`` files are read as feeds, one article per entry."""
+    from streams.ingest.files import read_path
+
+    path = tmp_path / f"saved{suffix}"
+    path.write_bytes(body)
+    articles = list(read_path(path))
+    assert len(articles) == 1 and articles[0].url and articles[0].url.startswith("https://")
+    assert articles[0].source in ("Example News", "Gull Atom", "Gull RDF")
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-rss+xml", RSS),
+        ("application/rdf+xml", RDF),
+        ("text/xml; charset=utf-8", RSS),
+        ("application/atom+xml", ATOM),
+        ("text/html; charset=utf-8", RSS),  # an XML feed served as HTML: sniffed
+        ("application/octet-stream", ATOM),
+    ],
+)
+async def test_content_types_real_servers_send_are_accepted(
+    body_server: Any, content_type: str, body: bytes
+) -> None:
+    """Feeds served as x-rss+xml, rdf+xml, text/xml, text/html … are fetched and parsed."""
+    body_server.body, body_server.content_type = body, content_type
+    poller, articles = await _poll_once(body_server.url)
+    assert poller.errors == 0 and len(articles) == 1
+
+
+def test_localized_dates_and_fetch_time_fallback() -> None:
+    """ "Seg, 24 Set 2018" is read; an undated entry gets the fetch time, labelled as such."""
+    from datetime import UTC, datetime
+
+    items = _rss_item(
+        "Porto reabre",
+        "https://gull.example/pt",
+        "<pubDate>Seg, 24 Set 2018 10:00:00 -0300</pubDate>",
+    ) + _rss_item("Undated", "https://gull.example/none", "")
+    body = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>G</title>{items}</channel></rss>'
+    )
+    fetched = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    dated, undated = parse_feed(
+        body.encode(), feed_url="https://gull.example/f", fetched_at=fetched
+    )
+    assert dated.published_at == datetime(2018, 9, 24, 13, 0, tzinfo=UTC)
+    assert dated.published_at_is_fetch_time is False
+    assert undated.published_at == fetched and undated.published_at_is_fetch_time is True
+
+
+def test_short_html_summaries_are_kept_as_text_without_error_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A short HTML fragment summary and a plain-text one both reach the clean text."""
+    from streams.enrich.boilerplate import load_boilerplate
+    from streams.enrich.clean import clean_article
+
+    items = _rss_item(
+        "Harbour closes",
+        "https://gull.example/1",
+        "<description>&lt;p&gt;The harbour &lt;b&gt;closed&lt;/b&gt; after spying claims.&lt;/p&gt;"
+        "</description>",
+    ) + _rss_item(
+        "Pier opens",
+        "https://gull.example/2",
+        "<description>Plain text: the pier opened.</description>",
+    )
+    body = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>G</title>{items}</channel></rss>'
+    )
+    with caplog.at_level(logging.WARNING):
+        first, second = parse_feed(body.encode(), feed_url="https://gull.example/f")
+        cleaned = [
+            clean_article(
+                a.title,
+                a.text,
+                content_type=a.content_type,
+                boilerplate=load_boilerplate(["en"]),
+                max_chars=10_000,
+            ).text
+            for a in (first, second)
+        ]
+    assert cleaned[0] == "Harbour closes\n\nThe harbour closed after spying claims."
+    assert cleaned[1] == "Pier opens\n\nPlain text: the pier opened."
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_legacy_charset_feed_is_decoded() -> None:
+    """A feed declaring windows-1252 in its XML declaration keeps its umlauts."""
+    body = (
+        '<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel><title>G</title>'
+        + _rss_item(
+            "Größere Prüfung",
+            "https://gull.example/de",
+            "<description>Müller äußert sich.</description>",
+        )
+        + "</channel></rss>"
+    ).encode("cp1252")
+    (article,) = parse_feed(body, feed_url="https://gull.example/f", content_type="text/xml")
+    assert article.title == "Größere Prüfung" and article.text == "Müller äußert sich."
