@@ -17,6 +17,7 @@ import asyncio
 import io
 import logging
 import random
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,6 +92,19 @@ def _charset(content_type: str | None) -> str | None:
     return None
 
 
+_ITEM_END = re.compile(rb"</(?:[A-Za-z][\w.-]*:)?(?:item|entry)\s*>", re.I)
+
+
+def _cut_after_items(body: bytes, max_items: int) -> bytes:
+    """``body`` cut after its ``max_items``-th ``</item>``/``</entry>`` (feedparser parses
+    every entry of a document, so the item limit also bounds the parse time); the parser
+    reads the truncated rest leniently."""
+    for count, found in enumerate(_ITEM_END.finditer(body), start=1):
+        if count >= max_items:
+            return body[: found.end()]
+    return body
+
+
 def _entry_time(entry: Any) -> datetime | None:
     # dict.get: FeedParserDict maps published_parsed to updated_parsed with a warning
     parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
@@ -134,7 +148,9 @@ def parse_feed(
         "content-type": f"application/xml; charset={charset}" if charset else "application/xml",
         "content-location": feed_url,
     }
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    parsed = feedparser.parse(
+        io.BytesIO(_cut_after_items(body, max_items)), response_headers=headers
+    )
     if parsed.get("bozo") and not parsed.entries:
         raise IngestError(f"not an RSS/Atom feed: {parsed.get('bozo_exception')}", source=feed_url)
     name = source or parsed.feed.get("title") or urlsplit(feed_url).hostname or feed_url

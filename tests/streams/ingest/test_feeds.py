@@ -217,7 +217,7 @@ def _big_feed(items: int) -> bytes:
 async def test_big_feed_is_parsed_off_the_event_loop_with_an_item_limit(
     body_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 6,000-item feed is parsed in a worker thread while the loop keeps running; 100 kept."""
+    """A 6,000-item feed is parsed in a worker thread while the loop keeps running; 1,000 kept."""
     body_server.body = _big_feed(6_000)
     ticks = 0
     seen: list[tuple[str, int, int]] = []
@@ -239,10 +239,10 @@ async def test_big_feed_is_parsed_off_the_event_loop_with_an_item_limit(
 
     task = asyncio.create_task(ticker())
     try:
-        _, articles = await _poll_once(body_server.url, max_items=100)
+        _, articles = await _poll_once(body_server.url, max_items=1_000)
     finally:
         task.cancel()
-    assert len(articles) == 100 and articles[-1].title == "Item 99"
+    assert len(articles) == 1_000 and articles[-1].title == "Item 999"
     ((thread, before, after),) = seen
     assert thread != threading.main_thread().name
     assert after > before, "the event loop did not run while the feed was parsed"
