@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 FEED_SUFFIXES = (".rss", ".atom", ".xml")
 FILE_SUFFIXES = (".jsonl", ".txt", ".html", ".htm", *FEED_SUFFIXES)
 _HAS_DOCUMENT = re.compile(r"<(?:html|body)\b", re.I)
+#: Characters of a page given to the extractor (inline scripts and styles included).
+MAX_PAGE_CHARS = 10_000_000
 #: Bytes of a local file read at most (a page or feed; JSONL is streamed line by line).
 MAX_FILE_BYTES = 50_000_000
 
@@ -101,6 +103,7 @@ def read_html(path: Path, *, source: str | None = None) -> RawArticle:
     from streams.enrich.clean import html_to_text
 
     page, _ = decode_bytes(_read_bytes(path))
+    page = page[:MAX_PAGE_CHARS]
     meta = page_metadata(page)
     title = meta.title or path.stem
     if not _HAS_DOCUMENT.search(page[:20_000]):  # a bare fragment: give the extractor a page
