@@ -98,6 +98,7 @@ def safe_url(url: str | None) -> str | None:
         return None
     if not re.fullmatch(r"[a-z0-9.\-\[\]:]+", host.lower()):
         return None
+    host = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
     netloc = host.lower() + (f":{port}" if port is not None else "")
     return urlunsplit(
         (

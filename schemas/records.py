@@ -58,6 +58,10 @@ class RawArticle(_Record):
     url: str | None = Field(default=None, max_length=4_096)
     source: str | None = Field(default=None, max_length=512)
     published_at: datetime | None = None
+    published_at_is_fetch_time: bool = Field(
+        default=False,
+        description="published_at is the time the feed was fetched (the source gave no date)",
+    )
     language: str | None = Field(
         default=None, max_length=16, description="ISO 639-1 code; trusted when present"
     )

@@ -77,6 +77,7 @@ class RecordError(NewswatchError):
     ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.column: int = 1
         self.topic = topic
         self.partition = partition
         self.offset = offset

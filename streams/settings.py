@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     )
     fetch_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_FETCH_TIMEOUT")
     fetch_max_bytes: int = Field(5_000_000, ge=1_024, validation_alias="NEWSWATCH_FETCH_MAX_BYTES")
+    feed_max_items: int = Field(
+        500,
+        ge=1,
+        validation_alias="NEWSWATCH_FEED_MAX_ITEMS",
+        description="at most this many entries are parsed per feed document",
+    )
 
     # --- channels -------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")

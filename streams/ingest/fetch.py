@@ -19,8 +19,17 @@ through :class:`GuardedFetcher`, which refuses with :class:`streams.errors.Fetch
 
 The allow-list (:attr:`FetchConfig.allow`) holds host names (``feeds.example.org``,
 ``*.example.org``) and addresses/CIDRs (``10.0.0.0/8``, ``::1``). An allowed host name skips
-the address check; an allowed CIDR admits the addresses it contains. Metadata addresses are
-admitted only by an exact single-address entry (``169.254.169.254/32``), never by a broad one.
+the address check for private, shared and link-local answers; an allowed CIDR admits the
+addresses it contains. Two classes are stricter, because a wildcard entry lets whoever runs
+the zone point a name anywhere:
+
+- metadata addresses (``169.254.169.254``, ``fd00:ec2::254`` ...) and metadata host names are
+  admitted only by an exact single-address entry (``169.254.169.254/32``): never by a host
+  name (exact or wildcard), never by a broad CIDR;
+- loopback and unspecified addresses (``127.0.0.0/8``, ``::1``, ``0.0.0.0``, ``::``) are
+  admitted by an address entry that lies inside loopback/unspecified itself (``127.0.0.1``,
+  ``::1``) or by an *exact* host name entry (``localhost``), never by a wildcard
+  (``*.allowed.test``) and never by a broad CIDR such as ``0.0.0.0/0``.
 
 DNS rebinding: the guard resolves the name itself (``loop.getaddrinfo``), checks the
 answers, and *pins* the connection to exactly those addresses. The choice is a custom
@@ -93,6 +102,14 @@ DEFAULT_ACCEPT: tuple[str, ...] = (
     "text/plain",
 )
 _RETRIABLE_STATUS = frozenset({408, 425, 429})
+_LOCAL_REASONS = frozenset({"loopback", "unspecified"})
+
+
+def _is_local_network(net: IPNetwork) -> bool:
+    """The whole network is loopback (or the one unspecified address)."""
+    return (net.is_loopback and net.prefixlen >= (8 if net.version == 4 else 128)) or (
+        net.num_addresses == 1 and net.network_address.is_unspecified
+    )
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,7 @@ class FetchConfig:
     max_redirects: int = 5
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch)"
     _hosts: frozenset[str] = field(init=False, repr=False, compare=False)
+    _wildcards: frozenset[str] = field(init=False, repr=False, compare=False)
     _networks: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -127,7 +145,10 @@ class FetchConfig:
         if self.max_bytes < 1 or self.max_redirects < 0 or self.timeout_s <= 0:
             raise ConfigError("fetch limits must be positive (max_bytes, max_redirects, timeout)")
         object.__setattr__(self, "allow", tuple(self.allow))
-        object.__setattr__(self, "_hosts", frozenset(hosts))
+        object.__setattr__(self, "_hosts", frozenset(h for h in hosts if not h.startswith("*.")))
+        object.__setattr__(
+            self, "_wildcards", frozenset(h[2:] for h in hosts if h.startswith("*."))
+        )
         object.__setattr__(self, "_networks", tuple(networks))
 
     @classmethod
@@ -139,12 +160,18 @@ class FetchConfig:
             max_bytes=settings.fetch_max_bytes,
         )
 
+    def host_rule(self, name: str) -> str | None:
+        """``"exact"`` or ``"wildcard"`` when the normalized host name is allow-listed."""
+        if name in self._hosts:
+            return "exact"
+        parts = name.split(".")
+        if any(".".join(parts[i:]) in self._wildcards for i in range(1, len(parts))):
+            return "wildcard"
+        return None
+
     def allows_host(self, name: str) -> bool:
         """True when the normalized host name is allow-listed (exact or ``*.suffix``)."""
-        if name in self._hosts:
-            return True
-        parts = name.split(".")
-        return any("*." + ".".join(parts[i:]) in self._hosts for i in range(1, len(parts)))
+        return self.host_rule(name) is not None
 
     def allows_address(self, ip: IPAddress, *, metadata: bool = False) -> bool:
         """True when an allow-listed CIDR contains ``ip`` (metadata: only a one-address entry)."""
@@ -153,6 +180,18 @@ class FetchConfig:
             ip.version == net.version and ip in net and (not metadata or net.num_addresses == 1)
             for net in self._networks
         )
+
+    def admits(self, ip: IPAddress, reason: str, host_rule: str | None) -> bool:
+        """Whether the allow-list admits ``ip`` refused for ``reason`` under this host rule."""
+        if reason == "metadata":
+            return self.allows_address(ip, metadata=True)
+        if reason in _LOCAL_REASONS:
+            plain = plain_address(ip)
+            return host_rule == "exact" or any(
+                plain.version == net.version and plain in net and _is_local_network(net)
+                for net in self._networks
+            )
+        return host_rule is not None or self.allows_address(ip)
 
     @property
     def total_deadline_s(self) -> float:
@@ -173,14 +212,14 @@ class FetchResult:
     @property
     def etag(self) -> str | None:
         """The ``ETag`` validator for the next conditional GET."""
-        etag: str | None = self.headers.get("etag")
-        return etag
+        value: str | None = self.headers.get("etag")
+        return value
 
     @property
     def last_modified(self) -> str | None:
         """The ``Last-Modified`` validator for the next conditional GET."""
-        modified: str | None = self.headers.get("last-modified")
-        return modified
+        value: str | None = self.headers.get("last-modified")
+        return value
 
     @property
     def content_type(self) -> str | None:
@@ -326,19 +365,19 @@ class GuardedFetcher:
         name = host.lower().rstrip(".")
         if not name:
             raise refused("bad-url", "no host", shown)
-        host_allowed = self.config.allows_host(name)
-        if name in METADATA_HOSTS and not host_allowed:
+        rule = self.config.host_rule(name)
+        if name in METADATA_HOSTS and rule != "exact":
             raise refused("metadata", f"{name} is a cloud metadata endpoint", shown)
         port = url.port or (443 if url.scheme == "https" else 80)
         addresses = await self._addresses(host, port, shown)
-        if not host_allowed:
-            for ip in addresses:
-                reason = classify_address(ip)
-                if reason and not self.config.allows_address(ip, metadata=reason == "metadata"):
-                    where = name if name == str(ip) else f"{name} resolves to {ip}"
-                    raise refused(
-                        reason, f"{where}, a {reason} address, is not allow-listed", shown
-                    )
+        for ip in addresses:
+            reason = classify_address(ip)
+            if reason and not self.config.admits(ip, reason, rule):
+                where = name if name == str(ip) else f"{name} resolves to {ip}"
+                how = " (a wildcard entry never admits it)" if rule == "wildcard" else ""
+                raise refused(
+                    reason, f"{where}, a {reason} address, is not allow-listed{how}", shown
+                )
         return host, tuple(str(ip) for ip in addresses)
 
     async def _addresses(self, host: str, port: int, shown: str) -> list[IPAddress]:

@@ -3,6 +3,12 @@
 Keys are stable article ids; within one producer's life an id is produced once. Idempotence
 is off by default (the embedded broker rejects InitProducerId); on real Kafka it can be
 switched on with ``NEWSWATCH_IDEMPOTENT_PRODUCER=true``.
+
+Bad input never aborts a run: a bad file or JSONL line is reported on stderr
+(``FILE:LINE:COL: message`` / ``FILE: message``), an article that cannot be produced is
+reported with its origin, every other source is still produced, and the exit code is 1 at
+the end. A record larger than ``NEWSWATCH_MAX_RECORD_BYTES`` (the worker's limit, below the
+producer's max request size) is trimmed at a paragraph boundary first (:func:`fit_record`).
 """
 
 from __future__ import annotations
@@ -10,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -19,9 +26,44 @@ from aiokafka.errors import KafkaError
 from schemas.records import RawArticle
 from streams.errors import BrokerError, IngestError
 from streams.kafka.codec import dumps
+from streams.kafka.jsonl import BadInput
 from streams.settings import Settings
 
-__all__ = ["ArticleProducer", "collect_local", "poll_feeds", "run_ingest"]
+__all__ = [
+    "ArticleProducer",
+    "collect_local",
+    "fit_record",
+    "iter_local",
+    "poll_feeds",
+    "run_ingest",
+]
+
+#: Trimming passes before a record that still does not fit is reported.
+_TRIM_ROUNDS = 6
+
+
+def fit_record(article: RawArticle, max_bytes: int) -> tuple[RawArticle, bytes]:
+    """The article (its text cut at a paragraph/word boundary if needed) and its JSON bytes."""
+    data = dumps(article)
+    text = article.text
+    for _ in range(_TRIM_ROUNDS):
+        if len(data) <= max_bytes:
+            return article, data
+        keep = int(len(text) * max_bytes / len(data) * 0.97) - 64
+        if keep <= 0:
+            break
+        cut = text[:keep]
+        boundary = max(cut.rfind("\n\n"), cut.rfind("\n"))
+        if boundary < keep // 2:
+            boundary = cut.rfind(" ")
+        text = cut[:boundary].rstrip() if boundary > keep // 2 else cut
+        article = article.model_copy(update={"text": text})
+        data = dumps(article)
+    if len(data) <= max_bytes:
+        return article, data
+    raise IngestError(
+        f"record of {len(data)} bytes does not fit NEWSWATCH_MAX_RECORD_BYTES={max_bytes}"
+    )
 
 
 class ArticleProducer:
@@ -57,14 +99,21 @@ class ArticleProducer:
         await self._producer.stop()
 
     async def produce(self, article: RawArticle) -> bool:
-        """Send one article (key = id); False when its id was already produced in this run."""
+        """Send one article (key = id); False when its id was already produced in this run.
+
+        The record is trimmed to ``max_record_bytes``; IngestError when it cannot be sent.
+        """
         if article.id in self._seen:
             self.skipped += 1
             return False
-        self._seen.add(article.id)
         if article.ingested_at is None:
             article = article.model_copy(update={"ingested_at": time.time()})
-        await self._producer.send(self.topic, dumps(article), key=article.id.encode("utf-8"))
+        article, value = fit_record(article, self.settings.max_record_bytes)
+        try:
+            await self._producer.send(self.topic, value, key=article.id.encode("utf-8"))
+        except KafkaError as exc:
+            raise IngestError(f"cannot produce article {article.id}: {exc!r}") from None
+        self._seen.add(article.id)
         self.produced += 1
         return True
 
@@ -80,45 +129,78 @@ class ArticleProducer:
         await self.stop()
 
 
-def collect_local(sources: Iterable[str]) -> tuple[list[RawArticle], list[str]]:
-    """Split sources into local articles (files/folders, ``-`` = JSONL on stdin) and feed URLs."""
-    from streams.ingest.files import read_jsonl_lines, read_path
+def iter_local(
+    sources: Iterable[str], settings: Settings | None = None, *, stdin: TextIO | None = None
+) -> Iterator[tuple[str, RawArticle | BadInput]]:
+    """``(origin, article or problem)`` for every local source (files, folders, ``-``)."""
+    from streams.ingest.files import iter_files, iter_jsonl_articles, iter_path
 
-    articles: list[RawArticle] = []
-    urls: list[str] = []
+    limit = settings.max_record_bytes if settings else 1_000_000
+    max_items = settings.feed_max_items if settings else None
     for src in sources:
         if src.startswith(("http://", "https://")):
-            urls.append(src)
-        elif src == "-":
-            articles.extend(read_jsonl_lines(sys.stdin.buffer, name="<stdin>"))
-        else:
-            articles.extend(read_path(Path(src)))
-    return articles, urls
+            continue
+        if src == "-":
+            stream = getattr(sys.stdin, "buffer", sys.stdin) if stdin is None else stdin
+            for item in iter_jsonl_articles(stream, name="<stdin>", max_bytes=limit):
+                yield "<stdin>", item
+            continue
+        try:
+            files = list(iter_files(Path(src)))
+        except IngestError as exc:
+            yield src, BadInput(src, str(exc).removeprefix(f"{src}: "))
+            continue
+        for file in files:
+            for item in iter_path(file, max_bytes=limit, max_items=max_items):
+                yield str(file), item
+
+
+def collect_local(sources: Iterable[str]) -> tuple[list[RawArticle], list[str]]:
+    """Local articles and feed URLs; the first bad file or line raises IngestError."""
+    articles: list[RawArticle] = []
+    for _, item in iter_local(sources):
+        if isinstance(item, BadInput):
+            raise IngestError(str(item))
+        articles.append(item)
+    return articles, [s for s in sources if s.startswith(("http://", "https://"))]
 
 
 async def _ingest(settings: Settings, sources: list[str], follow: bool) -> int:
     from streams.kafka.topics import ensure_topics
 
-    articles, urls = collect_local(sources)
+    urls = [s for s in sources if s.startswith(("http://", "https://"))]
+    problems = 0
     await ensure_topics(settings)
     async with ArticleProducer(settings) as producer:
-        for article in articles:
-            await producer.produce(article)
+        items = iter_local(sources, settings)
+        while (pair := await asyncio.to_thread(next, items, None)) is not None:
+            origin, item = pair
+            if isinstance(item, BadInput):
+                problems += 1
+                print(f"newswatch ingest: {item}", file=sys.stderr)
+                continue
+            try:
+                await producer.produce(item)
+            except IngestError as exc:
+                problems += 1
+                print(f"newswatch ingest: {origin}: {exc}", file=sys.stderr)
         await producer.flush()
         if urls:
-            await poll_feeds(settings, producer, urls, follow=follow)
+            problems += await poll_feeds(settings, producer, urls, follow=follow)
         await producer.flush()
         print(
             f"newswatch: produced {producer.produced} article(s) to {producer.topic}"
-            f" ({producer.skipped} duplicate id(s) skipped)",
+            f" ({producer.skipped} duplicate id(s) skipped"
+            + (f"; {problems} problem(s) reported above)" if problems else ")"),
             file=sys.stderr,
         )
-    return 0
+    return 1 if problems else 0
 
 
 async def poll_feeds(
     settings: Settings, producer: ArticleProducer, urls: list[str], *, follow: bool
-) -> None:
+) -> int:
+    """Poll ``urls`` once (or forever with ``follow``); returns the number of failed feeds."""
     from streams.ingest.feeds import FeedPoller
     from streams.ingest.fetch import FetchConfig, GuardedFetcher
 
@@ -131,14 +213,19 @@ async def poll_feeds(
     )
     await fetcher.start()
     try:
-        poller = FeedPoller(fetcher, urls)
+        poller = FeedPoller(fetcher, urls, max_items=settings.feed_max_items, retry=follow)
         while True:
             for state in poller.due():
                 for article in await poller.poll(state):
-                    await producer.produce(article)
+                    try:
+                        await producer.produce(article)
+                    except IngestError as exc:
+                        print(f"newswatch ingest: {state.url}: {exc}", file=sys.stderr)
                 await producer.flush()
+                if not follow and state.last_error:
+                    print(f"newswatch ingest: {state.url}: {state.last_error}", file=sys.stderr)
             if not follow:
-                return
+                return sum(1 for s in poller.states.values() if s.failures)
             await asyncio.sleep(1.0)
     finally:
         await fetcher.stop()

@@ -31,6 +31,7 @@ from streams.settings import Settings
 __all__ = [
     "AlertsView",
     "EnrichView",
+    "IngestView",
     "KafkaView",
     "LogView",
     "WatchlistView",
@@ -108,6 +109,13 @@ class LogView:
 
 
 @dataclass(frozen=True)
+class IngestView:
+    """Feed polling limits (``newswatch ingest`` / ``run``)."""
+
+    feed_max_items: int
+
+
+@dataclass(frozen=True)
 class WorkerConfig:
     """Every view, built from one ``Settings``."""
 
@@ -116,6 +124,7 @@ class WorkerConfig:
     watchlist: WatchlistView
     alerts: AlertsView
     fetch: FetchConfig
+    ingest: IngestView
     web: WebView
     log: LogView
     data_dir: Path
@@ -147,6 +156,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         watchlist=WatchlistView(path=settings.watchlist, poll_s=settings.watchlist_poll_s),
         alerts=alerts_view(settings),
         fetch=FetchConfig.from_settings(settings),
+        ingest=IngestView(feed_max_items=settings.feed_max_items),
         web=WebView(host=settings.web_host, port=settings.web_port),
         log=LogView(level=settings.log_level, json=settings.log_json),
         data_dir=Path(settings.data_dir),

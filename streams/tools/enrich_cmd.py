@@ -3,8 +3,8 @@
 JSONL lines need ``id``, ``title``, ``text`` (other ``RawArticle`` fields optional). A
 ``.txt`` / ``.html`` file is one article, read exactly as ``newswatch ingest`` reads it
 (``streams.ingest.files``: first non-empty line / ``<title>`` is the title, same ids).
-A bad line is reported on stderr as ``FILE:LINE: message``, the other lines are still
-enriched, and the exit code is 1.
+A bad line is reported on stderr as ``FILE:LINE:COL: message`` (the policy of every
+command, see docs/ingest.md), the other lines are still enriched, and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from pydantic import ValidationError
-
 from schemas.records import RawArticle
 from streams.enrich.config import EnrichConfig
 from streams.enrich.errors import ArticleEnrichError, EnrichError
 from streams.enrich.patterns import normalize_patterns
 from streams.enrich.pipeline import Enricher
-from streams.errors import IngestError
-from streams.ingest.files import read_html, read_text
+from streams.ingest.files import BadInput, iter_jsonl_articles, iter_path
 
 __all__ = [
     "InputProblem",
@@ -34,7 +31,7 @@ __all__ = [
 
 
 class InputProblem(EnrichError):
-    """One input line or file could not be read as an article (``FILE:LINE: message``)."""
+    """One input line or file could not be read as an article (``FILE:LINE:COL: message``)."""
 
     def __init__(self, message: str, *, source: str, line: int) -> None:
         super().__init__(f"{source}:{line}: {message}")
@@ -42,55 +39,40 @@ class InputProblem(EnrichError):
         self.line = line
 
 
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "record"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
+def _problem(bad: BadInput) -> InputProblem:
+    problem = InputProblem(bad.message, source=bad.source, line=bad.line or 0)
+    problem.args = (str(bad),)
+    return problem
 
 
-def _jsonl(stream: IO[str], source: str) -> Iterator[RawArticle | InputProblem]:
-    for lineno, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield InputProblem(f"not JSON: {exc.msg} (col {exc.colno})", source=source, line=lineno)
-            continue
-        if not isinstance(data, dict):
-            yield InputProblem("expected a JSON object", source=source, line=lineno)
-            continue
-        try:
-            yield RawArticle.model_validate(data)
-        except ValidationError as exc:
-            yield InputProblem(_validation_message(exc), source=source, line=lineno)
+def _stdin_bytes() -> IO[bytes] | IO[str]:
+    """Standard input as bytes (the text stream when there is no buffer, as in tests)."""
+    stream: IO[bytes] | IO[str] = getattr(sys.stdin, "buffer", sys.stdin)
+    return stream
 
 
-def read_articles(source: str, stdin: IO[str] | None = None) -> Iterator[RawArticle | InputProblem]:
-    """Articles (or the problem of each bad line) from ``source`` (a path or ``-``)."""
+def read_articles(
+    source: str, stdin: IO[str] | IO[bytes] | None = None
+) -> Iterator[RawArticle | InputProblem]:
+    """Articles (or the problem of each bad line/file) from ``source`` (a path or ``-``).
+
+    JSONL goes through the worker's decoder (:mod:`streams.kafka.jsonl`): a line that is not
+    UTF-8, not JSON, too deep or too large is reported as ``FILE:LINE:COL: message`` and the
+    other lines are still read; it is never decoded with replacement characters.
+    """
     if source == "-":
-        yield from _jsonl(stdin or sys.stdin, "<stdin>")
-        return
-    path = Path(source)
-    if not path.is_file():
-        yield InputProblem("no such file", source=source, line=0)
-        return
-    suffix = path.suffix.lower()
-    try:
-        if suffix in {".txt", ".html", ".htm"}:
-            reader = read_text if suffix == ".txt" else read_html
-            yield reader(path)
-        else:
-            with path.open(encoding="utf-8", errors="replace") as stream:
-                yield from _jsonl(stream, source)
-    except ValidationError as exc:
-        yield InputProblem(_validation_message(exc), source=source, line=1)
-    except IngestError as exc:
-        yield InputProblem(str(exc).removeprefix(f"{path}: "), source=source, line=1)
-    except OSError as exc:
-        yield InputProblem(exc.strerror or str(exc), source=source, line=0)
+        stream: IO[str] | IO[bytes] = (
+            getattr(sys.stdin, "buffer", sys.stdin) if stdin is None else stdin
+        )
+        items: Iterator[RawArticle | BadInput] = iter_jsonl_articles(stream, name="<stdin>")
+    else:
+        path = Path(source)
+        if not path.is_file():
+            yield InputProblem("no such file", source=source, line=0)
+            return
+        items = iter_path(path)
+    for item in items:
+        yield _problem(item) if isinstance(item, BadInput) else item
 
 
 def load_patterns_file(path: Path) -> list[dict[str, Any]]:
@@ -114,7 +96,7 @@ def run_enrich(
     patterns: list[dict[str, Any]] | None = None,
     out: IO[str] | None = None,
     err: IO[str] | None = None,
-    stdin: IO[str] | None = None,
+    stdin: IO[str] | IO[bytes] | None = None,
 ) -> int:
     """Enrich every article of ``source`` to ``out`` as JSONL; 0 if all went well, else 1."""
     out = out or sys.stdout

@@ -6,7 +6,7 @@ problem (exit 1). ``run_match`` reads articles — JSONL of raw articles (``id``
 whose first non-empty line is the title — and writes one JSON line per (article, rule)
 match. Raw articles go through ``enrich`` when the caller passes one (the CLI passes the
 real enrichment stage), else through ``build_enriched`` (naive split, the record's language).
-A bad input line is reported on stderr as ``SOURCE:LINE: message``; the others are still
+A bad input line is reported on stderr as ``SOURCE:LINE:COL: message``; the others are still
 matched; the exit code is then 1, else 0 (also when nothing matched).
 """
 
@@ -17,11 +17,10 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
-
-from pydantic import ValidationError
+from typing import IO, Any
 
 from schemas.records import EnrichedArticle, RawArticle
+from streams.kafka.jsonl import BadInput, iter_jsonl
 from streams.watchlist.compile import CompiledWatchlist, compile_watchlist
 from streams.watchlist.errors import WatchlistError
 from streams.watchlist.load import load_watchlist
@@ -103,52 +102,57 @@ def format_summary(compiled: CompiledWatchlist) -> str:
 
 
 class _BadLine:
-    def __init__(self, source: str, line: int, message: str) -> None:
-        self.text = f"{source}:{line}: {message}"
+    def __init__(self, source: str, line: int, message: str, col: int = 1) -> None:
+        self.text = f"{source}:{line}:{col}: {message}" if line else f"{source}: {message}"
+
+
+def _match_record(data: dict[str, Any]) -> RawArticle | EnrichedArticle:
+    if "clean_text" in data and "article" in data:
+        return EnrichedArticle.model_validate(data)
+    return RawArticle.model_validate(data)
+
+
+def _stdin_bytes() -> IO[bytes] | IO[str]:
+    """Standard input as bytes (the text stream when there is no buffer, as in tests)."""
+    stream: IO[bytes] | IO[str] = getattr(sys.stdin, "buffer", sys.stdin)
+    return stream
 
 
 def read_match_input(
-    source: str, stdin: IO[str] | None = None
+    source: str, stdin: IO[str] | IO[bytes] | None = None
 ) -> Iterator[RawArticle | EnrichedArticle | _BadLine]:
-    """Articles from JSONL (raw or enriched) or a ``.txt`` file; bad lines as problems."""
+    """Articles from JSONL (raw or enriched) or a ``.txt`` file; bad lines as problems.
+
+    JSONL lines go through the worker's decoder and limits (:mod:`streams.kafka.jsonl`):
+    ``NaN``, ``1e999999``, invalid UTF-8 or deep nesting are ``FILE:LINE:COL`` problems.
+    """
     if source != "-" and Path(source).suffix.lower() == ".txt":
         try:
             yield _text_article(Path(source))
         except (OSError, UnicodeDecodeError) as exc:
             yield _BadLine(source, 0, f"cannot read: {exc}")
         return
+    if source == "-":
+        stream: IO[str] | IO[bytes] = (
+            getattr(sys.stdin, "buffer", sys.stdin) if stdin is None else stdin
+        )
+        yield from _jsonl_items(stream, "<stdin>")
+        return
     try:
-        stream = (stdin or sys.stdin) if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
+        with open(source, "rb") as fh:
+            yield from _jsonl_items(fh, source)
     except OSError as exc:
         yield _BadLine(source, 0, f"cannot read: {exc.strerror or exc}")
-        return
-    name = "<stdin>" if source == "-" else source
-    try:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as exc:
-                yield _BadLine(name, number, f"not JSON: {exc}")
-                continue
-            if not isinstance(data, dict):
-                yield _BadLine(name, number, "expected a JSON object")
-                continue
-            try:
-                if "clean_text" in data and "article" in data:
-                    yield EnrichedArticle.model_validate(data)
-                else:
-                    yield RawArticle.model_validate(data)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(p) for p in first["loc"]) or "record"
-                yield _BadLine(name, number, f"{loc}: {first['msg']}")
-    except UnicodeDecodeError as exc:
-        yield _BadLine(name, 0, f"not UTF-8: {exc}")
-    finally:
-        if stream is not stdin and stream is not sys.stdin:
-            stream.close()
+
+
+def _jsonl_items(
+    stream: IO[str] | IO[bytes], name: str
+) -> Iterator[RawArticle | EnrichedArticle | _BadLine]:
+    for item in iter_jsonl(stream, _match_record, source=name):
+        if isinstance(item, BadInput):
+            yield _BadLine(name, item.line or 0, item.message, item.col or 1)
+        else:
+            yield item
 
 
 def _text_article(path: Path) -> RawArticle:
@@ -167,7 +171,7 @@ def run_match(
     enrich: EnrichFn | None = None,
     out: IO[str] | None = None,
     err: IO[str] | None = None,
-    stdin: IO[str] | None = None,
+    stdin: IO[str] | IO[bytes] | None = None,
 ) -> int:
     """Match every article of ``source``; one JSON line per match on ``out``."""
     out = out or sys.stdout

@@ -90,3 +90,16 @@ def test_minhash_finds_near_duplicates_and_separates_stories() -> None:
     assert jaccard(a, c) < 0.2
     assert signature(STORY) == a  # deterministic
     assert signature("too short") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://[::1]:80/x", "https://[::1]:80/x"),
+        ("https://[2001:DB8::1]/a?b=1", "https://[2001:db8::1]/a?b=1"),
+        ("http://192.0.2.1:8080/", "http://192.0.2.1:8080/"),
+    ],
+)
+def test_safe_url_keeps_ipv6_brackets(url: str, expected: str) -> None:
+    """An IPv6 literal host keeps its brackets (``https://::1:80/x`` would be a different URL)."""
+    assert safe_url(url) == expected

@@ -130,6 +130,7 @@ ROWS: dict[str, Row] = {
     "NEWSWATCH_FETCH_ALLOW": Row("news.example", lambda c: c.fetch.allows_host("news.example")),
     "NEWSWATCH_FETCH_TIMEOUT": Row("3", lambda c: c.fetch.timeout_s == 3.0),
     "NEWSWATCH_FETCH_MAX_BYTES": Row("4096", lambda c: c.fetch.max_bytes == 4096),
+    "NEWSWATCH_FEED_MAX_ITEMS": Row("50", lambda c: c.ingest.feed_max_items == 50),
     # --- channels
     "SLACK_BOT_TOKEN": Row(
         "xoxb-secret", lambda c: _slack(c).token.get_secret_value() == "xoxb-secret"

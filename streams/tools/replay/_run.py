@@ -55,6 +55,7 @@ class ReplayResult:
     render_s: float = 0.0
     republished: int = 0
     republish_topic: str | None = None
+    input_problems: int = 0
 
 
 def _check(options: ReplayOptions) -> None:
@@ -140,7 +141,7 @@ async def backtest(
     try:
         if options.inputs:
             source = SourceRef(kind="files", files=[str(p) for p in options.inputs])
-            await replay_files(engine, options, publisher, err)
+            result.input_problems = await replay_files(engine, options, publisher, err)
         else:
             source = SourceRef(kind="topic", topic=topic, bootstrap=settings.bootstrap_servers)
             partitions = await replay_topic(
@@ -223,4 +224,10 @@ def run_replay(
             f"{settings.test_channel}, never to production channels)",
             file=err,
         )
+    if result.input_problems:
+        print(
+            f"newswatch replay: {result.input_problems} bad input(s) skipped (listed above)",
+            file=err,
+        )
+        return 1
     return 0

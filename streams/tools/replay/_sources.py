@@ -57,17 +57,27 @@ async def republish(publisher: Any, articles: list[RawArticle]) -> None:
 
 async def replay_files(
     engine: Backtest, options: ReplayOptions, publisher: Any, err: TextIO
-) -> None:
-    """Backtest articles read from files (``--input``), in batches, with progress."""
-    from streams.ingest.files import read_path
+) -> int:
+    """Backtest articles read from files (``--input``); returns the number of bad inputs.
 
-    def read_all() -> list[RawArticle]:
+    A bad file or JSONL line is printed as ``FILE:LINE:COL: message`` and skipped (the
+    policy of every command); the caller exits non-zero at the end when there was one.
+    """
+    from streams.ingest.files import BadInput, iter_path
+
+    def read_all() -> tuple[list[RawArticle], int]:
         articles: list[RawArticle] = []
+        problems = 0
         for path in options.inputs:
-            articles.extend(read_path(path))
-        return articles
+            for item in iter_path(path):
+                if isinstance(item, BadInput):
+                    problems += 1
+                    print(f"newswatch replay: {item}", file=err)
+                else:
+                    articles.append(item)
+        return articles, problems
 
-    articles = await asyncio.to_thread(read_all)
+    articles, problems = await asyncio.to_thread(read_all)
     progress = Progress(len(articles), stream=err, enabled=options.progress)
     for i in range(0, len(articles), options.batch_size):
         batch = articles[i : i + options.batch_size]
@@ -77,6 +87,7 @@ async def replay_files(
             await republish(publisher, selected)
         progress.update(len(batch), engine.stats.articles - before)
     progress.close()
+    return problems
 
 
 async def replay_topic(

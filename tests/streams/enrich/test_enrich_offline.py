@@ -19,7 +19,7 @@ CONFIG = EnrichConfig(
 
 
 def test_jsonl_with_a_bad_line_enriches_the_others(tmp_path: Path) -> None:
-    """Good lines are enriched in order; bad ones are named FILE:LINE on stderr; exit 1."""
+    """Good lines are enriched in order; bad ones are named FILE:LINE:COL on stderr; exit 1."""
     src = tmp_path / "in.jsonl"
     src.write_text(
         json.dumps({"id": "a", "title": "Alibaba", "text": "Alibaba wächst in Lüttich."})
@@ -41,8 +41,8 @@ def test_jsonl_with_a_bad_line_enriches_the_others(tmp_path: Path) -> None:
     assert [r["language"] for r in records] == ["de", "en"]
     assert records[0]["entities"][0]["text"] == "Alibaba"
     problems = err.getvalue().splitlines()
-    assert problems[0].startswith(f"{src}:2: not JSON")
-    assert problems[1].startswith(f"{src}:3: text: Field required")
+    assert problems[0].startswith(f"{src}:2:2: not valid UTF-8 JSON")
+    assert problems[1].startswith(f"{src}:3:1: text: Field required")
 
 
 def test_missing_file_is_reported(tmp_path: Path) -> None:

@@ -627,3 +627,65 @@ async def test_https_to_pinned_address_uses_host_name_for_sni_and_certificate(
         assert not isinstance(info.value, FetchRefused)
     finally:
         await client.aclose()
+
+
+# ------------------------------------------------------------------ wildcard entries (13.6)
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("169.254.169.254", "metadata"),
+        ("fd00:ec2::254", "metadata"),
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("0.0.0.0", "unspecified"),
+    ],
+)
+async def test_wildcard_entry_never_admits_metadata_or_loopback(
+    http_server, make_fetcher, answer: str, reason: str
+) -> None:
+    """``*.allowed.test`` resolving to metadata or loopback is refused before connecting."""
+    server = await http_server()
+    resolver = static_resolver({"evil.allowed.test": [answer]})
+    fetcher = await make_fetcher(allow=("*.allowed.test", "10.0.0.0/8"), resolver=resolver)
+    error = await refused(fetcher, server.url(host="evil.allowed.test"), reason)
+    assert "wildcard entry never admits it" in str(error)
+    assert server.seen == []
+
+
+async def test_exact_address_entry_admits_loopback_under_a_wildcard_name(
+    http_server, make_fetcher
+) -> None:
+    """With ``127.0.0.1/32`` also listed, the same wildcard name reaches the loopback server."""
+    server = await http_server()
+    resolver = static_resolver({"feed.allowed.test": ["127.0.0.1"]})
+    fetcher = await make_fetcher(allow=("*.allowed.test", LOOPBACK), resolver=resolver)
+    assert (await fetcher.fetch(server.url(host="feed.allowed.test"))).body == RSS
+
+
+async def test_metadata_host_name_under_a_wildcard_is_refused(make_fetcher) -> None:
+    """``*.google.internal`` does not admit metadata.google.internal; it is never resolved."""
+    calls: list[str] = []
+    fetcher = await make_fetcher(allow=("*.google.internal",), resolver=static_resolver({}, calls))
+    await refused(fetcher, "http://metadata.google.internal/computeMetadata/v1/", "metadata")
+    assert calls == []
+
+
+def test_allow_rules_per_address_class() -> None:
+    """Wildcards admit private answers only; broad CIDRs never admit loopback or metadata."""
+    import ipaddress
+
+    ip = ipaddress.ip_address
+    config = FetchConfig(allow=("*.corp.test", "intranet.test", "0.0.0.0/0", "::/0"))
+    assert config.admits(ip("10.1.2.3"), "private", "wildcard")
+    assert not config.admits(ip("127.0.0.1"), "loopback", "wildcard")
+    assert config.admits(ip("127.0.0.1"), "loopback", "exact")
+    assert not config.admits(ip("127.0.0.1"), "loopback", None)
+    assert not config.admits(ip("::1"), "loopback", None)
+    assert not config.admits(ip("169.254.169.254"), "metadata", "exact")
+    exact = FetchConfig(allow=("127.0.0.0/8", "::1", "169.254.169.254"))
+    assert exact.admits(ip("127.0.0.5"), "loopback", None)
+    assert exact.admits(ip("::1"), "loopback", None)
+    assert exact.admits(ip("169.254.169.254"), "metadata", None)

@@ -20,18 +20,21 @@ def test_txt_first_nonempty_line_is_title() -> None:
 
 
 def test_html_title_and_body(tmp_path: Path) -> None:
-    """An HTML file's <title> becomes the title; the body stays HTML for the cleaner."""
+    """An HTML file's <title> becomes the title; its main text is extracted at the edge."""
     page = tmp_path / "a.html"
-    page.write_text("<html><head><title>Spy &amp; Co</title></head><body><p>x</p></body></html>")
+    page.write_text(
+        "<html><head><title>Spy &amp; Co</title></head><body><p>The body text.</p></body></html>"
+    )
     (art,) = read_path(page)
-    assert art.title == "Spy & Co" and art.content_type == "html" and "<p>x</p>" in art.text
+    assert art.title == "Spy & Co" and art.content_type == "text"
+    assert art.text == "The body text." and art.source == "a.html"
 
 
 def test_jsonl_bad_line_names_file_line_col(tmp_path: Path) -> None:
     """A broken JSONL line is reported as file:line:col."""
     f = tmp_path / "in.jsonl"
     f.write_text('{"id":"1","title":"a","text":"b"}\n{"id": oops}\n')
-    with pytest.raises(IngestError, match=r"in\.jsonl:2:\d+: invalid JSON"):
+    with pytest.raises(IngestError, match=r"in\.jsonl:2:\d+: not valid UTF-8 JSON"):
         list(read_path(f))
 
 

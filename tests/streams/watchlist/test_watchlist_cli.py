@@ -87,8 +87,8 @@ def test_match_jsonl_with_a_bad_line(
     (line,) = captured.out.splitlines()
     match = Match.model_validate_json(line)
     assert (match.rule_id, match.article_id) == ("alibaba-espionage", "seed")
-    assert f"{source}:3: not JSON" in captured.err
-    assert f"{source}:4: id:" in captured.err
+    assert f"{source}:3:2: not valid UTF-8 JSON" in captured.err
+    assert f"{source}:4:1: id:" in captured.err
 
 
 def test_match_no_matches_exit_zero_from_stdin(
