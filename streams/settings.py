@@ -128,7 +128,8 @@ class Settings(BaseSettings):
     smtp_tls: bool = Field(False, validation_alias="SMTP_TLS")
     alert_email_from: str = Field("newswatch@localhost", validation_alias="ALERT_EMAIL_FROM")
     alert_email_to: StrList = Field(default_factory=list, validation_alias="ALERT_EMAIL_TO")
-    webhook_url: str | None = Field(None, validation_alias="NEWSWATCH_WEBHOOK_URL")
+    # a webhook URL is a credential (token in the path or query): kept out of repr and dumps
+    webhook_url: str | None = Field(None, validation_alias="NEWSWATCH_WEBHOOK_URL", repr=False)
     http_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_HTTP_TIMEOUT")
 
     @field_validator(
@@ -176,7 +177,7 @@ class Settings(BaseSettings):
     def public_dump(self) -> dict[str, Any]:
         """Settings as a dict with every secret masked (for logs and `/ready`)."""
         dump = self.model_dump(mode="json")
-        for key in ("slack_bot_token", "smtp_password"):
+        for key in ("slack_bot_token", "smtp_password", "webhook_url"):
             if dump.get(key):
                 dump[key] = "**********"
         return dump
