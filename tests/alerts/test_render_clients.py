@@ -163,7 +163,7 @@ def test_also_reported_by_is_cut_between_links(make_alert: MakeA) -> None:
     out = Renderer().render(make_alert(kind="update", related=related), "slack")
     assert out.blocks is not None
     texts = mrkdwn_texts(out.blocks)
-    also = [t for t in texts if t.startswith("*Also reported by*")]
+    also = [t for t in texts if t.startswith("*First reported by*")]
     assert also and len(also[0]) <= 3000 and also[0].endswith("…")
     assert all(links_balanced(t) for t in texts)
     parse_blocks(out.blocks)

@@ -71,7 +71,7 @@ async def test_update_is_a_thread_reply_to_the_first_message(
         await deliverer.deliver(make_alert(kind="update", related=related, channels=["slack:#sec"]))
     first, reply = fake_slack.messages
     assert "thread_ts" not in first and reply["thread_ts"] == first["ts"]
-    assert "Also reported by" in json.dumps(reply["blocks"])
+    assert "First reported by" in json.dumps(reply["blocks"])
     assert "<https://two.example/x|Two>" in json.dumps(reply["blocks"])
 
 
