@@ -92,3 +92,35 @@ async def test_bad_records_are_dead_lettered_and_the_rest_goes_on() -> None:
     assert "matcher bug" in letters[3]["reason"]
     assert [e["article"]["id"] for e in outbox.values("articles.enriched")] == ["fine"]
     assert services.counters["dlq:articles.raw.dlq"] == 4
+
+
+async def test_metrics_count_articles_under_their_detected_language() -> None:
+    """A German and an English article are counted as de and en, not ``und``."""
+    from streams.enrich import EnrichConfig, Enricher
+    from streams.pipeline.metrics import Metrics
+
+    missing = {"de": "de_core_news_sm", "en": "en_core_web_sm", "xx": "xx_ent_wiki_sm"}
+    enricher = Enricher(EnrichConfig(models=missing, freeze_gc=False))
+
+    async def enrich(articles: Sequence[RawArticle]) -> list[EnrichedArticle]:
+        return [enricher.enrich(a) for a in articles]
+
+    metrics = Metrics()
+    services = PipelineServices(
+        topics=Topics(),
+        outbox=MemoryOutbox(),
+        enrich_batch=enrich,
+        watchlist=SimpleNamespace(current=SimpleNamespace(version="v1")),
+        match=lambda compiled, enriched: [],
+        metrics=metrics,
+    )
+    german = "Die Behörden prüfen die Vorwürfe gegen das Unternehmen seit mehreren Wochen genau."
+    english = "The authorities have been examining the allegations against the company for weeks."
+    await enrich_and_match(
+        [_msg(_article("de1", german), 0), _msg(_article("en1", english), 1)], services
+    )
+    languages = [e["language"] for e in services.outbox.values("articles.enriched")]  # type: ignore[attr-defined]
+    assert languages == ["de", "en"]
+    assert metrics.sample("newswatch_articles_enriched_total", language="de") == 1
+    assert metrics.sample("newswatch_articles_enriched_total", language="en") == 1
+    assert metrics.sample("newswatch_articles_enriched_total", language="und") is None
