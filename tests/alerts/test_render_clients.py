@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from alerts._text import MAX_LINK, cut_mrkdwn, link_url, strip_controls, webhook_text
+from alerts._text import MAX_LINK, cut_mrkdwn, link_url, safe_url, strip_controls, webhook_text
 from alerts.channels.email import build_message
 from alerts.render import Renderer
 from schemas.records import AlertRecord, ArticleRef
@@ -170,8 +170,8 @@ def test_also_reported_by_is_cut_between_links(make_alert: MakeA) -> None:
 
 
 def test_long_non_ascii_url_is_dropped_not_cut(make_alert: MakeA) -> None:
-    """A 1,900-character Cyrillic URL (≈17k encoded) becomes no link at all, never half a link."""
-    url = "https://news-one.example/" + "д" * 1_875
+    """A 1,900-character CJK URL (≈17k encoded) becomes no link at all, never half a link."""
+    url = "https://news-one.example/" + "東" * 1_875
     assert len(url) == 1_900 and link_url(url) is None
     out = Renderer().render(
         make_alert(url=url, related=[ArticleRef(id="r", title="t", url=url)], kind="update"),
@@ -179,7 +179,8 @@ def test_long_non_ascii_url_is_dropped_not_cut(make_alert: MakeA) -> None:
     )
     assert out.blocks is not None
     wire = json.dumps(out.blocks)
-    assert "%D0%B4" not in wire and len(wire) < 6_000
+    assert len(safe_url(url) or "") > 16_000  # what percent-encoding made of it
+    assert "%E6%9D%B1" not in wire and len(wire) < 6_000
     assert all(links_balanced(t) for t in mrkdwn_texts(out.blocks))
     parse_blocks(out.blocks)
     assert len(link_url("https://news-one.example/" + "д" * 100) or "") <= MAX_LINK
