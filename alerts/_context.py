@@ -2,16 +2,20 @@
 
 Everything a template sees is plain data (dicts, lists, str, int, bool); untrusted strings
 have controls stripped and are cut to sane lengths here, and are escaped for the output
-format by the renderer's environment. ``article.url`` is a validated http(s) URL or None.
+format by the renderer's environment. ``article.url`` is a validated http(s) URL or None
+(None also when percent-encoding makes it longer than ``MAX_LINK``: a cut link would point
+elsewhere). For Slack (``inert=True``) article text also has its formatting characters
+(``* _ ~ ` ``) replaced by look-alikes, so only the template's own markup formats.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from alerts._text import cut, one_line, safe_url
+from alerts._text import cut, inert_mrkdwn, link_url, one_line, safe_url
 from schemas.records import AlertRecord, ArticleRef, Evidence
 
 __all__ = ["SEVERITY_EMOJI", "alert_context", "digest_context", "sample_alert"]
@@ -27,14 +31,18 @@ _SNIPPET = 600
 _MAX_EVIDENCE = 8
 
 
-def _article(ref: ArticleRef) -> dict[str, Any]:
-    url = safe_url(ref.url)
+def _same(text: str) -> str:
+    return text
+
+
+def _article(ref: ArticleRef, inert: Callable[[str], str] = _same) -> dict[str, Any]:
+    full = safe_url(ref.url)
     return {
         "id": one_line(ref.id)[:200],
-        "title": cut(one_line(ref.title), _TITLE) or "(untitled)",
-        "url": url,
-        "host": urlsplit(url).hostname if url else None,
-        "source": cut(one_line(ref.source), 100) if ref.source else None,
+        "title": inert(cut(one_line(ref.title), _TITLE) or "(untitled)"),
+        "url": link_url(ref.url),
+        "host": urlsplit(full).hostname if full else None,
+        "source": inert(cut(one_line(ref.source), 100)) if ref.source else None,
         "published_at": ref.published_at.isoformat(timespec="minutes")
         if ref.published_at
         else None,
@@ -75,7 +83,9 @@ def _parts(snippet: str, surfaces: list[str]) -> list[dict[str, Any]]:
     return parts
 
 
-def _evidence(items: list[Evidence]) -> tuple[list[dict[str, Any]], int]:
+def _evidence(
+    items: list[Evidence], inert: Callable[[str], str] = _same
+) -> tuple[list[dict[str, Any]], int]:
     """One entry per matched sentence, its hits highlighted; returns (entries, cut count)."""
     groups: dict[str, dict[str, Any]] = {}
     for ev in items:
@@ -88,19 +98,26 @@ def _evidence(items: list[Evidence]) -> tuple[list[dict[str, Any]], int]:
             group["conditions"].append(condition)
     entries = [
         {
-            "snippet": g["snippet"],
-            "parts": _parts(g["snippet"], g["surfaces"]),
-            "conditions": ", ".join(g["conditions"]),
-            "terms": sorted(set(g["surfaces"])),
+            "snippet": inert(g["snippet"]),
+            "parts": [
+                {"text": inert(p["text"]), "hit": p["hit"]}
+                for p in _parts(g["snippet"], g["surfaces"])
+            ],
+            "conditions": inert(", ".join(g["conditions"])),
+            "terms": sorted({inert(s) for s in g["surfaces"]}),
         }
         for g in groups.values()
     ]
     return entries[:_MAX_EVIDENCE], max(0, len(entries) - _MAX_EVIDENCE)
 
 
-def alert_context(alert: AlertRecord) -> dict[str, Any]:
-    """The variables every alert template gets: ``alert``, ``article``, ``evidence``…"""
-    evidence, more = _evidence(alert.evidence)
+def alert_context(alert: AlertRecord, *, mrkdwn: bool = False) -> dict[str, Any]:
+    """The variables every alert template gets: ``alert``, ``article``, ``evidence``…
+
+    ``mrkdwn=True`` (Slack) makes formatting characters in article text inert.
+    """
+    inert = inert_mrkdwn if mrkdwn else _same
+    evidence, more = _evidence(alert.evidence, inert)
     created = datetime.fromtimestamp(alert.created_at, tz=UTC)
     return {
         "alert": {
@@ -115,8 +132,8 @@ def alert_context(alert: AlertRecord) -> dict[str, Any]:
             "created_at": created.isoformat(timespec="seconds"),
             "watchlist_version": one_line(alert.watchlist_version)[:64],
         },
-        "article": _article(alert.article),
-        "related": [_article(r) for r in alert.related[:20]],
+        "article": _article(alert.article, inert),
+        "related": [_article(r, inert) for r in alert.related[:20]],
         "evidence": evidence,
         "more_evidence": more,
     }

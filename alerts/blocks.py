@@ -3,14 +3,15 @@
 Limits enforced (Slack's documented maxima for ``chat.postMessage``):
 50 blocks per message, header text 150 characters, section text 3,000, section fields 10 ×
 2,000, context elements 10, button text 75, URLs 3,000. Cut text ends with an ellipsis and
-never splits an escaped entity.
+never splits an escaped entity; mrkdwn text is cut only between links, never inside
+``<url|label>``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from alerts._text import cut
+from alerts._text import cut, cut_mrkdwn
 
 __all__ = [
     "MAX_BLOCKS",
@@ -35,7 +36,8 @@ MAX_TEXT = 3_000
 
 def _fit_text(obj: Any, limit: int) -> None:
     if isinstance(obj, dict) and isinstance(obj.get("text"), str):
-        obj["text"] = cut(obj["text"], limit)
+        cutter = cut_mrkdwn if obj.get("type") == "mrkdwn" else cut
+        obj["text"] = cutter(obj["text"], limit)
 
 
 def _fit_block(block: dict[str, Any]) -> dict[str, Any]:

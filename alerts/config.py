@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from schemas.watchlist import DEFAULT_STORY_WINDOW_S
+
 __all__ = [
     "DEFAULT_ROUTING",
     "ChannelsConfig",
@@ -202,7 +204,9 @@ class RuleLimit(_Config):
 class PolicyConfig(_Config):
     """Story grouping, throttling and routing defaults."""
 
-    default_window_s: float = Field(6 * 3600.0, gt=0, description="realert window per story")
+    default_window_s: float = Field(
+        DEFAULT_STORY_WINDOW_S, gt=0, description="story window of rules without a throttle"
+    )
     rule_limit: RuleLimit = RuleLimit()
     rule_limits: dict[str, RuleLimit] = Field(default_factory=dict)
     max_updates_per_story: int = Field(20, ge=0)

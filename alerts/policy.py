@@ -13,13 +13,16 @@ Every key starts with ``<rule_id>|``: route all matches of one rule to one parti
     <rule>|s|<story>     story: first/last seen, alert id, sources, MinHash signature
     <rule>|u|<url>       canonical URL → story
     <rule>|m|<band>      MinHash LSH band → candidate stories
-    <rule>|e|<entities>  matched entity set → story (only within the window)
+    <rule>|e|<entities>  matched entity set → story (rules with ``group_by: [.., entities]``)
     <rule>|rate          times of the rule's recent new alerts (throttle)
 
-Grouping: same canonical URL, else near-duplicate clean text (MinHash Jaccard ≥
-``near_duplicate``), else the same set of matched entities within the window. A later
-report from a new source is an ``update`` of the story's alert (same ``alert_id``); the
-same outlet again is a ``duplicate``; after the story's window a report alerts anew.
+Grouping, as the rule's ``group_by`` allows (``Match.group_by``; default ``[url, text]``):
+same canonical URL, else near-duplicate clean text (MinHash Jaccard ≥ ``near_duplicate``),
+else — only for rules that opt in with ``entities`` — the same set of matched entities
+within the window. A later report from a new source is an ``update`` of the story's alert
+(same ``alert_id``) that carries the *new* article (its title, link and evidence) and the
+story's first report in ``related``; the same outlet again is a ``duplicate``; after the
+story's window a report alerts anew.
 """
 
 from __future__ import annotations
@@ -161,12 +164,13 @@ class AlertPolicy:
         now: float,
         window: float,
     ) -> tuple[dict[str, Any] | None, str, float | None]:
-        if canon:
+        by = set(match.group_by)
+        if canon and "url" in by:
             entry = self._get(f"{rule}|u|{_h(canon)}")
             story = self._story(rule, entry.get("s")) if entry else None
             if story:
                 return story, "url", None
-        if sig:
+        if sig and "text" in by:
             best: tuple[float, dict[str, Any]] | None = None
             seen: set[str] = set()
             for band in band_keys(sig):
@@ -182,7 +186,7 @@ class AlertPolicy:
                             best = (sim, story)
             if best:
                 return best[1], "near-duplicate", best[0]
-        if self.config.group_by_entities and match.entities:
+        if _by_entities(match, self.config.group_by_entities):
             entry = self._get(f"{rule}|e|{_entity_key(match)}")
             story = self._story(rule, entry.get("s")) if entry else None
             if story and now - float(story["t"]) <= window:
@@ -223,15 +227,16 @@ class AlertPolicy:
         if source and source not in story["sources"]:
             story["sources"] = [*story["sources"], source][-_MAX_LIST:]
         self.state[f"{rule}|s|{sid}"] = story
-        if canon:
+        by = set(match.group_by)
+        if canon and "url" in by:
             self.state[f"{rule}|u|{_h(canon)}"] = {"s": sid, "t": now}
-        if sig:
+        if sig and "text" in by:
             for band in band_keys(sig):
                 key = f"{rule}|m|{band}"
                 entry = self._get(key)
                 sids = [s for s in (entry.get("s", []) if entry else []) if s != sid]
                 self.state[key] = {"s": [*sids, sid][-_MAX_BAND_STORIES:], "t": now}
-        if self.config.group_by_entities and match.entities:
+        if _by_entities(match, self.config.group_by_entities):
             self.state[f"{rule}|e|{_entity_key(match)}"] = {"s": sid, "t": now}
 
     # ------------------------------------------------------------------ outcomes
@@ -255,7 +260,7 @@ class AlertPolicy:
         story["alerted_at"] = now
         story["updates"] = 0
         story["head"] = enriched.article.model_dump(mode="json")
-        alert = self._alert("new", story, enriched, match, now, head=enriched.article)
+        alert = self._alert("new", story, enriched, match, now, related=[])
         return Decision("new", alert, story["id"], reason)
 
     def _update(
@@ -268,8 +273,10 @@ class AlertPolicy:
         sim: float | None,
     ) -> Decision:
         story["updates"] = int(story["updates"]) + 1
-        head = ArticleRef.model_validate(story["head"])
-        alert = self._alert("update", story, enriched, match, now, head=head)
+        # the update names the NEW report (title, source, link, its evidence); the story's
+        # first report goes in ``related`` for context (a thread reply in Slack)
+        first = ArticleRef.model_validate(story["head"])
+        alert = self._alert("update", story, enriched, match, now, related=[first])
         return Decision("update", alert, story["id"], reason, sim)
 
     def _alert(
@@ -280,7 +287,7 @@ class AlertPolicy:
         match: Match,
         now: float,
         *,
-        head: ArticleRef,
+        related: list[ArticleRef],
     ) -> AlertRecord:
         """The one place an ``AlertRecord`` is built (new alerts and updates)."""
         return AlertRecord(
@@ -290,9 +297,9 @@ class AlertPolicy:
             rule_title=match.rule_title,
             severity=match.severity,
             story_id=story["id"],
-            article=head,
+            article=enriched.article,
             evidence=match.evidence[: self.config.max_evidence],
-            related=[enriched.article] if kind == "update" else [],
+            related=related,
             channels=self._route(match, kind),
             watchlist_version=match.watchlist_version or enriched.watchlist_version,
             created_at=now,
@@ -325,6 +332,11 @@ class AlertPolicy:
         if story is None or "id" not in story:
             return None
         return dict(story)
+
+
+def _by_entities(match: Match, allowed: bool) -> bool:
+    """Whether this match groups by its entity set (the rule opted in, entities matched)."""
+    return allowed and "entities" in match.group_by and bool(match.entities)
 
 
 def _entity_key(match: Match) -> str:

@@ -40,7 +40,7 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 
 from alerts._context import alert_context, digest_context, sample_alert
-from alerts._text import cut, mrkdwn_escape, one_line, strip_controls
+from alerts._text import cut, cut_mrkdwn, mrkdwn_escape, one_line, strip_controls
 from alerts.blocks import MAX_TEXT, fit_blocks
 from alerts.errors import TemplateError
 from schemas.records import AlertRecord
@@ -206,7 +206,9 @@ class Renderer:
 
     @staticmethod
     def _context(fmt: str, alerts: list[AlertRecord]) -> dict[str, Any]:
-        return digest_context(alerts) if fmt == "digest" else alert_context(alerts[0])
+        if fmt == "digest":
+            return digest_context(alerts)
+        return alert_context(alerts[0], mrkdwn=fmt == "slack")
 
     def _template(self, name: str, mode: Mode, rule: str | None) -> Template:
         env = self._envs[mode]
@@ -251,7 +253,7 @@ class Renderer:
         blocks = parts.get("blocks")
         return Rendered(
             fmt=fmt,
-            text=cut(text, MAX_TEXT) if fmt == "slack" else text + "\n",
+            text=cut_mrkdwn(text, MAX_TEXT) if fmt == "slack" else text + "\n",
             blocks=fit_blocks(blocks) if blocks is not None else None,
             html=parts.get("html"),
             subject=cut(one_line(subject), 200) if subject is not None else None,

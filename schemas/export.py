@@ -51,6 +51,18 @@ def write_schemas(directory: Path = HERE) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
+    """``python -m schemas.export [--help]``: regenerate the JSON schemas next to the models."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m schemas.export",
+        description="Write the JSON Schema of every record and of the watch-list into schemas/.",
+    )
+    parser.parse_args(argv)
     for p in write_schemas():
         print(p, file=sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

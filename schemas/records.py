@@ -126,6 +126,10 @@ class Evidence(_Record):
     snippet: str = Field(description="the sentence that holds the hit")
 
 
+def _default_group_by() -> list[Literal["url", "text", "entities"]]:
+    return ["url", "text"]
+
+
 class Match(_Record):
     """One (article, rule) match with its evidence."""
 
@@ -136,6 +140,10 @@ class Match(_Record):
     watchlist_version: str
     channels: list[str] = Field(default_factory=list)
     throttle_window_s: float | None = None
+    group_by: list[Literal["url", "text", "entities"]] = Field(
+        default_factory=_default_group_by,
+        description="the rule's story grouping (watch-list ``group_by``)",
+    )
     evidence: list[Evidence] = Field(default_factory=list)
     entities: list[str] = Field(
         default_factory=list, description="ids of the watch-list entities that matched"

@@ -20,6 +20,7 @@ Example::
         within: paragraph
         channels: [console, slack:#sec-alerts]
         throttle: {per: story, window: 6h}
+        group_by: [url, text]       # the default; add ``entities`` to merge by entity set
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from schemas.channels import CHANNEL_KINDS, SpecSyntaxError, parse_channel_spec
 __all__ = [
     "CHANNEL_KINDS",
     "CONDITION_KINDS",
+    "DEFAULT_GROUP_BY",
+    "DEFAULT_STORY_WINDOW_S",
+    "GROUP_BY_KINDS",
     "ISO_639_1",
     "SCOPES",
     "ConceptDef",
@@ -49,6 +53,12 @@ __all__ = [
 
 CONDITION_KINDS = ("entity", "concept", "term", "regex")
 SCOPES = ("sentence", "paragraph", "article")
+#: What makes two reports one story: the same canonical URL, near-duplicate clean text
+#: (MinHash), or the same set of matched watch-list entities within the story window.
+GROUP_BY_KINDS = ("url", "text", "entities")
+DEFAULT_GROUP_BY: tuple[str, ...] = ("url", "text")
+#: Story window when a rule sets no ``throttle``: 6 hours.
+DEFAULT_STORY_WINDOW_S = 6 * 3600.0
 MAX_TERM_CHARS = 200
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -312,6 +322,13 @@ class Throttle(_Strict):
         return duration_seconds(self.window)
 
 
+GroupBy = Literal["url", "text", "entities"]
+
+
+def _default_group_by() -> list[GroupBy]:
+    return ["url", "text"]
+
+
 class Rule(_Strict):
     """When to alert: conditions over entities, concepts and inline terms within a scope."""
 
@@ -347,6 +364,13 @@ class Rule(_Strict):
     )
     channels: list[Channel] = Field(default_factory=list)
     throttle: Throttle | None = None
+    group_by: list[GroupBy] = Field(
+        default_factory=_default_group_by,
+        min_length=1,
+        description="what makes two reports one story: url (same canonical URL), text "
+        "(near-duplicate text), entities (same matched entity set within the story window; "
+        "merges distinct articles about the same actors, so opt in per rule)",
+    )
 
     @model_validator(mode="after")
     def _needs_positive_condition(self) -> Rule:

@@ -17,17 +17,54 @@ from streams.errors import NewswatchError
 
 __all__ = ["main"]
 
+# rich_markup_mode=None: plain click help; typer's rich panels list every flag, --help
+# included, as "<bool>" (typer 0.29 with click 8.3), which reads as if --help took a value.
 cli = typer.Typer(
     name="newswatch",
     help="Streaming alerts for news: Kafka in, Slack and email out.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-watchlist_cli = typer.Typer(help="Check and inspect watch-lists.", no_args_is_help=True)
-bench_cli = typer.Typer(help="Benchmarks; results are printed as JSON.", no_args_is_help=True)
+watchlist_cli = typer.Typer(
+    help="Check and inspect watch-lists.", no_args_is_help=True, rich_markup_mode=None
+)
+bench_cli = typer.Typer(
+    help="Benchmarks; results are printed as JSON.", no_args_is_help=True, rich_markup_mode=None
+)
 cli.add_typer(watchlist_cli, name="watchlist")
 cli.add_typer(bench_cli, name="bench")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newswatch")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"newswatch {_version()}")
+        raise typer.Exit(0)
+
+
+@cli.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the newswatch version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Streaming alerts for news: Kafka in, Slack and email out."""
 
 
 def _settings(**overrides: object):  # type: ignore[no-untyped-def]

@@ -174,7 +174,8 @@ class Settings(BaseSettings):
         description="seconds between digest emails per recipient list (the digest buffer "
         "survives restarts in a changelog-backed table)",
     )
-    webhook_url: str | None = Field(None, validation_alias="NEWSWATCH_WEBHOOK_URL")
+    # a webhook URL is a credential (token in the path or query): kept out of repr and dumps
+    webhook_url: str | None = Field(None, validation_alias="NEWSWATCH_WEBHOOK_URL", repr=False)
     http_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_HTTP_TIMEOUT")
 
     @field_validator(
@@ -227,7 +228,7 @@ class Settings(BaseSettings):
     def public_dump(self) -> dict[str, Any]:
         """Settings as a dict with every secret masked (for logs and `/ready`)."""
         dump = self.model_dump(mode="json")
-        for key in ("slack_bot_token", "smtp_password"):
+        for key in ("slack_bot_token", "smtp_password", "webhook_url"):
             if dump.get(key):
                 dump[key] = "**********"
         return dump

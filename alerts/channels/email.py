@@ -9,6 +9,7 @@ to the first message, so mail clients thread them.
 from __future__ import annotations
 
 import ssl
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -41,7 +42,7 @@ def build_message(
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
-    msg["Subject"] = one_line(subject)[:250] or "(no subject)"
+    _set_subject(msg, one_line(subject)[:250] or "(no subject)")
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id
     if in_reply_to:
@@ -54,6 +55,40 @@ def build_message(
     if html is not None:
         msg.add_alternative(html, subtype="html", charset="utf-8")
     return msg
+
+
+def _set_subject(msg: EmailMessage, subject: str) -> None:
+    """Set ``Subject`` so that every RFC 2047 decoder gets exactly ``subject`` back.
+
+    The standard library's folder can put the space between two words *between* two encoded
+    words (where decoders drop it), can emit an empty ``=?utf-8?q??=`` and can fold an ASCII
+    subject right after ``Subject:`` (the parsed value then starts with a space). So the
+    value is folded here and stored pre-folded (lines of at most 78 characters are never
+    refolded): plain ASCII at its spaces; anything else (or a word too long to fold, or text
+    containing ``=?``) as RFC 2047 words from ``email.header.Header``, which carry the
+    spaces inside them.
+    """
+    folded = _fold_ascii(subject) if subject.isascii() and "=?" not in subject else None
+    if folded is None:
+        folded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
+    msg.set_raw("Subject", folded)
+
+
+def _fold_ascii(subject: str, width: int = 78) -> str | None:
+    """``subject`` folded at spaces into lines of at most ``width``; None if a word won't fit."""
+    lines: list[str] = []
+    room = width - len("Subject: ")
+    current = ""
+    for word in subject.split(" "):
+        if current and len(current) + 1 + len(word) > room:
+            lines.append(current)
+            current, room = word, width - 1
+        else:
+            current = f"{current} {word}" if current else word
+        if len(current) > room:
+            return None
+    lines.append(current)
+    return "\n ".join(lines)
 
 
 class EmailChannel(Channel):

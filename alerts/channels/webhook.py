@@ -1,15 +1,18 @@
 """Webhook channel: the alert as JSON, POSTed with a shared ``httpx.AsyncClient``.
 
 Body: ``{"delivery_key", "alert", "text"}``; header ``Idempotency-Key`` = delivery key, so a
-receiver can drop the rare duplicate of at-least-once delivery. 2xx is success; 429 honours
-``Retry-After``; 408/425/5xx, timeouts and connection errors are retriable; other 4xx are
-permanent.
+receiver can drop the rare duplicate of at-least-once delivery. ``text`` is safe to show in a
+Slack- or Mattermost-compatible incoming webhook (``alerts._text.webhook_text``: ``& < >``
+escaped, formatting characters inert, broadcast mentions broken); ``alert`` is raw data.
+2xx is success; 429 honours ``Retry-After``; 408/425/5xx, timeouts and connection errors are
+retriable; other 4xx are permanent.
 """
 
 from __future__ import annotations
 
 import httpx
 
+from alerts._text import webhook_text
 from alerts.channels.base import Channel, Receipt, parse_retry_after
 from alerts.config import WebhookConfig
 from alerts.errors import DeliveryError, RateLimited
@@ -69,7 +72,11 @@ class WebhookChannel(Channel):
         key = delivery_key(alert)
         headers = {k: v.get_secret_value() for k, v in self.config.headers.items()}
         headers["Idempotency-Key"] = key
-        body = {"delivery_key": key, "alert": alert.model_dump(mode="json"), "text": rendered.text}
+        body = {
+            "delivery_key": key,
+            "alert": alert.model_dump(mode="json"),
+            "text": webhook_text(rendered.text),
+        }
         try:
             response = await self._client.post(
                 url, json=body, headers=headers, timeout=self.config.timeout_s

@@ -7,10 +7,14 @@
 
 ``self_signed_cert(dir)`` makes a throwaway certificate for ``localhost``/``127.0.0.1``
 with the ``openssl`` command line tool.
+
+From the shell (``python -m alerts.testing.smtp --help``) it runs in the foreground and
+prints one line per accepted message: sender, recipients and the decoded subject.
 """
 
 from __future__ import annotations
 
+import argparse
 import email
 import email.policy
 import shutil
@@ -18,6 +22,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -113,9 +118,10 @@ class SmtpCapture:
         cert: tuple[Path, Path] | None = None,
         starttls: bool = False,
         implicit_tls: bool = False,
+        port: int | None = None,
     ) -> None:
         self.host = host
-        self.port = _free_port(host)
+        self.port = port or _free_port(host)
         self.auth = auth
         self.messages: list[CapturedMessage] = []
         self.auth_failures = 0
@@ -178,3 +184,36 @@ class SmtpCapture:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the capture server in the foreground and print each message it accepts."""
+    parser = argparse.ArgumentParser(
+        prog="python -m alerts.testing.smtp",
+        description="SMTP capture server for trying newswatch's email channel "
+        "(SMTP_HOST=127.0.0.1 SMTP_PORT=<port>); prints each accepted message.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="listen address")
+    parser.add_argument("--port", type=int, default=8025, help="listen port (default 8025)")
+    parser.add_argument("--user", help="require AUTH with this user (with --password)")
+    parser.add_argument("--password", help="the password of --user")
+    args = parser.parse_args(argv)
+    if bool(args.user) != bool(args.password):
+        parser.error("--user and --password go together")
+    auth = {args.user: args.password} if args.user else None
+    with SmtpCapture(host=args.host, port=args.port, auth=auth) as server:
+        print(f"SMTP capture on {server.host}:{server.port}", flush=True)
+        shown = 0
+        try:
+            while True:
+                for msg in server.messages[shown:]:
+                    subject = msg.message["Subject"]
+                    print(f"{msg.mail_from} -> {', '.join(msg.rcpt_tos)}: {subject}", flush=True)
+                shown = len(server.messages)
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

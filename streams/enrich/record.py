@@ -25,13 +25,29 @@ _SENTENCES = TypeAdapter(list[Sentence])
 _LEMMAS = TypeAdapter(list[Lemma])
 
 
+def _joined_sents(doc: Any, text: str) -> list[tuple[int, int]]:
+    """Sentence spans, rejoined where an ASCII ``!``/``?`` is directly followed by text.
+
+    The sentencizer ends a sentence at every ``!``: ``said <!channel> now`` became
+    ``said <!`` + ``channel> now`` and ``Yahoo!Japan`` two sentences; with no space after
+    the mark it is not a sentence end.
+    """
+    spans: list[tuple[int, int]] = []
+    for sent in doc.sents:
+        start, end = sent.start_char, sent.end_char
+        if spans and start == spans[-1][1] and start > 0 and text[start - 1] in "!?":
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
 def sentences_of(doc: Any, text: str, paragraphs: Sequence[tuple[int, int]]) -> list[Sentence]:
     """Sentence spans of ``doc`` cut at paragraph boundaries, with their paragraph index."""
     out: list[dict[str, int]] = []
     pi = 0
     n_paras = len(paragraphs)
-    for sent in doc.sents:
-        start, end = sent.start_char, sent.end_char
+    for start, end in _joined_sents(doc, text):
         while start < end:
             while pi < n_paras and paragraphs[pi][1] <= start:
                 pi += 1

@@ -25,11 +25,14 @@ codes, rule ids, channel names, topic names, error class names.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
 
 __all__ = ["CONTENT_TYPE", "ENRICH_BUCKETS", "METRIC_NAMES", "NAMESPACE", "Metrics"]
 
@@ -146,7 +149,9 @@ class Metrics:
         self._ingested.labels(source=source).inc(count)
 
     def article_enriched(self, seconds: float, language: str = "und") -> None:
-        """One article was enriched in ``seconds``."""
+        """One article was enriched in ``seconds``; ``language`` is the detected code."""
+        if not _LANGUAGE.fullmatch(language or ""):  # bounded label values: codes only
+            language = "und"
         self._enriched.labels(language=language).inc()
         self._enrich_seconds.labels(language=language).observe(seconds)
 

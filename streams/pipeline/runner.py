@@ -17,7 +17,14 @@ from typing import Any
 
 from streams.settings import Settings
 
-__all__ = ["prepare_topics", "run_all", "run_worker", "start_worker", "stop_worker_soon"]
+__all__ = [
+    "prepare_topics",
+    "run_all",
+    "run_worker",
+    "start_worker",
+    "stop_worker_soon",
+    "warm_up_language_detector",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,24 @@ def stop_worker_soon() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+def warm_up_language_detector(settings: Settings) -> None:
+    """Load the language detector's models now, before the event loop runs (thread mode).
+
+    lingua loads its models in Rust holding the GIL for seconds (9 s measured on a busy
+    2-core host). Done in the enricher thread after start-up, that froze the event loop and
+    mode's consumer-thread keepalive logged "[ERROR] Thread keepalive is not responding" on
+    every start. Here nothing runs yet; the detector is cached per process, so the enricher
+    thread's own warm-up finds it loaded. Process mode detects in child processes: no-op.
+    """
+    if settings.enrich_workers > 1:
+        return
+    from streams.enrich.language import LanguageIdentifier
+    from streams.pipeline.runtime import enrich_config
+
+    config = enrich_config(settings)
+    LanguageIdentifier(config.languages, sample_chars=config.language_sample_chars).warm_up()
+
+
 def start_worker(
     settings: Settings,
     *,
@@ -52,6 +77,7 @@ def start_worker(
 
     config = logging_config(json_logs=settings.log_json, level=settings.log_level)
     logging.config.dictConfig(config)  # before create_app: it logs the watch-list version
+    warm_up_language_detector(settings)
     app = create_app(settings, bootstrap=bootstrap)
     if task is not None:
 

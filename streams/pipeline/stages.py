@@ -126,7 +126,9 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
             services.metrics.rule_matched(match.rule_id)
         services.count("enriched")
         services.count("matches", len(result.matches))
-        services.metrics.article_enriched(result.timings_ms.get("total", 0.0) / 1000)
+        services.metrics.article_enriched(
+            result.timings_ms.get("total", 0.0) / 1000, result.language
+        )
         if services.on_processed is not None:
             services.on_processed("enriched", article.id)
     await services.outbox.flush()

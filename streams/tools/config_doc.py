@@ -215,8 +215,16 @@ def render(model: type[BaseModel] = Settings) -> str:
     return "\n".join(out) + "\n"
 
 
-def main() -> None:
-    """Print the page on stdout."""
+def main(argv: list[str] | None = None) -> None:
+    """Print the page on stdout (``--help`` explains)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m streams.tools.config_doc",
+        description="Print docs/configuration.md, generated from the Settings model.",
+        epilog="Regenerate with: python -m streams.tools.config_doc > docs/configuration.md",
+    )
+    parser.parse_args(argv)
     print(render(), end="")
 
 

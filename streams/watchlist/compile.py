@@ -22,7 +22,13 @@ from typing import Any
 
 import ahocorasick
 
-from schemas.watchlist import Rule, Watchlist, parse_scope
+from schemas.watchlist import (
+    DEFAULT_GROUP_BY,
+    DEFAULT_STORY_WINDOW_S,
+    Rule,
+    Watchlist,
+    parse_scope,
+)
 from streams.watchlist.errors import Problem, WatchlistError
 from streams.watchlist.langs import ANY
 from streams.watchlist.load import LoadedWatchlist
@@ -62,6 +68,13 @@ class CompiledRule:
     throttle_window_s: float | None
     #: conditions that can make the rule fire (``all`` then ``any``)
     positive: tuple[str, ...] = ()
+    #: story grouping (``url``, ``text``, ``entities``)
+    group_by: tuple[str, ...] = DEFAULT_GROUP_BY
+
+    @property
+    def window_s(self) -> float:
+        """The effective story window: the rule's ``throttle.window``, else 6 hours."""
+        return self.throttle_window_s or DEFAULT_STORY_WINDOW_S
 
 
 def _canonical(condition: str) -> str:
@@ -264,6 +277,7 @@ def _compile_rule(rule: Rule) -> CompiledRule:
         sources=tuple(s.lower() for s in rule.sources),
         channels=tuple(rule.channels),
         throttle_window_s=rule.throttle.window_s if rule.throttle else None,
+        group_by=tuple(dict.fromkeys(rule.group_by)),
     )
 
 

@@ -418,6 +418,7 @@ def _match(
         watchlist_version=compiled.version,
         channels=list(rule.channels),
         throttle_window_s=rule.throttle_window_s,
+        group_by=list(rule.group_by),  # type: ignore[arg-type]
         evidence=evidence,
         entities=sorted(entities),
     )

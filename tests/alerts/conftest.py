@@ -71,6 +71,7 @@ def make_match() -> Callable[..., Match]:
         entities: list[str] | None = None,
         window: float | None = 6 * 3600.0,
         snippet: str = SNIPPET,
+        group_by: list[str] | None = None,
     ) -> Match:
         evidence = [
             Evidence(
@@ -104,6 +105,7 @@ def make_match() -> Callable[..., Match]:
             throttle_window_s=window,
             evidence=evidence,
             entities=["alibaba"] if entities is None else entities,
+            group_by=group_by or ["url", "text"],  # type: ignore[arg-type]
         )
 
     return make

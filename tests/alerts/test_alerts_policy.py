@@ -47,8 +47,8 @@ def test_two_outlets_copies_become_one_alert_and_one_update(
     assert second.action == "update" and second.alert is not None
     assert second.reason == "near-duplicate" and (second.similarity or 0) >= 0.7
     assert second.alert.alert_id == first.alert.alert_id
-    assert second.alert.article.id == "a1"  # the story's first report
-    assert [r.id for r in second.alert.related] == ["b1"]  # the new source
+    assert second.alert.article.id == "b1"  # the update names the new report
+    assert [r.id for r in second.alert.related] == ["a1"]  # the story's first report
     assert first.alert.alert_id == alert_id_for("alibaba-espionage", first.story_id)
 
 
@@ -71,18 +71,20 @@ def test_same_outlet_again_and_same_url_are_duplicates(
 def test_same_entities_group_only_within_the_window(
     make_enriched: MakeE, make_match: MakeM
 ) -> None:
-    """A different text with the same rule and entity set joins the story inside the window."""
+    """With ``group_by: [.., entities]`` a different text with the same entity set joins the
+    story inside the window."""
     clock = Clock()
     policy = AlertPolicy({}, clock=clock)
-    first = policy.decide(make_enriched("a1"), make_match("a1", window=3600))
+    by = ["url", "text", "entities"]
+    first = policy.decide(make_enriched("a1"), make_match("a1", window=3600, group_by=by))
     clock.now += 600
     other = make_enriched("c1", text=OTHER_STORY, url="https://c.example/1", source="C")
-    grouped = policy.decide(other, make_match("c1", window=3600))
+    grouped = policy.decide(other, make_match("c1", window=3600, group_by=by))
     assert grouped.action == "update" and grouped.reason == "entities"
     assert grouped.story_id == first.story_id
     clock.now += 7200
     later = make_enriched("d1", text=OTHER_STORY + " Update.", url="https://d.example/", source="D")
-    fresh = policy.decide(later, make_match("d1", window=3600, entities=["alibaba"]))
+    fresh = policy.decide(later, make_match("d1", window=3600, entities=["alibaba"], group_by=by))
     assert fresh.action == "new" and fresh.story_id != first.story_id
 
 

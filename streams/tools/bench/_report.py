@@ -7,7 +7,6 @@ their topics, 1-second samples (consumer lag, worker RSS) and CPU counters befor
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,14 +55,10 @@ class Observed:
 
 
 def post_articles(params: dict[str, Any], pattern: Any) -> list[int]:
-    """Article indexes a ``chat.postMessage`` is about (an update: the newly related ones)."""
+    """Article indexes a ``chat.postMessage`` is about: the one its text names (an update
+    names the new report; the story's first report appears only in its blocks)."""
     text = str(params.get("text") or "")
-    head = {int(t) for t in pattern.findall(text)}
-    if not params.get("thread_ts"):
-        return sorted(head)
-    blocks = params.get("blocks")
-    blob = blocks if isinstance(blocks, str) else json.dumps(blocks, ensure_ascii=False)
-    return sorted({int(t) for t in pattern.findall(blob)} - head)
+    return sorted({int(t) for t in pattern.findall(text)})
 
 
 def _index_of(article_id: str, tag: str) -> int | None:
@@ -100,7 +95,7 @@ def alert_parser(tag: str) -> Any:
     def parse(msg: Any) -> tuple[int, float, dict[str, Any]] | None:
         try:
             value = orjson.loads(msg.value)
-            article = value["related"][-1] if value.get("kind") == "update" else value["article"]
+            article = value["article"]  # an update's article is the new report
             index = _index_of(article["id"], tag)
         except (ValueError, KeyError, TypeError, IndexError):
             return None

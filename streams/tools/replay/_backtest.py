@@ -61,6 +61,10 @@ def article_time_ms(article: RawArticle) -> int | None:
     return None
 
 
+#: The timeline bucket of matches whose article has no date (no timestamp, no published_at).
+UNDATED = "undated"
+
+
 def day_of(timestamp_ms: int | None) -> str | None:
     """UTC day ``YYYY-MM-DD`` of a millisecond timestamp."""
     if timestamp_ms is None:
@@ -221,8 +225,8 @@ class Backtest:
                 for m in matches:
                     matched = True
                     self.hits[side].setdefault(m.rule_id, {})[article.id] = evidence_briefs(m)
-                    if day is not None:
-                        self.per_day[(side, m.rule_id, day)] += 1
+                    # articles without a date are counted too, in their own bucket
+                    self.per_day[(side, m.rule_id, day or UNDATED)] += 1
             if matched or article.id in self.labelled_ids:
                 self.info[article.id] = ArticleInfo(
                     article.id,

@@ -15,7 +15,14 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from streams.tools.replay._backtest import BASELINE, NEW, ArticleInfo, Backtest, day_of
+from streams.tools.replay._backtest import (
+    BASELINE,
+    NEW,
+    UNDATED,
+    ArticleInfo,
+    Backtest,
+    day_of,
+)
 from streams.tools.report.model import (
     ArticleHit,
     DayCount,
@@ -102,6 +109,12 @@ def timeline_days(engine: Backtest) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range((stop - start).days + 1)]
 
 
+def _with_undated(engine: Backtest, rule_id: str, days: list[str]) -> list[str]:
+    """``days``, plus the ``undated`` bucket last when the rule matched undated articles."""
+    undated = engine.per_day[(NEW, rule_id, UNDATED)] + engine.per_day[(BASELINE, rule_id, UNDATED)]
+    return [*days, UNDATED] if undated else days
+
+
 def _rule_meta(compiled: Any) -> dict[str, Any]:
     return {r.id: r for r in compiled.rules} if compiled is not None else {}
 
@@ -140,7 +153,7 @@ def build_rules(engine: Backtest, days: list[str]) -> tuple[list[RuleReport], To
                     new=engine.per_day[(NEW, rule_id, d)],
                     baseline=engine.per_day[(BASELINE, rule_id, d)],
                 )
-                for d in days
+                for d in _with_undated(engine, rule_id, days)
             ],
         )
         if engine.labels is not None:

@@ -40,6 +40,7 @@ class Progress:
         self.articles = 0
         self.started = clock()
         self._last_draw = self.started
+        self._drawn: tuple[int, int] | None = None  # (done, articles) last shown
         self._closed = False
 
     def rate(self) -> float:
@@ -76,6 +77,7 @@ class Progress:
         )
 
     def _draw(self, *, final: bool) -> None:
+        self._drawn = (self.done, self.articles)
         text = self.line()
         if self.tty:
             self.stream.write("\r\x1b[2K" + text + ("\n" if final else ""))
@@ -84,9 +86,15 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
-        """Draw the final state once."""
+        """Show the final state once: not again if the last line already showed it."""
         if self._closed:
             return
         self._closed = True
-        if self.enabled:
-            self._draw(final=True)
+        if not self.enabled:
+            return
+        if self._drawn == (self.done, self.articles):
+            if self.tty:  # the bar already shows it: just end its line
+                self.stream.write("\n")
+                self.stream.flush()
+            return
+        self._draw(final=True)

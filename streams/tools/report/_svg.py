@@ -2,7 +2,8 @@
 
 Generated here, no JavaScript and no external resource, so the report opens offline. Every
 piece of text that reaches the SVG is escaped. Past ``MAX_BARS`` days the chart groups days
-into weeks (the JSON keeps the per-day figures).
+into weeks (the JSON keeps the per-day figures). Matches of articles without a date are the
+last bar, labelled ``undated``.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ LEFT, RIGHT, TOP, BOTTOM = 40, 10, 14, 34
 NEW_COLOR, BASE_COLOR = "#2563eb", "#f59e0b"
 
 
+UNDATED = "undated"
+
+
 def _buckets(days: Sequence[DayCount]) -> tuple[list[tuple[str, int, int]], str]:
-    """``[(label, new, baseline)]`` per day, or per ISO week (Monday) when there are many days."""
+    """``[(label, new, baseline)]`` per day, or per ISO week (Monday) when there are many days;
+    the ``undated`` bucket, if any, last."""
+    undated = [(d.day, d.new, d.baseline) for d in days if d.day == UNDATED]
+    days = [d for d in days if d.day != UNDATED]
     if len(days) <= MAX_BARS:
-        return [(d.day, d.new, d.baseline) for d in days], "day"
+        return [(d.day, d.new, d.baseline) for d in days] + undated, "day"
     weeks: dict[str, list[int]] = {}
     for d in days:
         day = date.fromisoformat(d.day)
@@ -33,7 +40,7 @@ def _buckets(days: Sequence[DayCount]) -> tuple[list[tuple[str, int, int]], str]
         slot = weeks.setdefault(monday, [0, 0])
         slot[0] += d.new
         slot[1] += d.baseline
-    return [(k, v[0], v[1]) for k, v in weeks.items()], "week"
+    return [(k, v[0], v[1]) for k, v in weeks.items()] + undated, "week"
 
 
 def _nice_max(value: int) -> int:
@@ -98,8 +105,8 @@ def timeline_svg(rule_id: str, days: Sequence[DayCount]) -> str:
                 f'y="{TOP + plot_h - h:.2f}" width="{bar:.2f}" height="{h:.2f}" fill="{color}"/>'
             )
         parts.append("</g>")
-        if i % label_every == 0:
-            tick = label[5:] if unit == "day" else label
+        if i % label_every == 0 or label == UNDATED:
+            tick = label[5:] if unit == "day" and label != UNDATED else label
             parts.append(
                 f'<text x="{x0 + bar:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" '
                 f'font-size="10" fill="#374151">{escape(tick)}</text>'
@@ -111,8 +118,9 @@ def timeline_svg(rule_id: str, days: Sequence[DayCount]) -> str:
         parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{color}"/>')
         parts.append(f'<text x="{lx + 14}" y="{ly}" font-size="11" fill="#111827">{name}</text>')
         lx += 90
-    if buckets:
-        first, last = buckets[0][0], buckets[-1][0]
+    dated = [b for b in buckets if b[0] != UNDATED]
+    if dated:
+        first, last = dated[0][0], dated[-1][0]
         parts.append(
             f'<text x="{WIDTH - RIGHT}" y="{ly}" text-anchor="end" font-size="11" fill="#6b7280">'
             f"{escape(first)} … {escape(last)} (UTC, per {unit})</text>"

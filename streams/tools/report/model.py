@@ -80,7 +80,7 @@ class Scores(_Model):
 class DayCount(_Model):
     """Matches of one rule on one UTC day."""
 
-    day: str
+    day: str = Field(description='UTC day YYYY-MM-DD, or "undated": articles without a date')
     new: int
     baseline: int
 
@@ -123,7 +123,10 @@ class LabelsRef(_Model):
     path: str
     judgements: int
     used: int = Field(description="labels whose article was replayed")
-    outside: int = Field(description="labels whose article was not in the replayed range")
+    outside: int = Field(
+        description="labels whose article is not in the replayed input (absent from the "
+        "input, outside the time range, or failed enrichment)"
+    )
     unknown_rules: list[str] = Field(default_factory=list)
 
 

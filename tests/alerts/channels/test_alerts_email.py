@@ -197,7 +197,7 @@ async def test_digest_collects_alerts_and_updates_into_one_email(
     [captured] = smtp.messages
     assert "2 alerts" in captured.message["Subject"]
     text = _part(captured.message, "plain")
-    assert "First story" in text and "also: Two: Second outlet <b>" in text
+    assert "First story" in text and "first reported by Two: Second outlet <b>" in text
     assert buffer == {}
 
 

@@ -136,3 +136,18 @@ async def test_webhook_4xx_is_permanent(
         await deliverer.deliver(make_alert(channels=["webhook"]))
     assert len(hook.bodies) == 1
     assert (dlq[0].reason, dlq[0].retriable) == ("http 400", False)
+
+
+@pytest.mark.servers
+async def test_webhook_text_is_escaped_on_the_wire(
+    hook: Hook, dlq: DeadLetters, make_alert: MakeA, fast_delivery: DeliveryConfig
+) -> None:
+    """The posted ``text`` carries no raw ``<!channel>`` or ``@here``; ``alert`` stays raw data."""
+    title = "Alibaba <!channel> @here *now*"
+    channel = WebhookChannel(WebhookConfig(url=hook.url))
+    async with Deliverer({"webhook": channel}, {}, dlq, config=fast_delivery) as deliverer:
+        await deliverer.deliver(make_alert(title=title, channels=["webhook"]))
+    [body] = hook.bodies
+    assert "<!channel>" not in body["text"] and "&lt;!channel&gt;" in body["text"]
+    assert "@here" not in body["text"] and "*now*" not in body["text"]
+    assert body["alert"]["article"]["title"] == title

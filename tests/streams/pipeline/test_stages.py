@@ -280,3 +280,30 @@ async def test_unconfigured_channel_is_dead_lettered_on_the_prefixed_topic(tmp_p
     assert letter["reason"].startswith("channel not configured") and letter["retriable"]
     assert letter["source_topic"] == "p.alerts" and letter["channel"] == "webhook"
     assert len(_lines(tmp_path / "alerts.jsonl")) == 1
+
+
+async def test_metrics_count_articles_under_their_detected_language() -> None:
+    """A German and an English article are counted as de and en, not ``und``."""
+    from streams.enrich import EnrichConfig, Enricher
+    from streams.pipeline.metrics import Metrics
+
+    missing = {"de": "de_core_news_sm", "en": "en_core_web_sm", "xx": "xx_ent_wiki_sm"}
+    enricher = Enricher(EnrichConfig(models=missing, freeze_gc=False))
+
+    async def enrich(articles: Sequence[RawArticle]) -> list[EnrichedArticle]:
+        return [enricher.enrich(a) for a in articles]
+
+    metrics = Metrics()
+    services = _services(MemoryOutbox())
+    services.enrich_batch = enrich
+    services.metrics = metrics
+    german = "Die Behörden prüfen die Vorwürfe gegen das Unternehmen seit mehreren Wochen genau."
+    english = "The authorities have been examining the allegations against the company for weeks."
+    await enrich_and_match(
+        [_msg(_article("de1", german), 0), _msg(_article("en1", english), 1)], services
+    )
+    languages = [e["language"] for e in services.outbox.values("articles.enriched")]  # type: ignore[attr-defined]
+    assert languages == ["de", "en"]
+    assert metrics.sample("newswatch_articles_enriched_total", language="de") == 1
+    assert metrics.sample("newswatch_articles_enriched_total", language="en") == 1
+    assert metrics.sample("newswatch_articles_enriched_total", language="und") is None

@@ -94,14 +94,14 @@ def test_org_names_are_unique_and_pronounceable() -> None:
 
 
 def test_post_attribution_new_and_update() -> None:
-    """A new alert names its article in the text; an update only the newly related article."""
+    """A post is about the article its text names; an update's text names the new report."""
     pattern = token_pattern("nwbt")
     new = {"text": "[High] Rule: Title (nwbtx0000012)", "blocks": "[]"}
     assert post_articles(new, pattern) == [12]
     update = {
-        "text": "Update: [High] Rule: Title (nwbtx0000012)",
+        "text": "Update: [High] Rule: Other (nwbtx0000099)",
         "thread_ts": "1700000001.000001",
-        "blocks": [{"text": "Title (nwbtx0000012) also reported by x: Other (nwbtx0000099)"}],
+        "blocks": [{"text": "Other (nwbtx0000099) first reported by x: Title (nwbtx0000012)"}],
     }
     assert post_articles(update, pattern) == [99]
     assert post_articles({"text": "unrelated"}, pattern) == []
