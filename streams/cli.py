@@ -193,8 +193,15 @@ def bench_match(
     articles: Annotated[int, typer.Option(help="distinct articles in the corpus")] = 200,
     seconds: Annotated[float, typer.Option(help="minimum time per measurement")] = 2.0,
     phrasematcher: Annotated[bool, typer.Option(help="also time spaCy's PhraseMatcher")] = True,
+    regex_worst_case: Annotated[
+        bool, typer.Option(help="instead: time catastrophic regexes on 100 KB adversarial text")
+    ] = False,
 ) -> None:
     """Matcher throughput vs a naive regex-per-rule loop and spaCy's PhraseMatcher; JSON."""
+    if regex_worst_case:
+        from streams.tools.bench.regex_worst import run_regex_worst_case
+
+        raise typer.Exit(run_regex_worst_case())
     from streams.tools.bench.match import run_bench_match
 
     counts = [int(n) for n in rules.split(",") if n.strip()]

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from schemas.records import ArticleRef, EnrichedArticle, Evidence, Match, Sentence, Span
 from streams.watchlist.compile import CompiledRule, CompiledWatchlist
 from streams.watchlist.langs import ANY, COMPOUND_LANGUAGES, article_language
+from streams.watchlist.regex import ByteMap
 from streams.watchlist.segment import split_paragraphs, split_sentences, tokens
 from streams.watchlist.terms import IN_COMPOUNDING, IN_OTHERS
 from streams.watchlist.text import (
@@ -102,6 +103,7 @@ class _Doc:
         if lemmas:
             self.views.append(normalize_text(self.text, lemmas))
         self.scans = [sentinelize(v.text) for v in self.views]
+        self.bytemap: ByteMap | None = None
         self.model_entities = [
             (e.start + off, e.end + off, e.label) for e in enriched.entities if e.origin == "model"
         ]
@@ -208,10 +210,11 @@ def _regex_hits(compiled: CompiledWatchlist, doc: _Doc, cond: str) -> list[_Hit]
         spec = pattern.spec
         if doc.lang is not None and spec.lang not in (ANY, doc.lang):
             continue
-        for m in rx.finditer(view.text):
-            if m.end() > m.start():
-                s, e = view.span(m.start(), m.end())
-                out.append(_Hit(cond, spec.raw, s, e, pattern.entity))
+        if doc.bytemap is None:  # UTF-8 view for RE2, built once per article
+            doc.bytemap = ByteMap(view.text)
+        for start, end in rx.spans(view.text, doc.bytemap):
+            s, e = view.span(start, end)
+            out.append(_Hit(cond, spec.raw, s, e, pattern.entity))
     return out
 
 
