@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from schemas.watchlist import ConceptDef, EntityDef, Rule, Watchlist, did_you_mean
 from streams.watchlist._yaml import Positions, YamlPath, parse_yaml
 from streams.watchlist.errors import Problem, WatchlistError
+from streams.watchlist.limits import MAX_PATTERNS
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -157,7 +158,7 @@ def load_watchlist(path: Path | str) -> LoadedWatchlist:
     path = Path(path)
     loader = _Loader(allowed_roots(path))
     main = loader.load_file(path, stack=(), origin=None)
-    if main is None:
+    if main is None or loader.over_limit:
         raise WatchlistError(loader.problems)
     loaded = loader.merge(main)
     from streams.watchlist.check import check_watchlist
@@ -174,6 +175,8 @@ class _Loader:
         self.problems: list[Problem] = []
         self.files: dict[Path, LoadedFile] = {}
         self.order: list[LoadedFile] = []
+        self.terms = 0  # terms over all files so far (MAX_PATTERNS)
+        self.over_limit = False  # then the whole-document checks would only add noise
 
     def load_file(
         self, path: Path, *, stack: tuple[Path, ...], origin: tuple[str, int, int] | None
@@ -225,6 +228,12 @@ class _Loader:
             self.problems.append(
                 Problem(shown, 1, 1, "the top level must be a mapping (key: value)")
             )
+            return None
+        self.terms += _count_terms(data)
+        if self.terms > MAX_PATTERNS.value():
+            found = f"{self.terms:,} up to and including {shown}"
+            self.problems.append(Problem(shown, 1, 1, MAX_PATTERNS.message(found)))
+            self.over_limit = True
             return None
         try:
             model = Watchlist.model_validate(data)
@@ -348,6 +357,31 @@ def _links_out(base: Path, entry: str, roots: tuple[Path, ...]) -> bool:
         except (OSError, ValueError):
             continue
     return False
+
+
+def _count_terms(data: dict[str, Any]) -> int:
+    """Terms of a parsed (not yet validated) file: aliases, terms, excludes, inline terms."""
+
+    def lists(value: Any) -> int:
+        if isinstance(value, list):
+            return len(value)
+        if isinstance(value, dict):
+            return sum(len(v) for v in value.values() if isinstance(v, list))
+        return 0
+
+    total = 0
+    for section, keys in (("entities", ("aliases", "exclude")), ("concepts", ("terms", "exclude"))):
+        items = data.get(section)
+        if isinstance(items, dict):
+            for item in items.values():
+                if isinstance(item, dict):
+                    total += sum(lists(item.get(k)) for k in keys)
+    rules = data.get("rules")
+    if isinstance(rules, list):
+        for rule in rules:
+            if isinstance(rule, dict):
+                total += sum(lists(rule.get(k)) for k in ("all", "any", "none"))
+    return total
 
 
 def _salvage(data: dict[str, Any]) -> Watchlist:
