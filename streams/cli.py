@@ -146,13 +146,16 @@ def bench_enrich(
 def watchlist_check(
     path: Annotated[str, typer.Argument(help="watch-list YAML file")],
     json_output: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="accept a watch-list without enabled rules")
+    ] = False,
 ) -> None:
     """Validate a watch-list: a summary and exit 0, or FILE:LINE:COL problems and exit 1."""
     from pathlib import Path
 
     from streams.tools.watchlist_cmd import run_check
 
-    raise typer.Exit(run_check(Path(path), as_json=json_output))
+    raise typer.Exit(run_check(Path(path), as_json=json_output, allow_empty=allow_empty))
 
 
 @cli.command("match")

@@ -30,7 +30,18 @@ from streams.watchlist.regex import SafeRegex, compile_regex
 from streams.watchlist.terms import ALWAYS, TermSpec, parse_term, term_keys
 from streams.watchlist.text import SENTINEL
 
-__all__ = ["CompiledRule", "CompiledWatchlist", "Pattern", "compile_watchlist", "watchlist_version"]
+__all__ = [
+    "DEFAULT_STORY_WINDOW_S",
+    "CompiledRule",
+    "CompiledWatchlist",
+    "Pattern",
+    "compile_watchlist",
+    "watchlist_version",
+]
+
+#: The story window of a rule without ``throttle`` (the default of ``alerts.config``'s
+#: ``default_window_s``; the alert policy applies that setting).
+DEFAULT_STORY_WINDOW_S = 6 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +227,23 @@ class CompiledWatchlist:
                 out.append({"label": label, "pattern": text, "id": ident})
         return out
 
+    @property
+    def enabled_rules(self) -> int:
+        """How many rules are enabled (0: this watch-list can never alert)."""
+        return len(self.rules)
+
+    def rule_windows(self) -> list[dict[str, Any]]:
+        """Per rule (enabled or not): id, enabled, story window in seconds, whether default."""
+        return [
+            {
+                "id": r.id,
+                "enabled": r.enabled,
+                "window_s": r.throttle.window_s if r.throttle else DEFAULT_STORY_WINDOW_S,
+                "window_default": r.throttle is None,
+            }
+            for r in self.model.rules
+        ]
+
     def summary(self) -> dict[str, Any]:
         """A one-screen description: counts, languages covered, includes."""
         languages: set[str] = set()
@@ -233,6 +261,7 @@ class CompiledWatchlist:
             "version": self.version,
             "rules": len(self.model.rules),
             "rules_enabled": len(self.rules),
+            "rule_windows": self.rule_windows(),
             "entities": len(self.model.entities),
             "concepts": concepts,
             "languages": sorted(languages),
