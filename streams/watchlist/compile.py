@@ -23,12 +23,13 @@ from typing import Any
 import ahocorasick
 
 from schemas.watchlist import Rule, Watchlist, parse_scope
+from streams.watchlist.confusables import skeleton
 from streams.watchlist.errors import Problem, WatchlistError
 from streams.watchlist.langs import ANY
 from streams.watchlist.load import LoadedWatchlist
 from streams.watchlist.regex import SafeRegex, compile_regex
-from streams.watchlist.terms import ALWAYS, TermSpec, parse_term, term_keys
-from streams.watchlist.text import SENTINEL
+from streams.watchlist.terms import ALWAYS, SKELETON, TermSpec, parse_term, term_keys
+from streams.watchlist.text import SENTINEL, normalize
 
 __all__ = [
     "DEFAULT_STORY_WINDOW_S",
@@ -97,6 +98,7 @@ class CompiledWatchlist:
         self.loaded = loaded
         self.version = watchlist_version(model)
         self.patterns: list[Pattern] = []
+        self.skeleton_keys = 0  # entity alias keys of the skeleton view (``confusables``)
         self.regexes: dict[str, list[tuple[Pattern, SafeRegex]]] = {}
         self.rules: tuple[CompiledRule, ...] = tuple(
             _compile_rule(r) for r in model.rules if r.enabled
@@ -115,6 +117,11 @@ class CompiledWatchlist:
                 for key, when in term_keys(pattern.spec):
                     keys.setdefault(key, []).append(len(self.patterns))
                     self.patterns.append(replace(pattern, when=when))
+                if cond.startswith("entity:"):  # homoglyph spellings of names (confusables)
+                    for key, _ in term_keys(_skeleton_spec(pattern.spec)):
+                        keys.setdefault(key, []).append(len(self.patterns))
+                        self.patterns.append(replace(pattern, when=SKELETON))
+                        self.skeleton_keys += 1
         self.key_count = len(keys)
         self._index_rules()
         # payload per key: (length, entries, widen, anchored rules, conditions). An entry is
@@ -265,7 +272,7 @@ class CompiledWatchlist:
             "entities": len(self.model.entities),
             "concepts": concepts,
             "languages": sorted(languages),
-            "patterns": len(self.patterns),
+            "patterns": len(self.patterns) - self.skeleton_keys,
             "automaton_keys": self.key_count,
             "regexes": sum(len(v) for v in self.regexes.values()),
             "includes": includes,
@@ -273,6 +280,14 @@ class CompiledWatchlist:
 
     def __repr__(self) -> str:
         return f"<CompiledWatchlist {self.version} rules={len(self.rules)} keys={self.key_count}>"
+
+
+def _skeleton_spec(spec: TermSpec) -> TermSpec:
+    """The term with its key taken from the confusables skeleton of its text."""
+    text = spec.raw.strip()
+    if text.startswith("="):
+        text = text[1:]
+    return replace(spec, key=normalize(skeleton(text.strip("*"))).strip())
 
 
 def _compile_rule(rule: Rule) -> CompiledRule:

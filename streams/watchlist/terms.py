@@ -38,6 +38,7 @@ __all__ = [
     "IN_OTHERS",
     "MIN_COMPOUND_CHARS",
     "MIN_WILDCARD_CHARS",
+    "SKELETON",
     "TermSpec",
     "parse_term",
     "term_keys",
@@ -48,8 +49,9 @@ MIN_COMPOUND_CHARS = 5
 #: Shortest text of a ``pre*`` / ``*suf`` / ``*in*`` term.
 MIN_WILDCARD_CHARS = 3
 
-#: When a key applies: always, only for articles in a compounding language, only otherwise.
-ALWAYS, IN_COMPOUNDING, IN_OTHERS = 0, 1, 2
+#: When a key applies: always, only for articles in a compounding language, only otherwise;
+#: ``SKELETON``: an entity alias key that applies only in the skeleton (confusables) view.
+ALWAYS, IN_COMPOUNDING, IN_OTHERS, SKELETON = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
