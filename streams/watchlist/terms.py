@@ -7,7 +7,8 @@ A term as written in the YAML:
     spy*              word starting with ``spy`` (``spying``, ``spyware``)
     *spionage         word ending with ``spionage`` (``Wirtschaftsspionage``)
     *spion*           anywhere inside a word
-    regex:sp(y|ies)   a Python regular expression over the normalized text
+    regex:sp(y|ies)   a regular expression (Python syntax) over the normalized text, run
+                      on RE2 in linear time (``regex``: no backreferences or lookaround)
 
 Default mode, by the term's language (``any`` terms take the article's language):
 
