@@ -183,6 +183,9 @@ def bench_enrich(
 def watchlist_check(
     paths: Annotated[list[str], typer.Argument(help="watch-list YAML file(s)")],
     json_output: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="accept a watch-list without enabled rules")
+    ] = False,
 ) -> None:
     """Validate watch-lists: summaries and exit 0, or FILE:LINE:COL problems and exit 1."""
     from pathlib import Path
@@ -190,7 +193,8 @@ def watchlist_check(
     from streams.tools.watchlist_cmd import run_check
 
     # Several files (as pre-commit passes them): each is checked, exit 1 if any is bad.
-    raise typer.Exit(max(run_check(Path(path), as_json=json_output) for path in paths))
+    codes = [run_check(Path(p), as_json=json_output, allow_empty=allow_empty) for p in paths]
+    raise typer.Exit(max(codes))
 
 
 @cli.command("match")
@@ -231,8 +235,15 @@ def bench_match(
     articles: Annotated[int, typer.Option(help="distinct articles in the corpus")] = 200,
     seconds: Annotated[float, typer.Option(help="minimum time per measurement")] = 2.0,
     phrasematcher: Annotated[bool, typer.Option(help="also time spaCy's PhraseMatcher")] = True,
+    regex_worst_case: Annotated[
+        bool, typer.Option(help="instead: time catastrophic regexes on 100 KB adversarial text")
+    ] = False,
 ) -> None:
     """Matcher throughput vs a naive regex-per-rule loop and spaCy's PhraseMatcher; JSON."""
+    if regex_worst_case:
+        from streams.tools.bench.regex_worst import run_regex_worst_case
+
+        raise typer.Exit(run_regex_worst_case())
     from streams.tools.bench.match import run_bench_match
 
     counts = [int(n) for n in rules.split(",") if n.strip()]

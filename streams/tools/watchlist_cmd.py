@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -34,8 +35,26 @@ EnrichFn = Callable[[Sequence[RawArticle]], Sequence[EnrichedArticle | Exception
 BATCH = 32
 
 
-def run_check(path: Path, *, as_json: bool = False, out: IO[str] | None = None) -> int:
-    """Check a watch-list: summary and 0, or problem lines and 1. Never raises."""
+def _is_pack(path: Path, compiled: CompiledWatchlist) -> bool:
+    """True for a concept pack: concepts or entities, and no ``rules:`` key in the file."""
+    model = compiled.model
+    if model.rules or not (model.concepts or model.entities):
+        return False
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"^rules\s*:", text, re.MULTILINE) is None
+
+
+def run_check(
+    path: Path, *, as_json: bool = False, out: IO[str] | None = None, allow_empty: bool = False
+) -> int:
+    """Check a watch-list: summary and 0, or problem lines and 1. Never raises.
+
+    A watch-list without any enabled rule is a problem (a truncated ConfigMap would be a
+    silent outage) unless ``allow_empty``. A concept pack (a file with concepts or entities
+    and no ``rules:`` key at all, as included by watch-lists) needs no rule."""
     out = out or sys.stdout
     try:
         compiled = compile_watchlist(load_watchlist(path))
@@ -43,6 +62,15 @@ def run_check(path: Path, *, as_json: bool = False, out: IO[str] | None = None) 
         for problem in exc.problems:
             print(str(problem), file=out)
         print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
+        return 1
+    if compiled.enabled_rules == 0 and not allow_empty and not _is_pack(path, compiled):
+        total = len(compiled.model.rules)
+        print(
+            f"{path}:1:1: no enabled rule ({total} rule(s) in the file): a worker with this "
+            "watch-list never alerts and is not ready; pass --allow-empty if this is intended",
+            file=out,
+        )
+        print(f"1 problem(s) in {path}", file=sys.stderr)
         return 1
     summary = compiled.summary()
     unreachable = unreachable_here(compiled)
@@ -83,6 +111,14 @@ def format_summary(compiled: CompiledWatchlist) -> str:
     shown = ", ".join(r.id + ("" if r.enabled else " (disabled)") for r in rules[:8])
     more = f", … (+{len(rules) - 8})" if len(rules) > 8 else ""
     lines.append(f"  rules      {s['rules']} ({s['rules_enabled']} enabled): {shown}{more}")
+    windows = s["rule_windows"]
+    width = max((len(w["id"]) for w in windows[:12]), default=0)
+    for w in windows[:12]:
+        note = " (default: no throttle)" if w["window_default"] else ""
+        off = "  [disabled]" if not w["enabled"] else ""
+        lines.append(f"    {w['id']:<{width}}  window {_duration(w['window_s'])}{note}{off}")
+    if len(windows) > 12:
+        lines.append(f"    … (+{len(windows) - 12})")
     ents = sorted(compiled.model.entities)
     lines.append(f"  entities   {len(ents)}: {', '.join(ents[:8])}{', …' if len(ents) > 8 else ''}")
     lines.append(f"  concepts   {len(s['concepts'])}:")
@@ -99,6 +135,14 @@ def format_summary(compiled: CompiledWatchlist) -> str:
         f"  automaton  {s['automaton_keys']} keys, {s['patterns']} patterns, {s['regexes']} regexes"
     )
     return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    """``6h``, ``90m``, ``2d``, ``45s``: the largest unit that divides the duration."""
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
 
 
 class _BadLine:

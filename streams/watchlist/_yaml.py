@@ -16,6 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from streams.watchlist.errors import Problem, WatchlistError
+from streams.watchlist.limits import MAX_ALIAS_NODES
 
 __all__ = ["MAX_NODES", "Positions", "YamlPath", "parse_yaml"]
 
@@ -74,9 +75,14 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     positions = Positions()
     problems: list[Problem] = []
     counter = [0]
+    reused = [0]
     try:
-        if _expanded_size(doc, {}) > MAX_NODES:
+        # count on the composed graph (aliases share nodes) before anything is expanded
+        if _expanded_size(doc, {}, reused) > MAX_NODES:
             raise _TooLarge
+        if reused[0] > MAX_ALIAS_NODES.value():
+            found = "more" if reused[0] > MAX_NODES else f"{reused[0]:,} nodes"
+            raise WatchlistError([Problem(file, 1, 1, MAX_ALIAS_NODES.message(found))])
         data = _plain(doc, (), positions, problems, file, counter)
     except _TooLarge:
         raise WatchlistError(
@@ -90,18 +96,20 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     return data, positions
 
 
-def _expanded_size(node: Any, memo: dict[int, int]) -> int:
-    """Node count with aliases expanded, computed once per distinct node (alias bombs)."""
+def _expanded_size(node: Any, memo: dict[int, int], reused: list[int]) -> int:
+    """Node count with aliases expanded, computed once per distinct node (alias bombs);
+    ``reused[0]`` sums the nodes that aliases add (a node met again counts in full)."""
     if not isinstance(node, dict | list):
         return 1
     known = memo.get(id(node))
     if known is not None:
+        reused[0] += known
         return known
     memo[id(node)] = MAX_NODES + 1  # a node that contains itself is too large
     children = node.values() if isinstance(node, dict) else node
     total = 1
     for child in children:
-        total += _expanded_size(child, memo)
+        total += _expanded_size(child, memo, reused)
         if total > MAX_NODES:
             break
     memo[id(node)] = total

@@ -3,14 +3,18 @@
 - every ``entity:`` / ``concept:`` reference is defined (with a did-you-mean);
 - rule ids are unique; a condition is not both required and vetoed;
 - terms and aliases are not duplicated (after normalization) within one list;
-- wildcard terms are long enough to be useful; a term is not empty after normalization.
+- wildcard terms are long enough to be useful; a term is not empty after normalization;
+- ``regex:`` terms run on the linear-time engine (``regex``): no backreference, lookaround….
 """
 
 from __future__ import annotations
 
+import re
+
 from schemas.watchlist import Rule, did_you_mean
 from streams.watchlist.errors import Problem
 from streams.watchlist.load import PACKS_DIR, LoadedFile, LoadedWatchlist
+from streams.watchlist.regex import RegexError, compile_regex
 from streams.watchlist.terms import MIN_WILDCARD_CHARS, parse_term
 
 __all__ = ["check_watchlist"]
@@ -44,6 +48,8 @@ def _check_terms(f: LoadedFile) -> list[Problem]:
             if spec.regex is None and not spec.key:
                 problems.append(Problem(*where, f"term '{raw}' is empty after normalization"))
                 continue
+            if spec.regex is not None:
+                problems += _check_regex(spec.regex, where)
             wild = spec.left_free or spec.right_free
             if wild and len(spec.key) < MIN_WILDCARD_CHARS:
                 problems.append(
@@ -114,6 +120,8 @@ def _check_conditions(
                         f"undefined {kind} '{rest}'" + did_you_mean_ref(kind, rest, defined),
                     )
                 )
+            if kind == "regex":
+                problems += _check_regex(rest, where)
             if canonical in seen:
                 problems.append(Problem(*where, f"duplicate condition '{condition}' in '{group}'"))
             seen.add(canonical)
@@ -128,6 +136,19 @@ def _check_conditions(
                     )
                 )
     return problems
+
+
+def _check_regex(pattern: str, where: tuple[str, int, int]) -> list[Problem]:
+    """A problem when a (valid Python) pattern cannot run on the linear-time engine."""
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return []  # already reported by the schema as an invalid regex
+    try:
+        compile_regex(pattern)
+    except RegexError as exc:
+        return [Problem(*where, f"regex '{pattern}': {exc}")]
+    return []
 
 
 def did_you_mean_ref(kind: str, ident: str, defined: dict[str, list[str]]) -> str:

@@ -9,14 +9,14 @@ match inside a word and the scan needs no boundary checks. A key maps to flat en
 Each rule is indexed under one *anchor* condition (the most specific literal ``all``
 condition), so an article evaluates only rules whose anchor was hit: the cost per article
 follows the hits, not the number of rules. Regex terms are run per article only for the
-rules that became candidates (or always, for a rule made of regex conditions only).
+rules that became candidates (or always, for a rule made of regex conditions only), on
+RE2 (``regex``): linear time whatever the pattern.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,13 +29,22 @@ from schemas.watchlist import (
     Watchlist,
     parse_scope,
 )
+from streams.watchlist.confusables import skeleton
 from streams.watchlist.errors import Problem, WatchlistError
 from streams.watchlist.langs import ANY
 from streams.watchlist.load import LoadedWatchlist
-from streams.watchlist.terms import ALWAYS, TermSpec, parse_term, term_keys
-from streams.watchlist.text import SENTINEL
+from streams.watchlist.regex import SafeRegex, compile_regex
+from streams.watchlist.terms import ALWAYS, SKELETON, TermSpec, parse_term, term_keys
+from streams.watchlist.text import SENTINEL, normalize
 
-__all__ = ["CompiledRule", "CompiledWatchlist", "Pattern", "compile_watchlist", "watchlist_version"]
+__all__ = [
+    "DEFAULT_STORY_WINDOW_S",
+    "CompiledRule",
+    "CompiledWatchlist",
+    "Pattern",
+    "compile_watchlist",
+    "watchlist_version",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +107,8 @@ class CompiledWatchlist:
         self.loaded = loaded
         self.version = watchlist_version(model)
         self.patterns: list[Pattern] = []
-        self.regexes: dict[str, list[tuple[Pattern, re.Pattern[str]]]] = {}
+        self.skeleton_keys = 0  # entity alias keys of the skeleton view (``confusables``)
+        self.regexes: dict[str, list[tuple[Pattern, SafeRegex]]] = {}
         self.rules: tuple[CompiledRule, ...] = tuple(
             _compile_rule(r) for r in model.rules if r.enabled
         )
@@ -110,12 +120,17 @@ class CompiledWatchlist:
         for cond in sorted(conds):
             for pattern in self._patterns_of(cond):
                 if pattern.spec.regex is not None:
-                    compiled = re.compile(pattern.spec.regex)
+                    compiled = compile_regex(pattern.spec.regex)
                     self.regexes.setdefault(cond, []).append((pattern, compiled))
                     continue
                 for key, when in term_keys(pattern.spec):
                     keys.setdefault(key, []).append(len(self.patterns))
                     self.patterns.append(replace(pattern, when=when))
+                if cond.startswith("entity:"):  # homoglyph spellings of names (confusables)
+                    for key, _ in term_keys(_skeleton_spec(pattern.spec)):
+                        keys.setdefault(key, []).append(len(self.patterns))
+                        self.patterns.append(replace(pattern, when=SKELETON))
+                        self.skeleton_keys += 1
         self.key_count = len(keys)
         self._index_rules()
         # payload per key: (length, entries, widen, anchored rules, conditions). An entry is
@@ -228,6 +243,23 @@ class CompiledWatchlist:
                 out.append({"label": label, "pattern": text, "id": ident})
         return out
 
+    @property
+    def enabled_rules(self) -> int:
+        """How many rules are enabled (0: this watch-list can never alert)."""
+        return len(self.rules)
+
+    def rule_windows(self) -> list[dict[str, Any]]:
+        """Per rule (enabled or not): id, enabled, story window in seconds, whether default."""
+        return [
+            {
+                "id": r.id,
+                "enabled": r.enabled,
+                "window_s": r.throttle.window_s if r.throttle else DEFAULT_STORY_WINDOW_S,
+                "window_default": r.throttle is None,
+            }
+            for r in self.model.rules
+        ]
+
     def summary(self) -> dict[str, Any]:
         """A one-screen description: counts, languages covered, includes."""
         languages: set[str] = set()
@@ -245,10 +277,11 @@ class CompiledWatchlist:
             "version": self.version,
             "rules": len(self.model.rules),
             "rules_enabled": len(self.rules),
+            "rule_windows": self.rule_windows(),
             "entities": len(self.model.entities),
             "concepts": concepts,
             "languages": sorted(languages),
-            "patterns": len(self.patterns),
+            "patterns": len(self.patterns) - self.skeleton_keys,
             "automaton_keys": self.key_count,
             "regexes": sum(len(v) for v in self.regexes.values()),
             "includes": includes,
@@ -256,6 +289,14 @@ class CompiledWatchlist:
 
     def __repr__(self) -> str:
         return f"<CompiledWatchlist {self.version} rules={len(self.rules)} keys={self.key_count}>"
+
+
+def _skeleton_spec(spec: TermSpec) -> TermSpec:
+    """The term with its key taken from the confusables skeleton of its text."""
+    text = spec.raw.strip()
+    if text.startswith("="):
+        text = text[1:]
+    return replace(spec, key=normalize(skeleton(text.strip("*"))).strip())
 
 
 def _compile_rule(rule: Rule) -> CompiledRule:
@@ -287,5 +328,5 @@ def compile_watchlist(loaded: LoadedWatchlist | Watchlist) -> CompiledWatchlist:
         return CompiledWatchlist(loaded.effective(), loaded)
     try:
         return CompiledWatchlist(loaded)
-    except (re.error, ValueError) as exc:  # only for models built in code, not loaded files
+    except ValueError as exc:  # only for models built in code, not loaded files
         raise WatchlistError([Problem("<watch-list>", 1, 1, str(exc))]) from None

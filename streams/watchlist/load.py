@@ -5,10 +5,18 @@
 file, then the shipped ``packs/`` folder; ``espionage`` is short for ``packs/espionage.yaml``),
 merges entities and concepts, and runs the whole-document checks (``check``). Every problem
 found on the way is collected; if there is any, one ``WatchlistError`` carries them all.
+
+Includes are confined (issue 13.3): an include must resolve — symlinks followed — to a file
+inside the main watch-list's folder tree or the shipped packs; anything else (an absolute
+path elsewhere, ``../`` out of the tree, a symlink pointing out) is refused before it is
+opened, so no other file's content can show up in a message. Every file is ``stat``-ed
+before it is read: only regular files of at most ``MAX_FILE_BYTES`` are read.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,8 +28,19 @@ from pydantic import BaseModel, ValidationError
 from schemas.watchlist import ConceptDef, EntityDef, Rule, Watchlist, did_you_mean
 from streams.watchlist._yaml import Positions, YamlPath, parse_yaml
 from streams.watchlist.errors import Problem, WatchlistError
+from streams.watchlist.limits import MAX_PATTERNS
 
-__all__ = ["PACKS_DIR", "LoadedFile", "LoadedWatchlist", "load_watchlist", "shipped_packs"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "PACKS_DIR",
+    "LoadedFile",
+    "LoadedWatchlist",
+    "allowed_roots",
+    "inside_roots",
+    "load_watchlist",
+    "read_limited",
+    "shipped_packs",
+]
 
 PACKS_DIR = Path(__file__).resolve().parent / "packs"
 MAX_FILE_BYTES = 20_000_000
@@ -87,12 +106,59 @@ def shipped_packs() -> list[str]:
     return sorted(p.stem for p in PACKS_DIR.glob("*.yaml"))
 
 
+class _NotReadable(Exception):
+    """A file refused before reading (not a regular file, too large)."""
+
+
+def read_limited(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, checked with ``stat`` first
+    (a FIFO, a device or a 3 GB sparse file is refused without reading); ``OSError`` as
+    ``open`` raises it, ``_NotReadable`` with the reason otherwise."""
+    info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(21, "Is a directory", str(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise _NotReadable("not a regular file")
+    if info.st_size > limit:
+        raise _NotReadable(f"file larger than {limit} bytes")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped since the stat
+            raise _NotReadable("not a regular file")
+        raw = f.read(limit + 1)
+    if len(raw) > limit:  # grew since the stat
+        raise _NotReadable(f"file larger than {limit} bytes")
+    return raw
+
+
+def allowed_roots(main: Path) -> tuple[Path, ...]:
+    """Folders an include of ``main`` may resolve into: its own folder tree (as named and
+    with symlinks resolved, e.g. a Kubernetes ConfigMap mount) and the shipped packs."""
+    roots = [PACKS_DIR.resolve()]
+    for folder in (main.parent, main.resolve().parent):
+        try:
+            roots.append(folder.resolve())
+        except (OSError, RuntimeError):
+            continue
+    return tuple(dict.fromkeys(roots))
+
+
+def inside_roots(path: Path, roots: tuple[Path, ...]) -> bool:
+    """``path``, symlinks resolved, lies in one of ``roots`` (False when it cannot resolve)."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return any(resolved.is_relative_to(root) for root in roots)
+
+
 def load_watchlist(path: Path | str) -> LoadedWatchlist:
     """Load, validate and check a watch-list; ``WatchlistError`` lists every problem."""
     path = Path(path)
-    loader = _Loader()
+    loader = _Loader(allowed_roots(path))
     main = loader.load_file(path, stack=(), origin=None)
-    if main is None:
+    if main is None or loader.over_limit:
         raise WatchlistError(loader.problems)
     loaded = loader.merge(main)
     from streams.watchlist.check import check_watchlist
@@ -104,10 +170,13 @@ def load_watchlist(path: Path | str) -> LoadedWatchlist:
 
 
 class _Loader:
-    def __init__(self) -> None:
+    def __init__(self, roots: tuple[Path, ...]) -> None:
+        self.roots = roots
         self.problems: list[Problem] = []
         self.files: dict[Path, LoadedFile] = {}
         self.order: list[LoadedFile] = []
+        self.terms = 0  # terms over all files so far (MAX_PATTERNS)
+        self.over_limit = False  # then the whole-document checks would only add noise
 
     def load_file(
         self, path: Path, *, stack: tuple[Path, ...], origin: tuple[str, int, int] | None
@@ -122,7 +191,7 @@ class _Loader:
         if resolved in self.files:
             return self.files[resolved]
         try:
-            raw = path.read_bytes()
+            raw = read_limited(path)
         except FileNotFoundError:
             self.problems.append(Problem(*where, f"file not found: {shown}"))
             return None
@@ -132,8 +201,9 @@ class _Loader:
         except OSError as exc:
             self.problems.append(Problem(*where, f"cannot read {shown}: {exc.strerror or exc}"))
             return None
-        if len(raw) > MAX_FILE_BYTES:
-            self.problems.append(Problem(shown, 1, 1, f"file larger than {MAX_FILE_BYTES} bytes"))
+        except _NotReadable as exc:
+            # located in the file itself, so that the reloader watches it for a fix
+            self.problems.append(Problem(shown, 1, 1, f"{exc}: {shown}"))
             return None
         try:
             text = raw.decode("utf-8-sig")
@@ -159,6 +229,12 @@ class _Loader:
                 Problem(shown, 1, 1, "the top level must be a mapping (key: value)")
             )
             return None
+        self.terms += _count_terms(data)
+        if self.terms > MAX_PATTERNS.value():
+            found = f"{self.terms:,} up to and including {shown}"
+            self.problems.append(Problem(shown, 1, 1, MAX_PATTERNS.message(found)))
+            self.over_limit = True
+            return None
         try:
             model = Watchlist.model_validate(data)
         except ValidationError as exc:
@@ -175,7 +251,17 @@ class _Loader:
             )
         for i, entry in enumerate(model.include):
             inc_where = loaded.where(("include", i))
-            target = _resolve_include(entry, path.parent)
+            target = _resolve_include(entry, path.parent, self.roots)
+            if isinstance(target, _Outside):
+                self.problems.append(
+                    Problem(
+                        *inc_where,
+                        f"include '{entry}' refused: it resolves outside the watch-list's "
+                        f"folder ({target.root}) and the shipped packs; includes may only "
+                        "name files in that folder tree or shipped packs",
+                    )
+                )
+                continue
             if target is None:
                 names = shipped_packs()
                 stem = Path(entry).stem
@@ -233,17 +319,69 @@ class _Loader:
         )
 
 
-def _resolve_include(entry: str, base: Path) -> Path | None:
+@dataclass(frozen=True)
+class _Outside:
+    root: Path
+
+
+def _resolve_include(entry: str, base: Path, roots: tuple[Path, ...]) -> Path | _Outside | None:
+    """The file an include names, ``_Outside`` when it names a place outside ``roots``
+    (decided on the resolved path, before anything is opened: whether such a file exists
+    is not revealed), else None (not found)."""
     candidates = [base / entry, PACKS_DIR / entry, PACKS_DIR / Path(entry).name]
     if not Path(entry).suffix:
         candidates += [base / f"{entry}.yaml", PACKS_DIR / f"{Path(entry).name}.yaml"]
+    outside = False
     for candidate in candidates:
+        if not inside_roots(candidate, roots):
+            outside = True
+            continue
         try:
             if candidate.is_file():
                 return candidate
         except (OSError, ValueError):
             continue
+    if outside and (
+        Path(entry).is_absolute() or ".." in Path(entry).parts or _links_out(base, entry, roots)
+    ):
+        return _Outside(roots[-1])
     return None
+
+
+def _links_out(base: Path, entry: str, roots: tuple[Path, ...]) -> bool:
+    """``entry`` exists in the including file's folder but leads out of it (a symlink)."""
+    for candidate in (base / entry, base / f"{entry}.yaml"):
+        try:
+            if os.path.lexists(candidate) and not inside_roots(candidate, roots):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def _count_terms(data: dict[str, Any]) -> int:
+    """Terms of a parsed (not yet validated) file: aliases, terms, excludes, inline terms."""
+
+    def lists(value: Any) -> int:
+        if isinstance(value, list):
+            return len(value)
+        if isinstance(value, dict):
+            return sum(len(v) for v in value.values() if isinstance(v, list))
+        return 0
+
+    total = 0
+    for section, keys in (("entities", ("aliases", "exclude")), ("concepts", ("terms", "exclude"))):
+        items = data.get(section)
+        if isinstance(items, dict):
+            for item in items.values():
+                if isinstance(item, dict):
+                    total += sum(lists(item.get(k)) for k in keys)
+    rules = data.get("rules")
+    if isinstance(rules, list):
+        for rule in rules:
+            if isinstance(rule, dict):
+                total += sum(lists(rule.get(k)) for k in ("all", "any", "none"))
+    return total
 
 
 def _salvage(data: dict[str, Any]) -> Watchlist:

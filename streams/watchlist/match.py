@@ -16,6 +16,7 @@ regex terms only), per scope unit, with ``none`` vetoing within the unit.
 from __future__ import annotations
 
 import fnmatch
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any
@@ -23,9 +24,17 @@ from urllib.parse import urlsplit
 
 from schemas.records import ArticleRef, EnrichedArticle, Evidence, Match, Sentence, Span
 from streams.watchlist.compile import CompiledRule, CompiledWatchlist
+from streams.watchlist.confusables import (
+    is_spoof,
+    native_scripts,
+    needs_skeleton,
+    skeleton,
+    skeleton_chars,
+)
 from streams.watchlist.langs import ANY, COMPOUND_LANGUAGES, article_language
+from streams.watchlist.regex import ByteMap
 from streams.watchlist.segment import split_paragraphs, split_sentences, tokens
-from streams.watchlist.terms import IN_COMPOUNDING, IN_OTHERS
+from streams.watchlist.terms import IN_COMPOUNDING, IN_OTHERS, SKELETON
 from streams.watchlist.text import (
     SENTINEL,
     NormText,
@@ -61,7 +70,7 @@ class _Hit:
 class _Doc:
     """Title + clean text as one document, with scope units in document offsets."""
 
-    def __init__(self, enriched: EnrichedArticle) -> None:
+    def __init__(self, enriched: EnrichedArticle, *, skeleton_view: bool = False) -> None:
         title = enriched.article.title or ""
         body = enriched.clean_text or ""
         paragraphs = enriched.paragraphs or split_paragraphs(body)
@@ -101,7 +110,15 @@ class _Doc:
         self.views: list[NormText] = [normalize_text(self.text)]
         if lemmas:
             self.views.append(normalize_text(self.text, lemmas))
+        # entity aliases also match on the confusables skeleton (same length: same offsets)
+        self.skeleton = -1
+        if skeleton_view and _CONFUSABLE.search(self.text):
+            self.native = native_scripts(self.text, self.lang)
+            if needs_skeleton(self.text, self.native):
+                self.skeleton = len(self.views)
+                self.views.append(normalize_text(skeleton(self.text)))
         self.scans = [sentinelize(v.text) for v in self.views]
+        self.bytemap: ByteMap | None = None
         self.model_entities = [
             (e.start + off, e.end + off, e.label) for e in enriched.entities if e.origin == "model"
         ]
@@ -128,6 +145,7 @@ def _title_is_first_paragraph(title: str, body: str, paragraphs: list[Span]) -> 
 
 
 _Raw = tuple[int, int, int, bool, tuple[Any, ...], frozenset[str]]
+_CONFUSABLE = re.compile("[" + re.escape("".join(sorted(skeleton_chars()))) + "]")
 
 
 def _collect(compiled: CompiledWatchlist, doc: _Doc) -> tuple[list[_Raw], set[int]]:
@@ -162,8 +180,11 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
         if relevant.isdisjoint(conds):
             continue
         span: tuple[int, int] | None = None
+        in_skeleton = vi == doc.skeleton
         for cond, raw, entity, labels, when, term_lang in entries:
-            if cond not in relevant or (when and when != mode):
+            if (when == SKELETON) != in_skeleton:
+                continue  # skeleton keys apply only to the skeleton view, and only they do
+            if cond not in relevant or (when and when != SKELETON and when != mode):
                 continue
             if lang is not None and term_lang is not None and term_lang != lang:
                 continue
@@ -179,6 +200,8 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
                     span = _whole_word(text, *span)
             if labels and doc.model_entities and not _has_label(doc, *span, labels):
                 continue
+            if in_skeleton and not is_spoof(text[span[0] : span[1]], raw, doc.native):
+                continue  # a genuine word of another script, not a homoglyph spelling
             out.append((cond, span[0], -span[1], -length, raw, entity))
     out.sort()
     excluded: dict[str, list[tuple[int, int]]] = {}
@@ -208,10 +231,11 @@ def _regex_hits(compiled: CompiledWatchlist, doc: _Doc, cond: str) -> list[_Hit]
         spec = pattern.spec
         if doc.lang is not None and spec.lang not in (ANY, doc.lang):
             continue
-        for m in rx.finditer(view.text):
-            if m.end() > m.start():
-                s, e = view.span(m.start(), m.end())
-                out.append(_Hit(cond, spec.raw, s, e, pattern.entity))
+        if doc.bytemap is None:  # UTF-8 view for RE2, built once per article
+            doc.bytemap = ByteMap(view.text)
+        for start, end in rx.spans(view.text, doc.bytemap):
+            s, e = view.span(start, end)
+            out.append(_Hit(cond, spec.raw, s, e, pattern.entity))
     return out
 
 
@@ -358,7 +382,7 @@ def _snippet(source: str, span: tuple[int, int], start: int, end: int) -> str:
 
 def match_article(compiled: CompiledWatchlist, enriched: EnrichedArticle) -> list[Match]:
     """Every rule of ``compiled`` that fires on ``enriched``, with evidence (rule order)."""
-    doc = _Doc(enriched)
+    doc = _Doc(enriched, skeleton_view=compiled.skeleton_keys > 0)
     rows, candidates = _collect(compiled, doc)
     if not candidates:
         return []

@@ -15,6 +15,11 @@ touched (includes, and files named by the last error). When it changed:
 
 A comment-only edit loads but keeps the version (content hash), so nothing is swapped.
 Nothing raises out of the polling task: the worker never dies of a bad edit.
+
+A poll ``stat``-s each watched file and reads it only when its identity, size or times
+changed since the last poll (an unchanged file is not re-read, a refused one — too large,
+not a regular file — is never read at all); only files inside the watch-list's folder tree
+or the shipped packs are ever watched.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any
 
 from streams.watchlist.compile import CompiledWatchlist, compile_watchlist
 from streams.watchlist.errors import WatchlistError
-from streams.watchlist.load import load_watchlist
+from streams.watchlist.load import allowed_roots, inside_roots, load_watchlist, read_limited
 
 __all__ = ["WatchlistReloader"]
 
@@ -62,6 +67,8 @@ class WatchlistReloader:
         self.reloads = 0
         self._watched: list[Path] = [self.path]
         self._fingerprint: str | None = None
+        #: per file: (stat signature, digest of its text) as of the last poll
+        self._seen: dict[Path, tuple[tuple[int, ...], str]] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
         if load:
@@ -85,7 +92,7 @@ class WatchlistReloader:
             texts = {f.path: f.text for f in loaded.files}
             self._watched = list(dict.fromkeys([self.path, *loaded.paths()]))
             # fingerprint of exactly what was loaded: a change after the load is seen
-            self._fingerprint = _digest((p, texts.get(p)) for p in self._watched)
+            self._fingerprint = _digest((p, _text_digest(texts.get(p))) for p in self._watched)
         if changed:
             self.loaded_at = time.time()
             log.warning(
@@ -98,7 +105,27 @@ class WatchlistReloader:
         return changed
 
     def _compute_fingerprint(self) -> str:
-        return _digest((p, _read_text(p)) for p in self._watched)
+        return _digest((p, self._file_digest(p)) for p in self._watched)
+
+    def _file_digest(self, path: Path) -> str | None:
+        """Digest of a file's text, re-read only when its stat signature changed."""
+        try:
+            info = path.stat()
+        except OSError:
+            self._seen.pop(path, None)
+            return None
+        signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        seen = self._seen.get(path)
+        if seen is not None and seen[0] == signature:
+            return seen[1]
+        try:
+            raw = read_limited(path)
+        except Exception:  # too large, not a regular file, unreadable: not read, by stat only
+            digest = "<unreadable>" + repr(signature)
+        else:
+            digest = _text_digest(raw.decode("utf-8-sig", errors="replace")) or ""
+        self._seen[path] = (signature, digest)
+        return digest
 
     def _attempt(self) -> CompiledWatchlist | WatchlistError:
         try:
@@ -119,7 +146,12 @@ class WatchlistReloader:
                 self.last_error = result
                 self.last_error_at = time.time()
                 # also watch the files named by the problems (e.g. a new, broken include)
-                extra = [Path(p.file) for p in result.problems if Path(p.file).is_file()]
+                roots = allowed_roots(self.path)
+                extra = [
+                    Path(p.file)
+                    for p in result.problems
+                    if Path(p.file) == self.path or inside_roots(Path(p.file), roots)
+                ]
                 self._watched = list(dict.fromkeys([*self._watched, *extra]))
                 self._fingerprint = self._compute_fingerprint()
                 active = self.current.version if self.current else "none"
@@ -193,17 +225,16 @@ class WatchlistReloader:
         }
 
 
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError:
+def _text_digest(text: str | None) -> str | None:
+    if text is None:
         return None
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _digest(items: Any) -> str:
     digest = hashlib.sha256()
-    for path, text in items:
+    for path, file_digest in items:
         digest.update(str(path).encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(b"<missing>" if text is None else text.encode("utf-8", "surrogateescape"))
+        digest.update(b"<missing>" if file_digest is None else file_digest.encode("ascii"))
         digest.update(b"\0")
     return digest.hexdigest()

@@ -7,7 +7,8 @@ A term as written in the YAML:
     spy*              word starting with ``spy`` (``spying``, ``spyware``)
     *spionage         word ending with ``spionage`` (``Wirtschaftsspionage``)
     *spion*           anywhere inside a word
-    regex:sp(y|ies)   a Python regular expression over the normalized text
+    regex:sp(y|ies)   a regular expression (Python syntax) over the normalized text, run
+                      on RE2 in linear time (``regex``: no backreferences or lookaround)
 
 Default mode, by the term's language (``any`` terms take the article's language):
 
@@ -38,6 +39,7 @@ __all__ = [
     "IN_OTHERS",
     "MIN_COMPOUND_CHARS",
     "MIN_WILDCARD_CHARS",
+    "SKELETON",
     "TermSpec",
     "parse_term",
     "term_keys",
@@ -48,8 +50,9 @@ MIN_COMPOUND_CHARS = 5
 #: Shortest text of a ``pre*`` / ``*suf`` / ``*in*`` term.
 MIN_WILDCARD_CHARS = 3
 
-#: When a key applies: always, only for articles in a compounding language, only otherwise.
-ALWAYS, IN_COMPOUNDING, IN_OTHERS = 0, 1, 2
+#: When a key applies: always, only for articles in a compounding language, only otherwise;
+#: ``SKELETON``: an entity alias key that applies only in the skeleton (confusables) view.
+ALWAYS, IN_COMPOUNDING, IN_OTHERS, SKELETON = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)

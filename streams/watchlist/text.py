@@ -6,8 +6,9 @@ The matcher scans a *normalized view* of the text:
 - typographic apostrophes become ``'`` and Unicode hyphens ``-``;
 - every run of whitespace (spaces, tabs, line breaks, no-break spaces) becomes one space,
   so phrases match across line breaks;
-- soft hyphens and zero-width characters are removed (``Spio\\u00adnage`` → ``spionage``),
-  other control characters become spaces.
+- soft hyphens, zero-width and other invisible characters (combining grapheme joiner, bidi
+  marks, variation selectors…) are removed (``Spio\\u00adnage`` → ``spionage``), other
+  control characters become spaces.
 
 ``NormText.span(start, end)`` maps a half-open range of the view back to the original text.
 Terms of the watch-list go through ``normalize`` so both sides agree. ``sentinelize`` wraps
@@ -35,7 +36,14 @@ _TRANSLATE = str.maketrans(
         "\u2011": "-",
     }
 )
-_REMOVED = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+# soft hyphen, zero-width and other invisible (default-ignorable) characters: combining
+# grapheme joiner, Arabic letter mark, bidi marks/embeddings/isolates, invisible operators,
+# fillers, variation selectors, tags (a name with any of them inside still matches)
+_REMOVED = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\U0001bca0-\U0001bca3\U000e0000-\U000e0fff"
+)
 # A run of whitespace other than one plain space (or a control character); a run of
 # removable characters; a run of non-ASCII characters. Every alternative starts with a
 # specific character class, so the scan is fast on mostly-ASCII text.

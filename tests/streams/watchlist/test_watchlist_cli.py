@@ -151,3 +151,56 @@ def test_bench_match_reports_json() -> None:
         }  # fmt: skip
         assert row["matches_per_article"] > 0  # the seed sample fires
     assert set(report["targets"]) and "ratio" in report["flatness"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "version: 1\n", "rules:\n  - {id: r, title: t, all: ['term:spy'], enabled: false}\n"],
+)
+def test_check_fails_without_enabled_rules(
+    write_yaml: Callable[..., Path], capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    """Issue 12.7: an empty (e.g. truncated) watch-list or one whose rules are all disabled
+    fails the check with a clear message; --allow-empty accepts it."""
+    path = write_yaml(text)
+    assert run(["watchlist", "check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}:1:1: no enabled rule")
+    assert "--allow-empty" in out
+    assert run(["watchlist", "check", "--allow-empty", str(path)]) == 0
+    assert "OK, version" in capsys.readouterr().out
+
+
+def test_enabled_rules_count(write_yaml: Callable[..., Path]) -> None:
+    """``CompiledWatchlist.enabled_rules`` counts enabled rules only (the worker's /ready)."""
+    from streams.watchlist import load_and_compile
+
+    path = write_yaml(
+        "rules:\n"
+        "  - {id: a, title: t, all: ['term:spy']}\n"
+        "  - {id: b, title: t, all: ['term:spy'], enabled: false}\n"
+    )
+    assert load_and_compile(path).enabled_rules == 1
+    assert load_and_compile(write_yaml("version: 1\n", "empty.yaml")).enabled_rules == 0
+
+
+def test_check_shows_each_rules_story_window(
+    write_yaml: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12.7/12.4: the summary shows each rule's effective story window, saying when
+    it is the 6 h default (no throttle)."""
+    path = write_yaml(
+        "rules:\n"
+        "  - {id: quick, title: t, all: ['term:spy'], throttle: {window: 30m}}\n"
+        "  - {id: plain, title: t, all: ['term:spy']}\n"
+    )
+    assert run(["watchlist", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "    quick  window 30m\n" in out
+    assert "    plain  window 6h (default: no throttle)" in out
+    assert run(["watchlist", "check", "--json", str(path)]) == 0
+    windows = json.loads(capsys.readouterr().out)["rule_windows"]
+    assert [(w["id"], w["window_s"], w["window_default"]) for w in windows] == [
+        ("quick", 1800.0, False),
+        ("plain", 21600.0, True),
+    ]

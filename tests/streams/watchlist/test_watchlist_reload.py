@@ -129,3 +129,21 @@ async def test_polling_task_calls_on_change_and_survives_errors(
         await reloader.stop()
     assert seen == ["r2", "r1"]
     await reloader.stop()  # idempotent
+
+
+def test_restoring_the_previous_content_clears_the_error(tmp_path: Path) -> None:
+    """Issue 12.7: a file restored to its last good content (same version) is a successful
+    validation: the reload error is cleared although no new version became active."""
+    from streams.watchlist import WatchlistReloader
+
+    path = tmp_path / "w.yaml"
+    good = "rules:\n  - {id: r, title: t, all: ['term:spy']}\n"
+    path.write_text(good, encoding="utf-8")
+    reloader = WatchlistReloader(path, poll_s=3600)
+    version = reloader.status()["version"]
+    path.write_text("rules: [", encoding="utf-8")
+    assert reloader.check() is False and reloader.status()["last_error"]
+    path.write_text(good, encoding="utf-8")
+    assert reloader.check() is False  # no new version ...
+    status = reloader.status()
+    assert status["ok"] and status["last_error"] is None and status["version"] == version
