@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +20,12 @@ from streams.errors import ConfigError
 __all__ = ["DEFAULT_WATCHLIST", "TOPIC_NAMES", "Settings"]
 
 StrList = Annotated[list[str], NoDecode]
+
+#: Kafka client security (see streams/kafka/security.py).
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+#: Kafka secrets that may also come from ``<NAME>_FILE``.
+KAFKA_SECRET_VARS = ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PASSWORD")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_WATCHLIST = PACKAGE_DIR / "watchlist" / "examples" / "watchlist.yaml"
@@ -130,6 +136,53 @@ class Settings(BaseSettings):
     alert_email_to: StrList = Field(default_factory=list, validation_alias="ALERT_EMAIL_TO")
     webhook_url: str | None = Field(None, validation_alias="NEWSWATCH_WEBHOOK_URL")
     http_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_HTTP_TIMEOUT")
+
+    # --- Kafka security and topic management (streams/kafka/security.py, docs/kafka.md) ---
+    # BEGIN kafka-security
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        "PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_ssl_cafile: Path | None = Field(None, validation_alias="KAFKA_SSL_CAFILE")
+    kafka_ssl_certfile: Path | None = Field(None, validation_alias="KAFKA_SSL_CERTFILE")
+    kafka_ssl_keyfile: Path | None = Field(None, validation_alias="KAFKA_SSL_KEYFILE")
+    kafka_ssl_key_password: SecretStr | None = Field(
+        None, validation_alias="KAFKA_SSL_KEY_PASSWORD"
+    )
+    kafka_ssl_check_hostname: bool = Field(True, validation_alias="KAFKA_SSL_CHECK_HOSTNAME")
+    kafka_sasl_mechanism: KafkaSaslMechanism | None = Field(
+        None, validation_alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: SecretStr | None = Field(None, validation_alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, validation_alias="KAFKA_SASL_PASSWORD")
+    kafka_connect_timeout_s: float = Field(
+        15.0, gt=0, validation_alias="NEWSWATCH_KAFKA_CONNECT_TIMEOUT"
+    )
+    create_topics: bool = Field(True, validation_alias="NEWSWATCH_CREATE_TOPICS")
+
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _kafka_names(cls, value: Any) -> Any:
+        """Accept ``sasl_ssl`` / ``scram_sha_512``; an empty mechanism means none."""
+        if isinstance(value, str):
+            return value.strip().upper().replace("SCRAM_", "SCRAM-").replace("SHA_", "SHA-") or None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kafka_secret_files(cls, data: Any) -> Any:
+        """Read ``<NAME>_FILE`` for the Kafka secrets in ``KAFKA_SECRET_VARS``."""
+        if not isinstance(data, dict):
+            return data
+        for name in KAFKA_SECRET_VARS:
+            file_var = os.environ.get(f"{name}_FILE")
+            if file_var and not (data.get(name) or os.environ.get(name)):
+                try:
+                    data[name] = Path(file_var).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ValueError(f"{name}_FILE={file_var}: {exc.strerror}") from None
+        return data
+
+    # END kafka-security
 
     @field_validator(
         "languages", "alert_channels", "fetch_allow_hosts", "alert_email_to", mode="before"

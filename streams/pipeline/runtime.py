@@ -132,7 +132,8 @@ class Runtime:
             self.services.policy = self.policy
             self.services.deliverer = self.deliverer
         await self.check_broker()
-        self.ready.set()
+        if await self.check_topics():
+            self.ready.set()
 
     async def stop(self) -> None:
         """Stop components in reverse order; safe to call twice."""
@@ -171,10 +172,33 @@ class Runtime:
         await self.services.outbox.send(topic, (letter.key or "").encode(), dumps(letter))
         self.metrics.dead_lettered(topic, letter.error)
 
+    async def check_topics(self) -> bool:
+        """With ``NEWSWATCH_CREATE_TOPICS=false``: every needed topic exists, else not ready."""
+        from streams.kafka.topics import verify_topics
+
+        if self.settings.create_topics:
+            return True
+        try:
+            problems = await verify_topics(self.settings)
+        except Exception as exc:  # BrokerError: broker unreachable, already one line
+            problems = [str(exc)]
+        self.health.topics_checked(problems)
+        return not problems
+
     async def check_broker(self) -> bool:
         """Probe the first bootstrap server; the result feeds ``/ready``."""
         from streams.kafka.broker import metadata_ok
+        from streams.kafka.security import KafkaSecurity, check_connection
 
+        security = KafkaSecurity.from_settings(self.settings)
+        if security.protocol != "PLAINTEXT":  # TLS/SASL: a real handshake, never a secret
+            try:
+                await check_connection(security, self.settings.bootstrap_servers, timeout_s=5.0)
+            except Exception as exc:
+                self.health.broker_checked(False, str(exc))
+                return False
+            self.health.broker_checked(True, self.settings.bootstrap_servers)
+            return True
         host, _, port = self.settings.bootstrap_servers.split(",")[0].strip().rpartition(":")
         ok = await asyncio.to_thread(metadata_ok, host, int(port), 1.0)
         self.health.broker_checked(ok, self.settings.bootstrap_servers)

@@ -71,6 +71,11 @@ class HealthState:
         self.watchlist_version: str | None = None
         self.watchlist_error: str | None = None
         self.watchlist_loaded_at: float | None = None
+        self.topic_problems: list[str] | None = None  # checked only with topic creation off
+
+    def topics_checked(self, problems: list[str]) -> None:
+        """Record the topic check (NEWSWATCH_CREATE_TOPICS=false): each problem and its fix."""
+        self.topic_problems = list(problems)
 
     def broker_checked(self, reachable: bool, detail: str = "") -> None:
         """Record the outcome of a broker probe (metadata request, produce, fetch)."""
@@ -104,11 +109,14 @@ class HealthState:
             "loaded_at": self.watchlist_loaded_at,
             "last_error": self.watchlist_error,
         }
-        return {
+        checks = {
             "broker": self._as_dict(self._broker),
             "watchlist": watchlist,
             "templates": self._as_dict(self._templates),
         }
+        if self.topic_problems is not None:
+            checks["topics"] = {"ok": not self.topic_problems, "problems": self.topic_problems}
+        return checks
 
     @property
     def uptime_s(self) -> float:
