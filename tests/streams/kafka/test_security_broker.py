@@ -23,7 +23,7 @@ from conftest import SecureBroker
 from streams.kafka.broker import free_port
 from streams.kafka.security import KafkaSecurity
 from streams.settings import SAMPLES_DIR, Settings
-from streams.testing import WorkerProcess, read_topic, settings_env
+from streams.testing import WorkerProcess, produce_values, read_topic, settings_env
 
 pytestmark = pytest.mark.broker
 
@@ -158,10 +158,22 @@ def test_tls_end_to_end_run_ingest_replay(
     assert replayed.returncode == 0, replayed.stderr[-2000:]
     assert json.loads(report.read_text())["stats"]["records_read"] >= 4
     assert tls_broker.proxy.connections > before  # every client came through the TLS proxy
+    poison = [(b"poison", b"not json")]
+    produce_values(tls_broker.bootstrap, settings.topic("articles.raw"), poison, client=client)
+    dead = read_topic(
+        tls_broker.bootstrap, settings.topic("articles.raw.dlq"), timeout=60, client=client
+    )
+    assert len(dead) == 1 and dead[0]["value"]["error"]
     status = httpx.get(f"http://127.0.0.1:{worker.web_port}/ready", timeout=5)
     assert status.status_code == 200 and status.json()["checks"]["broker"]["ok"]
     secret = tls_broker.pki.client_key_password
-    for text in (worker.log_tail(10_000), ingested.stderr, replayed.stderr, status.text):
+    for text in (
+        worker.log_tail(10_000),
+        ingested.stderr,
+        replayed.stderr,
+        status.text,
+        json.dumps(dead[0]["value"]),
+    ):
         assert secret not in text
 
 
@@ -220,3 +232,18 @@ def test_sasl_wrong_password_fails_fast(
         assert last.startswith("newswatch: error: SASL authentication failed"), last
         assert mechanism in last and "KAFKA_SASL_PASSWORD" in last
         assert SASL_PASSWORD not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.servers
+def test_bench_e2e_over_mutual_tls(tls_broker: SecureBroker, tmp_path: Path) -> None:
+    """``bench e2e`` with the security settings: every Kafka client of it goes over TLS."""
+    env = settings_env(_tls_settings(tls_broker, tmp_path))
+    env = {k: v for k, v in env.items() if k.startswith("KAFKA_")}
+    args = "bench e2e --rate 20 --count 30 --rules 40 --partitions 2 --warmup 12".split()
+    before = tls_broker.proxy.connections
+    done = _cli(env, *args, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (phase,) = json.loads(done.stdout)["phases"]
+    assert phase["processed"] == 30 and phase["slack"]["posted"] == phase["slack"]["expected"]
+    assert tls_broker.proxy.connections > before
+    assert tls_broker.pki.client_key_password not in done.stdout + done.stderr
