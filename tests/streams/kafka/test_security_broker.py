@@ -239,7 +239,20 @@ def test_bench_e2e_over_mutual_tls(tls_broker: SecureBroker, tmp_path: Path) -> 
     """``bench e2e`` with the security settings: every Kafka client of it goes over TLS."""
     env = settings_env(_tls_settings(tls_broker, tmp_path))
     env = {k: v for k, v in env.items() if k.startswith("KAFKA_")}
-    args = "bench e2e --rate 20 --count 30 --rules 40 --partitions 2 --warmup 12".split()
+    args = [
+        "bench",
+        "e2e",
+        "--rate",
+        "20",
+        "--count",
+        "30",
+        "--rules",
+        "40",
+        "--partitions",
+        "2",
+        "--warmup",
+        "12",
+    ]
     before = tls_broker.proxy.connections
     done = _cli(env, *args, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
