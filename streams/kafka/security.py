@@ -270,8 +270,11 @@ def _explain(exc: BaseException, security: KafkaSecurity, where: str) -> BrokerE
             f"no answer from Kafka at {where} within {security.timeout_s:.0f}s "
             f"({security.describe()}; does the listener speak {security.protocol}?)"
         )
+    hint = ""
+    if security.uses_sasl and "closed" in str(exc):
+        hint = f"; closed during the handshake: does it accept {security.mechanism}?"
     return BrokerError(
-        f"cannot connect to Kafka at {where} ({security.describe()}): {_reason(exc)}"
+        f"cannot connect to Kafka at {where} ({security.describe()}): {_reason(exc)}{hint}"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,25 @@ def test_describe_never_contains_secrets() -> None:
     )
     assert security.describe() == "SASL_PLAINTEXT PLAIN"
     assert "pass-X2" not in repr(security) and "user-X1" not in repr(security)
+
+
+def test_faust_app_and_changelog_probe_get_the_tls_options(
+    pki: Pki, make_settings: Callable[..., Settings]
+) -> None:
+    """The app's conf gives compat's end-offset probe (and Faust's clients) the SSL context."""
+    from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
+
+    from streams.pipeline.app import create_app
+
+    settings = make_settings(
+        kafka_bootstrap_servers="kafka.example:9093",
+        kafka_security_protocol="SSL",
+        kafka_ssl_cafile=pki.ca,
+    )
+    app = create_app(settings)
+    auth = credentials_to_aiokafka_auth(app.conf.broker_credentials, app.conf.ssl_context)
+    assert auth["security_protocol"] == "SSL"
+    assert isinstance(auth["ssl_context"], ssl.SSLContext)
+    assert auth["ssl_context"].get_ca_certs()[0]["subject"] == (
+        (("commonName", "newswatch test CA"),),
+    )

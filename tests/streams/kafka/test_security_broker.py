@@ -7,6 +7,7 @@ a TLS handshake, verify the proxy's certificate for 127.0.0.1 and present its ow
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -260,3 +261,51 @@ def test_bench_e2e_over_mutual_tls(tls_broker: SecureBroker, tmp_path: Path) -> 
     assert phase["processed"] == 30 and phase["slack"]["posted"] == phase["slack"]["expected"]
     assert tls_broker.proxy.connections > before
     assert tls_broker.pki.client_key_password not in done.stdout + done.stderr
+
+
+def test_ready_probe_reports_refused_credentials_without_the_secret(
+    sasl_broker: SecureBroker, tmp_path: Path
+) -> None:
+    """The worker's /ready broker check (every 5 s) says why in one line, never the password."""
+    from streams.pipeline.runtime import Runtime
+
+    settings = _tls_settings(
+        sasl_broker,
+        tmp_path,
+        kafka_security_protocol="SASL_SSL",
+        kafka_ssl_certfile=None,
+        kafka_ssl_keyfile=None,
+        kafka_ssl_key_password=None,
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="newswatch",
+        kafka_sasl_password=SASL_PASSWORD,
+    )
+    runtime = Runtime(settings)
+    assert asyncio.run(runtime.check_broker()) is False
+    broker = runtime.health.checks()["broker"]
+    assert broker["ok"] is False
+    assert broker["detail"].startswith("SASL authentication failed")
+    assert SASL_PASSWORD not in json.dumps(runtime.health.checks())
+
+
+def test_plain_mechanism_the_broker_lacks_fails_within_the_timeout(
+    sasl_broker: SecureBroker, tmp_path: Path
+) -> None:
+    """Tansu has no SASL PLAIN: ingest stops after NEWSWATCH_KAFKA_CONNECT_TIMEOUT, one line."""
+    settings = _tls_settings(
+        sasl_broker,
+        tmp_path,
+        kafka_security_protocol="SASL_SSL",
+        kafka_ssl_certfile=None,
+        kafka_ssl_keyfile=None,
+        kafka_ssl_key_password=None,
+        kafka_sasl_mechanism="PLAIN",
+        kafka_sasl_username="newswatch",
+        kafka_sasl_password=SASL_PASSWORD,
+        kafka_connect_timeout_s=3.0,
+    )
+    done = _cli(settings_env(settings), "ingest", str(SAMPLES_DIR), timeout=60)
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("newswatch: error: cannot connect to Kafka") and "PLAIN" in line
+    assert SASL_PASSWORD not in done.stderr
