@@ -53,6 +53,17 @@ def _cli(
     )
 
 
+def _commands(settings: Settings) -> list[list[str]]:
+    """Every command that opens Kafka clients: ingest, worker, run, replay, bench e2e."""
+    return [
+        ["ingest", str(SAMPLES_DIR)],
+        ["worker"],
+        ["run"],
+        ["replay", "--watchlist", str(settings.watchlist), "--since", "1d", "--no-progress"],
+        ["bench", "e2e", "--count", "10", "--rules", "5"],
+    ]
+
+
 def _tls_settings(tls: SecureBroker, tmp: Path, **overrides: object) -> Settings:
     tag = uuid.uuid4().hex[:8]
     values: dict[str, object] = {
@@ -179,14 +190,10 @@ def test_tls_end_to_end_run_ingest_replay(
 
 
 def test_wrong_ca_fails_fast_with_one_line(tls_broker: SecureBroker, tmp_path: Path) -> None:
-    """ingest, worker and replay with a CA that did not sign the broker: one line, exit 1."""
+    """Every command with a CA that did not sign the broker's certificate: one line, exit 1."""
     settings = _tls_settings(tls_broker, tmp_path, kafka_ssl_cafile=tls_broker.pki.wrong_ca)
     env = settings_env(settings)
-    for args in (
-        ["ingest", str(SAMPLES_DIR)],
-        ["worker"],
-        ["replay", "--watchlist", str(settings.watchlist), "--since", "1d", "--no-progress"],
-    ):
+    for args in _commands(settings):
         started = time.monotonic()
         done = _cli(env, *args, timeout=60)
         elapsed = time.monotonic() - started
@@ -226,7 +233,7 @@ def test_sasl_wrong_password_fails_fast(
         kafka_sasl_password=SASL_PASSWORD,
     )
     env = settings_env(settings)
-    for args in (["ingest", str(SAMPLES_DIR)], ["worker"]):
+    for args in _commands(settings):
         done = _cli(env, *args, timeout=60)
         last = done.stderr.strip().splitlines()[-1]
         assert done.returncode == 1, done.stderr[-2000:]
