@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tls_support import Pki, TlsProxy, make_pki, start_tansu, stop_process
+from tls_support import Pki, SecureBroker, TlsProxy, make_pki, start_tansu, stop_process
 
 from streams.kafka.broker import free_port, resolve_broker_binary
 
@@ -16,15 +15,6 @@ from streams.kafka.broker import free_port, resolve_broker_binary
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A CA, a server certificate for 127.0.0.1, a client pair and a foreign CA."""
     return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@dataclass
-class SecureBroker:
-    """A broker reachable only through a TLS proxy (``bootstrap``) and its test PKI."""
-
-    bootstrap: str
-    pki: Pki
-    proxy: TlsProxy
 
 
 @pytest.fixture(scope="session")

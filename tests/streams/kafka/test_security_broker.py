@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SecureBroker
+from tls_support import SecureBroker
 
 from streams.kafka.broker import free_port
 from streams.kafka.security import KafkaSecurity

@@ -218,6 +218,15 @@ class TlsProxy:
             writer.close()
 
 
+@dataclass
+class SecureBroker:
+    """A broker reachable only through a TLS proxy (``bootstrap``) and its test PKI."""
+
+    bootstrap: str
+    pki: Pki
+    proxy: TlsProxy
+
+
 def start_tansu(
     binary: str, port: int, *, advertised_port: int | None = None, authentication: bool = False
 ) -> subprocess.Popen[bytes]:
