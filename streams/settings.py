@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -32,6 +32,12 @@ DEFAULT_SPACY_MODELS = {
     "xx": "xx_ent_wiki_sm",
 }
 DEFAULT_MAX_ARTICLE_CHARS = 200_000
+
+#: Kafka client security (see streams/kafka/security.py).
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+#: Kafka secrets that may also come from ``<NAME>_FILE``.
+KAFKA_SECRET_VARS = ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PASSWORD")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_WATCHLIST = PACKAGE_DIR / "watchlist" / "examples" / "watchlist.yaml"
@@ -177,6 +183,93 @@ class Settings(BaseSettings):
     # a webhook URL is a credential (token in the path or query): kept out of repr and dumps
     webhook_url: str | None = Field(None, validation_alias="NEWSWATCH_WEBHOOK_URL", repr=False)
     http_timeout_s: float = Field(10.0, gt=0, validation_alias="NEWSWATCH_HTTP_TIMEOUT")
+
+    # --- Kafka security and topic management (streams/kafka/security.py, docs/kafka.md) ---
+    # BEGIN kafka-security
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        "PLAINTEXT",
+        validation_alias="KAFKA_SECURITY_PROTOCOL",
+        description="Kafka client security: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL "
+        "(docs/kafka.md)",
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        None,
+        validation_alias="KAFKA_SSL_CAFILE",
+        description="CA bundle (PEM) that signs the brokers' certificates",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        None,
+        validation_alias="KAFKA_SSL_CERTFILE",
+        description="client certificate (PEM) for mutual TLS",
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        None,
+        validation_alias="KAFKA_SSL_KEYFILE",
+        description="private key (PEM) of the client certificate",
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        None,
+        validation_alias="KAFKA_SSL_KEY_PASSWORD",
+        description="password of the client key (secret; or KAFKA_SSL_KEY_PASSWORD_FILE)",
+    )
+    kafka_ssl_check_hostname: bool = Field(
+        True,
+        validation_alias="KAFKA_SSL_CHECK_HOSTNAME",
+        description="verify that the broker certificate names the broker host",
+    )
+    kafka_sasl_mechanism: KafkaSaslMechanism | None = Field(
+        None,
+        validation_alias="KAFKA_SASL_MECHANISM",
+        description="SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+    )
+    kafka_sasl_username: SecretStr | None = Field(
+        None,
+        validation_alias="KAFKA_SASL_USERNAME",
+        description="SASL user name (secret; or KAFKA_SASL_USERNAME_FILE)",
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        None,
+        validation_alias="KAFKA_SASL_PASSWORD",
+        description="SASL password (secret; or KAFKA_SASL_PASSWORD_FILE)",
+    )
+    kafka_connect_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        validation_alias="NEWSWATCH_KAFKA_CONNECT_TIMEOUT",
+        description="seconds a command waits for the first TLS/SASL handshake before it "
+        "fails with one line",
+    )
+    create_topics: bool = Field(
+        True,
+        validation_alias="NEWSWATCH_CREATE_TOPICS",
+        description="create missing topics at start; false = verify them and refuse to be "
+        "ready while one is missing or wrong",
+    )
+
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _kafka_names(cls, value: Any) -> Any:
+        """Accept ``sasl_ssl`` / ``scram_sha_512``; an empty mechanism means none."""
+        if isinstance(value, str):
+            return value.strip().upper().replace("SCRAM_", "SCRAM-").replace("SHA_", "SHA-") or None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kafka_secret_files(cls, data: Any) -> Any:
+        """Read ``<NAME>_FILE`` for the Kafka secrets in ``KAFKA_SECRET_VARS``."""
+        if not isinstance(data, dict):
+            return data
+        for name in KAFKA_SECRET_VARS:
+            file_var = os.environ.get(f"{name}_FILE")
+            if file_var and not (data.get(name) or os.environ.get(name)):
+                try:
+                    data[name] = Path(file_var).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ValueError(f"{name}_FILE={file_var}: {exc.strerror}") from None
+        return data
+
+    # END kafka-security
 
     @field_validator(
         "languages", "alert_channels", "fetch_allow_hosts", "alert_email_to", mode="before"

@@ -38,6 +38,7 @@ __all__ = [
     "aproduce_values",
     "aread_topic",
     "group_lag",
+    "kafka_security_env",
     "metric_value",
     "produce_values",
     "read_topic",
@@ -139,11 +140,19 @@ def _json_or_bytes(value: bytes | None) -> Any:
 
 
 async def aread_topic(
-    bootstrap: str, topic: str, *, expect: int = 1, timeout: float = 30.0
+    bootstrap: str,
+    topic: str,
+    *,
+    expect: int = 1,
+    timeout: float = 30.0,
+    client: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Async ``read_topic``."""
+    """Async ``read_topic``; ``client`` = TLS/SASL options (``security.client_kwargs``)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **(client or {}),
     )
     await consumer.start()
     try:
@@ -177,10 +186,15 @@ async def aread_topic(
 
 
 def read_topic(
-    bootstrap: str, topic: str, *, expect: int = 1, timeout: float = 30.0
+    bootstrap: str,
+    topic: str,
+    *,
+    expect: int = 1,
+    timeout: float = 30.0,
+    client: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Read ``topic`` from the beginning until ``expect`` records arrived or ``timeout`` passed."""
-    return asyncio.run(aread_topic(bootstrap, topic, expect=expect, timeout=timeout))
+    return asyncio.run(aread_topic(bootstrap, topic, expect=expect, timeout=timeout, client=client))
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -203,9 +217,37 @@ def settings_env(settings: Settings) -> dict[str, str]:
         env.update(SMTP_HOST=settings.smtp_host, SMTP_PORT=str(settings.smtp_port))
     if settings.kafka_bootstrap_servers:
         env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    env.update(kafka_security_env(settings))
     if settings.slack_bot_token is not None:
         env["SLACK_BOT_TOKEN"] = settings.slack_bot_token.get_secret_value()
         env["SLACK_API_URL"] = settings.slack_api_url
+    return env
+
+
+def kafka_security_env(settings: Settings) -> dict[str, str]:
+    """The ``KAFKA_SECURITY_PROTOCOL`` / ``KAFKA_SSL_*`` / ``KAFKA_SASL_*`` of ``settings``."""
+    env = {
+        "KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol,
+        "KAFKA_SSL_CHECK_HOSTNAME": str(settings.kafka_ssl_check_hostname).lower(),
+        "NEWSWATCH_KAFKA_CONNECT_TIMEOUT": str(settings.kafka_connect_timeout_s),
+        "NEWSWATCH_CREATE_TOPICS": str(settings.create_topics).lower(),
+    }
+    for name, path in (
+        ("KAFKA_SSL_CAFILE", settings.kafka_ssl_cafile),
+        ("KAFKA_SSL_CERTFILE", settings.kafka_ssl_certfile),
+        ("KAFKA_SSL_KEYFILE", settings.kafka_ssl_keyfile),
+    ):
+        if path is not None:
+            env[name] = str(path)
+    if settings.kafka_sasl_mechanism:
+        env["KAFKA_SASL_MECHANISM"] = settings.kafka_sasl_mechanism
+    for name, secret in (
+        ("KAFKA_SASL_USERNAME", settings.kafka_sasl_username),
+        ("KAFKA_SASL_PASSWORD", settings.kafka_sasl_password),
+        ("KAFKA_SSL_KEY_PASSWORD", settings.kafka_ssl_key_password),
+    ):
+        if secret is not None:
+            env[name] = secret.get_secret_value()
     return env
 
 
@@ -398,10 +440,15 @@ async def aproduce_values(
     records: Iterable[tuple[bytes | None, bytes | None]],
     *,
     max_request_size: int = 16 * 1024 * 1024,
+    client: Mapping[str, Any] | None = None,
 ) -> int:
     """Produce raw ``(key, value)`` records in order (acks=all); returns how many were sent."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=max_request_size
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=5,
+        max_request_size=max_request_size,
+        **(client or {}),
     )
     await producer.start()
     try:
@@ -421,10 +468,14 @@ def produce_values(
     return asyncio.run(aproduce_values(bootstrap, topic, records, **options))
 
 
-async def agroup_lag(bootstrap: str, group: str, topic: str) -> int | None:
+async def agroup_lag(
+    bootstrap: str, group: str, topic: str, client: Mapping[str, Any] | None = None
+) -> int | None:
     """Records of ``topic`` the consumer ``group`` has not committed yet; None when unknown."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client or {}))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **(client or {})
+    )
     await admin.start()
     await consumer.start()
     try:
@@ -448,9 +499,11 @@ async def agroup_lag(bootstrap: str, group: str, topic: str) -> int | None:
         await admin.close()
 
 
-def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
+def group_lag(
+    bootstrap: str, group: str, topic: str, client: Mapping[str, Any] | None = None
+) -> int | None:
     """Blocking ``agroup_lag``."""
-    return asyncio.run(agroup_lag(bootstrap, group, topic))
+    return asyncio.run(agroup_lag(bootstrap, group, topic, client))
 
 
 async def _exact_end_offsets(

@@ -27,6 +27,7 @@ from schemas.records import RawArticle
 from streams.errors import BrokerError, IngestError
 from streams.kafka.codec import dumps
 from streams.kafka.jsonl import BadInput
+from streams.kafka.security import KafkaSecurity
 from streams.settings import Settings
 
 __all__ = [
@@ -72,25 +73,33 @@ class ArticleProducer:
     def __init__(self, settings: Settings, bootstrap: str | None = None) -> None:
         self.settings = settings
         self.topic = settings.topic("articles.raw")
+        self.security = KafkaSecurity.from_settings(settings)
+        self.bootstrap = bootstrap or settings.bootstrap_servers
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap or settings.bootstrap_servers,
+            bootstrap_servers=self.bootstrap,
             client_id="newswatch-ingest",
             acks="all",
             enable_idempotence=settings.idempotent_producer,
             linger_ms=5,
             max_request_size=max(settings.max_record_bytes + 4096, 1_048_576),
+            request_timeout_ms=int(max(self.security.timeout_s, 30.0) * 1000),
+            **self.security.client_kwargs(),
         )
         self._seen: set[str] = set()
         self.produced = 0
         self.skipped = 0
 
     async def start(self) -> None:
-        """Connect to the broker."""
+        """Connect to the broker (a TLS/SASL problem fails here, in one line)."""
+        from streams.kafka.security import check_connection
+
+        if self.security.protocol != "PLAINTEXT":
+            await check_connection(self.security, self.bootstrap)
         try:
             await self._producer.start()
         except (KafkaError, OSError) as exc:
             raise BrokerError(
-                f"cannot reach Kafka at {self._producer.client._bootstrap_servers}: {exc}; "
+                f"cannot reach Kafka at {self.bootstrap}: {exc}; "
                 "start `newswatch broker` or set KAFKA_BOOTSTRAP_SERVERS"
             ) from None
 
@@ -166,11 +175,16 @@ def collect_local(sources: Iterable[str]) -> tuple[list[RawArticle], list[str]]:
 
 
 async def _ingest(settings: Settings, sources: list[str], follow: bool) -> int:
-    from streams.kafka.topics import ensure_topics
+    from streams.kafka.topics import TopicSpec, ensure_topics, verify_topics
 
     urls = [s for s in sources if s.startswith(("http://", "https://"))]
     problems = 0
     await ensure_topics(settings)
+    if not settings.create_topics:  # topics managed by someone else: ours must exist
+        raw = TopicSpec(settings.topic("articles.raw"), settings.partitions)
+        missing = await verify_topics(settings, specs=[raw])
+        if missing:
+            raise BrokerError("; ".join(missing))
     async with ArticleProducer(settings) as producer:
         items = iter_local(sources, settings)
         while (pair := await asyncio.to_thread(next, items, None)) is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from streams.errors import BrokerError
+from streams.kafka.security import KafkaSecurity, wait_connection
 from streams.settings import Settings
 
 __all__ = [
@@ -93,8 +94,17 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return data
 
 
-def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
-    """Block until the first bootstrap server answers a Metadata request, else BrokerError."""
+def wait_for_broker(
+    bootstrap: str, timeout: float = 30.0, *, security: KafkaSecurity | None = None
+) -> None:
+    """Block until the first bootstrap server answers a Metadata request, else BrokerError.
+
+    With TLS/SASL (``security``) the probe is a real handshake; a certificate or
+    authentication error fails at once with one line instead of waiting ``timeout``.
+    """
+    if security is not None and security.protocol != "PLAINTEXT":
+        wait_connection(security, bootstrap, timeout_s=min(timeout, security.timeout_s))
+        return
     host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -203,7 +213,7 @@ class EmbeddedBroker:
 def maybe_embedded_broker(settings: Settings, *, log_path: Path | None = None) -> Iterator[str]:
     """Yield bootstrap servers: the external cluster's, or an embedded broker's while it runs."""
     if not settings.embedded_broker:
-        wait_for_broker(settings.bootstrap_servers)
+        wait_for_broker(settings.bootstrap_servers, security=KafkaSecurity.from_settings(settings))
         yield settings.bootstrap_servers
         return
     if metadata_ok(settings.broker_host, settings.broker_port, timeout=0.3):

@@ -17,6 +17,7 @@ import mode
 
 from streams.kafka import compat
 from streams.kafka.faust_typed import timer
+from streams.kafka.security import KafkaSecurity
 from streams.pipeline.agents import FaustOutbox, register_agents
 from streams.pipeline.root import AlertState, Worker, build_worker
 from streams.pipeline.web import mount
@@ -37,7 +38,7 @@ def faust_config(settings: Settings, bootstrap: str | None = None) -> dict[str, 
         "datadir": str(data_dir / "faust"),
         "topic_partitions": settings.partitions,
         "topic_replication_factor": settings.replication_factor,
-        "topic_allow_declare": True,
+        "topic_allow_declare": settings.create_topics,
         "processing_guarantee": "exactly_once" if settings.exactly_once else "at_least_once",
         "producer_acks": -1,
         "producer_max_request_size": max(settings.max_record_bytes * 8, 1_048_576),
@@ -63,6 +64,8 @@ def faust_config(settings: Settings, bootstrap: str | None = None) -> dict[str, 
         "worker_redirect_stdouts": False,
         "key_serializer": "json",  # tables; our topics set "raw" explicitly
         "value_serializer": "json",
+        # TLS/SASL for every Faust client (consumer, producer, changelogs, topic creation)
+        **KafkaSecurity.from_settings(settings).faust_kwargs(),
     }
 
 

@@ -26,6 +26,7 @@ from alerts.config import (
 from schemas.topics import Topics
 from streams.enrich.config import EnrichConfig
 from streams.ingest.fetch import FetchConfig
+from streams.kafka.security import KafkaSecurity
 from streams.settings import Settings
 
 __all__ = [
@@ -60,6 +61,9 @@ class KafkaView:
     max_record_bytes: int
     batch_size: int
     batch_within_s: float
+    #: TLS/SASL as configured (validated, and files read, when the probe is built)
+    security: KafkaSecurity
+    create_topics: bool
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,8 @@ def worker_config(settings: Settings) -> WorkerConfig:
             max_record_bytes=settings.max_record_bytes,
             batch_size=settings.batch_size,
             batch_within_s=settings.batch_within_s,
+            security=KafkaSecurity.unchecked(settings),
+            create_topics=settings.create_topics,
         ),
         enrich=EnrichView(
             config=EnrichConfig.from_settings(settings), workers=settings.enrich_workers

@@ -25,6 +25,7 @@ from alerts.service import AlertDecider, AlertSender, unreachable_channels
 from schemas.records import DeadLetter, EnrichedArticle, RawArticle
 from streams.enrich import AsyncEnricher
 from streams.kafka.codec import dumps
+from streams.kafka.probe import BrokerProbe
 from streams.pipeline.config import WorkerConfig, configured_kinds, worker_config
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.services import MetricsSink, Outbox, PipelineServices
@@ -65,7 +66,7 @@ class Worker:
         http: httpx.AsyncClient,
         health: HealthState,
         metrics: Metrics,
-        bootstrap: str,
+        probe: BrokerProbe,
     ) -> None:
         self.config = config
         self.services = services
@@ -75,7 +76,8 @@ class Worker:
         self.http = http
         self.health = health
         self.metrics = metrics
-        self.bootstrap = bootstrap
+        self.probe = probe
+        self.bootstrap = probe.bootstrap
         self.ready = asyncio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
         self._reported_missing: set[tuple[str, str, str]] = set()
@@ -99,7 +101,8 @@ class Worker:
             raise
         self._stack = stack
         await self.check_broker()
-        self.ready.set()
+        if await self.check_topics():
+            self.ready.set()
 
     async def stop(self) -> None:
         """Stop everything started, in reverse order; safe to call twice."""
@@ -125,13 +128,20 @@ class Worker:
             self._note_watchlist()
 
     async def check_broker(self) -> bool:
-        """Probe the first bootstrap server; the result feeds ``/ready``."""
-        from streams.kafka.broker import metadata_ok
-
-        host, _, port = self.bootstrap.split(",")[0].strip().rpartition(":")
-        ok = await asyncio.to_thread(metadata_ok, host, int(port), 1.0)
-        self.health.broker_checked(ok, self.bootstrap)
+        """Probe the cluster (a TLS/SASL handshake when configured); feeds ``/ready``."""
+        ok, detail = await self.probe.reachable()
+        self.health.broker_checked(ok, detail)
         return ok
+
+    async def check_topics(self) -> bool:
+        """With ``NEWSWATCH_CREATE_TOPICS=false``: every needed topic exists, else not ready."""
+        problems = await self.probe.topic_problems()
+        if problems is None:
+            return True
+        self.health.topics_checked(problems)
+        if problems:
+            log.error("not ready, topics are missing or wrong: %s", "; ".join(problems))
+        return not problems
 
     def _current(self) -> CompiledWatchlist:
         current = self.watchlist.current
@@ -243,5 +253,5 @@ def build_worker(
         http=http,
         health=health,
         metrics=metrics,
-        bootstrap=bootstrap or config.kafka.bootstrap_servers,
+        probe=BrokerProbe(settings, bootstrap or config.kafka.bootstrap_servers),
     )

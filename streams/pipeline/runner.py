@@ -32,9 +32,11 @@ log = logging.getLogger(__name__)
 def prepare_topics(settings: Settings, bootstrap: str | None = None) -> None:
     """Wait for the broker and create newswatch's topics (in a short-lived loop)."""
     from streams.kafka.broker import wait_for_broker
+    from streams.kafka.security import KafkaSecurity
     from streams.kafka.topics import ensure_topics
 
-    wait_for_broker(bootstrap or settings.bootstrap_servers)
+    security = KafkaSecurity.from_settings(settings)  # a wrong setting fails here, one line
+    wait_for_broker(bootstrap or settings.bootstrap_servers, security=security)
     asyncio.run(ensure_topics(settings, bootstrap))
     asyncio.set_event_loop(asyncio.new_event_loop())
 

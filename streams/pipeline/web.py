@@ -73,6 +73,11 @@ class HealthState:
         self.watchlist_loaded_at: float | None = None
         self.watchlist_rules: int | None = None
         self._channels = _Check(True, "no rule names a channel")
+        self.topic_problems: list[str] | None = None  # checked only with topic creation off
+
+    def topics_checked(self, problems: list[str]) -> None:
+        """Record the topic check (NEWSWATCH_CREATE_TOPICS=false): each problem and its fix."""
+        self.topic_problems = list(problems)
 
     def broker_checked(self, reachable: bool, detail: str = "") -> None:
         """Record the outcome of a broker probe (metadata request, produce, fetch)."""
@@ -128,12 +133,15 @@ class HealthState:
         }
         if self.watchlist_rules == 0:
             watchlist["detail"] = "the watch-list has no enabled rule"
-        return {
+        checks = {
             "broker": self._as_dict(self._broker),
             "watchlist": watchlist,
             "templates": self._as_dict(self._templates),
             "channels": self._as_dict(self._channels),
         }
+        if self.topic_problems is not None:
+            checks["topics"] = {"ok": not self.topic_problems, "problems": self.topic_problems}
+        return checks
 
     @property
     def uptime_s(self) -> float:

@@ -33,6 +33,7 @@ def run_demo(settings: Settings, *, timeout: float = 120.0, samples: Path = SAMP
     from streams.ingest.files import read_path
     from streams.ingest.producer import ArticleProducer
     from streams.kafka.broker import EmbeddedBroker, free_port, wait_for_broker
+    from streams.kafka.security import KafkaSecurity
     from streams.pipeline.runner import prepare_topics, start_worker, stop_worker_soon
 
     started = time.monotonic()
@@ -76,7 +77,8 @@ def run_demo(settings: Settings, *, timeout: float = 120.0, samples: Path = SAMP
             stop_worker_soon()
 
     try:
-        wait_for_broker(demo_settings.bootstrap_servers)
+        security = KafkaSecurity.from_settings(demo_settings)  # TLS/SASL on a real cluster
+        wait_for_broker(demo_settings.bootstrap_servers, security=security)
         prepare_topics(demo_settings)
         start_worker(demo_settings, task=ingest_and_wait)
     finally:

@@ -191,6 +191,8 @@ def test_configmap_environment_parses_as_settings(k8s, monkeypatch, tmp_path) ->
         monkeypatch.setenv(name, value)
     for name in SECRET_NAMES:
         monkeypatch.setenv(f"{name}_FILE", str(tmp_path / name))
+    (tmp_path / "kafka-password").write_text("placeholder")  # the KafkaUser secret's file
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD_FILE", str(tmp_path / "kafka-password"))
     settings = Settings.load()
     assert not settings.embedded_broker
     assert settings.web_port == settings_default("web_port")

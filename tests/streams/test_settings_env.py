@@ -33,6 +33,14 @@ class Row(NamedTuple):
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-row"}
 SMTP = {"SMTP_HOST": "mail.example.org"}
 HOOK = {"NEWSWATCH_WEBHOOK_URL": "https://hooks.example.org/x"}
+EXTERNAL = {"KAFKA_BOOTSTRAP_SERVERS": "k1:9093"}
+SSL = {**EXTERNAL, "KAFKA_SECURITY_PROTOCOL": "SSL"}
+
+
+def _secret(value: object) -> str | None:
+    """The plain value of a SecretStr (None stays None)."""
+    get = getattr(value, "get_secret_value", None)
+    return None if get is None else str(get())
 
 
 def _slack(c: WorkerConfig):  # type: ignore[no-untyped-def]
@@ -69,6 +77,28 @@ ROWS: dict[str, Row] = {
     "NEWSWATCH_EXACTLY_ONCE": Row("true", lambda c: c.kafka.exactly_once),
     "NEWSWATCH_SESSION_TIMEOUT": Row("9", lambda c: c.kafka.session_timeout_s == 9.0),
     "NEWSWATCH_MAX_RECORD_BYTES": Row("2000000", lambda c: c.kafka.max_record_bytes == 2_000_000),
+    # --- Kafka security (validated when the broker probe is built: tests/streams/kafka)
+    "KAFKA_SECURITY_PROTOCOL": Row(
+        "SASL_SSL", lambda c: c.kafka.security.protocol == "SASL_SSL", EXTERNAL
+    ),
+    "KAFKA_SSL_CAFILE": Row(
+        str(TMP / "ca.pem"), lambda c: c.kafka.security.cafile == TMP / "ca.pem", SSL
+    ),
+    "KAFKA_SSL_CERTFILE": Row(
+        str(TMP / "c.pem"), lambda c: c.kafka.security.certfile == TMP / "c.pem", SSL
+    ),
+    "KAFKA_SSL_KEYFILE": Row(
+        str(TMP / "k.pem"), lambda c: c.kafka.security.keyfile == TMP / "k.pem", SSL
+    ),
+    "KAFKA_SSL_KEY_PASSWORD": Row("kp", lambda c: _secret(c.kafka.security.key_password) == "kp"),
+    "KAFKA_SSL_CHECK_HOSTNAME": Row("false", lambda c: not c.kafka.security.check_hostname),
+    "KAFKA_SASL_MECHANISM": Row(
+        "scram-sha-512", lambda c: c.kafka.security.mechanism == "SCRAM-SHA-512"
+    ),
+    "KAFKA_SASL_USERNAME": Row("nw", lambda c: _secret(c.kafka.security.username) == "nw"),
+    "KAFKA_SASL_PASSWORD": Row("pw", lambda c: _secret(c.kafka.security.password) == "pw"),
+    "NEWSWATCH_KAFKA_CONNECT_TIMEOUT": Row("3", lambda c: c.kafka.security.timeout_s == 3.0),
+    "NEWSWATCH_CREATE_TOPICS": Row("false", lambda c: not c.kafka.create_topics),
     # --- worker
     "NEWSWATCH_DATA_DIR": Row(
         str(TMP / "data"),

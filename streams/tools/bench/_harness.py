@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -114,13 +114,21 @@ def proc_wait_seconds(pid: int) -> float | None:
 class KafkaProbe:
     """Offsets of one topic: the log end, and what the consumer group ``group`` committed."""
 
-    def __init__(self, bootstrap: str, topic: str, group: str) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, group: str, security: Mapping[str, Any] | None = None
+    ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.group = group
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="nw-bench-probe")
+        auth = dict(security or {})  # TLS/SASL: streams.kafka.security.client_kwargs(settings)
+        self._admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="nw-bench-probe", **auth
+        )
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="nw-bench-offsets"
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            client_id="nw-bench-offsets",
+            **auth,
         )
         self.partitions: list[TopicPartition] = []
 
@@ -166,7 +174,13 @@ class KafkaProbe:
 class TopicTail:
     """Reads every record of a topic from the beginning, a chunk per ``read_new`` call."""
 
-    def __init__(self, bootstrap: str, topic: str, parse: Callable[[Any], Any | None]) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        parse: Callable[[Any], Any | None],
+        security: Mapping[str, Any] | None = None,
+    ) -> None:
         self.topic = topic
         self.parse = parse
         self._consumer = AIOKafkaConsumer(
@@ -175,6 +189,7 @@ class TopicTail:
             auto_offset_reset="earliest",
             client_id=f"nw-bench-tail-{topic}",
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            **(security or {}),
         )
         self._tps: list[TopicPartition] = []
 

@@ -332,6 +332,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
     from alerts.testing.slack import FakeSlack
     from streams.ingest.producer import ArticleProducer
     from streams.kafka.broker import EmbeddedBroker, free_port
+    from streams.kafka.security import client_kwargs
     from streams.kafka.topics import ensure_topics
     from streams.settings import Settings
     from streams.testing import SlackThread, WorkerProcess, settings_env
@@ -383,14 +384,16 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         pids = [w.proc.pid for w in workers]
         broker_pid = getattr(getattr(broker, "_proc", None), "pid", None)
 
+        auth = client_kwargs(settings)  # the same TLS/SASL options as the workers
+
         async def measure() -> dict[str, Any]:
             run = _Run(
                 options=options,
-                probe=KafkaProbe(bootstrap, settings.topic("articles.raw"), settings.app_id),
+                probe=KafkaProbe(bootstrap, settings.topic("articles.raw"), settings.app_id, auth),
                 enriched=TopicTail(
-                    bootstrap, settings.topic("articles.enriched"), enriched_parser(tag)
+                    bootstrap, settings.topic("articles.enriched"), enriched_parser(tag), auth
                 ),
-                alerts=TopicTail(bootstrap, settings.topic("alerts"), alert_parser(tag)),
+                alerts=TopicTail(bootstrap, settings.topic("alerts"), alert_parser(tag), auth),
                 slack=slack,
                 producer=ArticleProducer(settings),
                 pids=pids,

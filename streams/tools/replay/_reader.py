@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -38,6 +39,7 @@ class TopicReader:
         max_fetch_bytes: int = 4_194_304,
         max_records: int = 500,
         stall_timeout_s: float = 30.0,
+        security: Mapping[str, Any] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
@@ -54,6 +56,7 @@ class TopicReader:
             max_partition_fetch_bytes=max_fetch_bytes,
             fetch_max_bytes=max(max_fetch_bytes, 52_428_800),
             isolation_level="read_uncommitted",
+            **(security or {}),  # TLS/SASL: streams.kafka.security.client_kwargs(settings)
         )
         self._tps: list[TopicPartition] = []
         self.plan_: list[PartitionRead] = []

@@ -28,7 +28,12 @@ _QUEUE_BATCHES = 8
 async def check_broker(settings: Settings) -> None:
     """Fail fast with a hint when no broker answers at the configured address."""
     from streams.kafka.broker import metadata_ok
+    from streams.kafka.security import KafkaSecurity, check_connection
 
+    security = KafkaSecurity.from_settings(settings)
+    if security.protocol != "PLAINTEXT":  # TLS/SASL: one real handshake, one-line errors
+        await check_connection(security, settings.bootstrap_servers)
+        return
     host, _, port = settings.bootstrap_servers.split(",")[0].strip().rpartition(":")
     if not await asyncio.to_thread(metadata_ok, host or "127.0.0.1", int(port), 2.0):
         raise BrokerError(
@@ -100,6 +105,7 @@ async def replay_topic(
     err: TextIO,
 ) -> list[PartitionRead]:
     """Backtest a topic: plan the partitions, read with a task, process in a thread."""
+    from streams.kafka.security import client_kwargs
     from streams.tools.replay._reader import TopicReader
 
     reader = TopicReader(
@@ -109,6 +115,7 @@ async def replay_topic(
         full_scan=options.full_scan,
         max_fetch_bytes=max(settings.max_record_bytes * 2, 1_048_576),
         max_records=options.batch_size,
+        security=client_kwargs(settings),
     )
     await reader.start()
     try:

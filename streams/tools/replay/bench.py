@@ -154,11 +154,15 @@ def _write_jsonl(path: Path, corpus: list[tuple[RawArticle, int]]) -> None:
 async def _produce(settings: Settings, corpus: list[tuple[RawArticle, int]]) -> None:
     from aiokafka import AIOKafkaProducer
 
+    from streams.kafka.security import client_kwargs
     from streams.kafka.topics import ensure_topics
 
     await ensure_topics(settings)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, linger_ms=10, max_batch_size=262_144
+        bootstrap_servers=settings.bootstrap_servers,
+        linger_ms=10,
+        max_batch_size=262_144,
+        **client_kwargs(settings),
     )
     await producer.start()
     try:
@@ -187,6 +191,7 @@ def _bench_match(compiled: Any, jsonl: Path, enricher: Any) -> float:
 
 
 async def _bench_read(settings: Settings) -> tuple[float, int]:
+    from streams.kafka.security import client_kwargs
     from streams.tools.replay._backtest import Backtest
     from streams.tools.replay._reader import TopicReader
 
@@ -194,7 +199,10 @@ async def _bench_read(settings: Settings) -> tuple[float, int]:
         new=None, baseline=None, enrich=None, match=None, topic=settings.topic("articles.raw")
     )
     t0 = time.perf_counter()
-    async with TopicReader(settings.bootstrap_servers, settings.topic("articles.raw")) as reader:
+    reader = TopicReader(
+        settings.bootstrap_servers, settings.topic("articles.raw"), security=client_kwargs(settings)
+    )
+    async with reader:
         await reader.plan()
         async for batch in reader.batches():
             engine.process_records(batch.records)
