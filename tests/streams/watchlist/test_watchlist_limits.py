@@ -37,7 +37,9 @@ def test_alias_bomb_fails_fast_with_a_clear_message(tmp_path: Path) -> None:
         from streams.tools.watchlist_cmd import run_check
         out = io.StringIO()
         code = run_check(Path({str(bomb)!r}), out=out)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # VmHWM, not ru_maxrss: Linux carries a forking parent's peak into ru_maxrss
+        status = Path("/proc/self/status").read_text()
+        peak = int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:")))
         print(json.dumps({{"code": code, "out": out.getvalue(), "peak_kb": peak}}))
         """
     )
