@@ -187,6 +187,35 @@ def match_articles(
     raise typer.Exit(run_match(compiled, source, enrich=enrich_fn))
 
 
+@cli.command("eval")
+def eval_corpus(
+    corpus: Annotated[str, typer.Option(help="labelled JSONL corpus (see docs/eval.md)")],
+    watchlist: Annotated[str, typer.Option(help="watch-list YAML the labels refer to")],
+    json_output: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+    errors: Annotated[bool, typer.Option(help="also print each wrong article")] = False,
+) -> None:
+    """Precision/recall/F1 per rule and language on a labelled corpus, with a naive baseline."""
+    from pathlib import Path
+
+    from streams.enrich import EnrichConfig, Enricher
+    from streams.tools.eval import run_eval
+    from streams.watchlist import compile_watchlist, load_watchlist
+
+    settings = _settings()
+    compiled = compile_watchlist(load_watchlist(Path(watchlist)))
+    enricher = Enricher(EnrichConfig.from_settings(settings))
+    enricher.set_entity_patterns(compiled.entity_patterns())
+    raise typer.Exit(
+        run_eval(
+            compiled,
+            Path(corpus),
+            enricher.try_enrich_batch,
+            as_json=json_output,
+            show_errors=errors,
+        )
+    )
+
+
 @bench_cli.command("match")
 def bench_match(
     rules: Annotated[str, typer.Option(help="comma-separated rule counts")] = "10,1000,10000",
