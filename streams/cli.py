@@ -181,7 +181,8 @@ def match_articles(
     if enrich:
         from streams.enrich import EnrichConfig, Enricher
 
-        enricher = Enricher(EnrichConfig.from_settings(settings))
+        config = EnrichConfig.from_settings(settings)
+        enricher = Enricher(config.with_detector_languages(compiled.term_languages()))
         enricher.set_entity_patterns(compiled.entity_patterns())
         enrich_fn = enricher.try_enrich_batch
     raise typer.Exit(run_match(compiled, source, enrich=enrich_fn))
@@ -203,7 +204,8 @@ def eval_corpus(
 
     settings = _settings()
     compiled = compile_watchlist(load_watchlist(Path(watchlist)))
-    enricher = Enricher(EnrichConfig.from_settings(settings))
+    config = EnrichConfig.from_settings(settings).with_detector_languages(compiled.term_languages())
+    enricher = Enricher(config)
     enricher.set_entity_patterns(compiled.entity_patterns())
     raise typer.Exit(
         run_eval(

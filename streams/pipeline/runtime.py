@@ -93,7 +93,8 @@ class Runtime:
         self.health.templates_checked(True, f"{len(checked)} templates valid")
         workers = self.settings.enrich_workers
         self._enricher = AsyncEnricher(
-            enrich_config(self.settings),
+            # the detector knows every language the watch-list has terms for
+            enrich_config(self.settings).with_detector_languages(current.term_languages()),
             mode="process" if workers > 1 else "thread",  # thread: measured best on 2 cores
             processes=workers,
         )

@@ -146,7 +146,10 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
         services.count("enriched")
         services.count("matches", len(result.matches))
         if services.metrics is not None:
-            services.metrics.article_enriched(result.timings_ms.get("total", 0.0) / 1000)
+            services.metrics.article_enriched(
+                result.timings_ms.get("total", 0.0) / 1000,
+                confidence=result.language_confidence,
+            )
         if services.on_processed is not None:
             services.on_processed("enriched", article.id)
     await services.outbox.flush()

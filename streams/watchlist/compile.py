@@ -24,7 +24,7 @@ import ahocorasick
 
 from schemas.watchlist import Rule, Watchlist, parse_scope
 from streams.watchlist.errors import Problem, WatchlistError
-from streams.watchlist.langs import ANY
+from streams.watchlist.langs import ANY, canonical_language
 from streams.watchlist.load import LoadedWatchlist
 from streams.watchlist.terms import ALWAYS, TermSpec, parse_term, term_keys
 from streams.watchlist.text import SENTINEL
@@ -119,7 +119,7 @@ class CompiledWatchlist:
                     p.entity,
                     p.labels,
                     p.when,
-                    None if p.spec.lang == ANY else p.spec.lang,
+                    None if p.spec.lang == ANY else canonical_language(p.spec.lang),
                 )
                 for p in found
             )
@@ -215,6 +215,12 @@ class CompiledWatchlist:
                 out.append({"label": label, "pattern": text, "id": ident})
         return out
 
+    def term_languages(self) -> list[str]:
+        """Languages the watch-list has concept terms for (the detector must know them)."""
+        return sorted(
+            {lang for c in self.model.concepts.values() for lang in (*c.terms, *c.exclude)} - {ANY}
+        )
+
     def summary(self) -> dict[str, Any]:
         """A one-screen description: counts, languages covered, includes."""
         languages: set[str] = set()
@@ -260,7 +266,7 @@ def _compile_rule(rule: Rule) -> CompiledRule:
         none=tuple(dict.fromkeys(_canonical(c) for c in rule.none)),
         scope=scope,
         tokens=n,
-        languages=frozenset(rule.languages),
+        languages=frozenset(canonical_language(lang) for lang in rule.languages),
         sources=tuple(s.lower() for s in rule.sources),
         channels=tuple(rule.channels),
         throttle_window_s=rule.throttle.window_s if rule.throttle else None,

@@ -24,6 +24,13 @@ from urllib.parse import urlsplit
 from schemas.records import ArticleRef, EnrichedArticle, Evidence, Match, Sentence, Span
 from streams.watchlist.compile import CompiledRule, CompiledWatchlist
 from streams.watchlist.langs import ANY, COMPOUND_LANGUAGES, article_language
+from streams.watchlist.scripts import (
+    MIN_VERBATIM_CHARS,
+    NO_SPACE_SCRIPTS,
+    UNCERTAIN_BELOW,
+    script_of,
+    text_scripts,
+)
 from streams.watchlist.segment import split_paragraphs, split_sentences, tokens
 from streams.watchlist.terms import IN_COMPOUNDING, IN_OTHERS
 from streams.watchlist.text import (
@@ -84,6 +91,10 @@ class _Doc:
         self.para_starts = [u[0] for u in self.paras]
         self.sent_starts = [u[0] for u in self.sents]
         self.lang = article_language(enriched.language)
+        #: language gating (see ``scripts``): other languages' terms need a script of the
+        #: article; verbatim only when the detection is confident
+        self.confident = enriched.language_confidence >= UNCERTAIN_BELOW
+        self.scripts: frozenset[str] | None = None
         self.source = (enriched.article.source or "").lower()
         host = ""
         if enriched.article.url:
@@ -162,11 +173,18 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
         if relevant.isdisjoint(conds):
             continue
         span: tuple[int, int] | None = None
+        exact: tuple[int, int] | None = None
         for cond, raw, entity, labels, when, term_lang in entries:
             if cond not in relevant or (when and when != mode):
                 continue
+            verbatim = False
             if lang is not None and term_lang is not None and term_lang != lang:
-                continue
+                gate = _gate(doc, raw, cond)
+                if gate is None:
+                    continue
+                verbatim = gate
+                if verbatim and vi > 0:
+                    continue  # the lemma view holds lemmas of the detected language only
             if span is None:
                 scan = doc.scans[vi]
                 s = end_index - length + 1
@@ -174,9 +192,11 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
                 ne = ns + length - scan.count(SENTINEL, s, end_index + 1)
                 if ne <= ns:
                     break
-                span = doc.views[vi].span(ns, ne)
+                exact = span = doc.views[vi].span(ns, ne)
                 if widen:
                     span = _whole_word(text, *span)
+            if verbatim and (exact is None or not _is_verbatim(raw, exact, span)):
+                continue
             if labels and doc.model_entities and not _has_label(doc, *span, labels):
                 continue
             out.append((cond, span[0], -span[1], -length, raw, entity))
@@ -199,6 +219,30 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
         reach = end
         hits.setdefault(cond, []).append(_Hit(cond, raw, start, end, entity))
     return hits
+
+
+def _gate(doc: _Doc, raw: str, cond: str) -> bool | None:
+    """A term of another language than the article's: ``None`` = does not apply (its script
+    does not occur in the article), ``False`` = applies in full (uncertain detection, or an
+    exclusion), ``True`` = applies verbatim only."""
+    script = script_of(raw.lstrip("=*"))
+    if script is None:
+        return False
+    if doc.scripts is None:
+        doc.scripts = text_scripts(doc.text)
+    if script not in doc.scripts:
+        return None
+    if not doc.confident or cond[0] == "!" or script in NO_SPACE_SCRIPTS:
+        return False
+    return None if len(raw.strip("=* ")) < MIN_VERBATIM_CHARS else True
+
+
+def _is_verbatim(raw: str, exact: tuple[int, int], word: tuple[int, int]) -> bool:
+    """The hit is the whole word, or the declared prefix (``pre*``) of a word."""
+    if exact == word:
+        return True
+    term = raw.strip()
+    return term.endswith("*") and not term.lstrip("=").startswith("*") and exact[0] == word[0]
 
 
 def _regex_hits(compiled: CompiledWatchlist, doc: _Doc, cond: str) -> list[_Hit]:
