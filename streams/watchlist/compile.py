@@ -23,6 +23,7 @@ from typing import Any
 import ahocorasick
 
 from schemas.watchlist import Rule, Watchlist, parse_scope
+from streams.watchlist.elision import compound_terms
 from streams.watchlist.errors import Problem, WatchlistError
 from streams.watchlist.langs import ANY, canonical_language
 from streams.watchlist.load import LoadedWatchlist
@@ -105,6 +106,10 @@ class CompiledWatchlist:
                     self.patterns.append(replace(pattern, when=when))
         self.key_count = len(keys)
         self._index_rules()
+        #: full compounds that may occur elided ("Spionage- oder Einmischungsaktivitäten")
+        self.compound_terms = compound_terms(
+            [(p.cond, p.spec, p.entity) for p in self.patterns if p.cond in self.rules_by_cond]
+        )
         # payload per key: (length, entries, widen, anchored rules, conditions). An entry is
         # the flat tuple the matcher needs: (cond, raw term, entity id, NER labels, when,
         # term language or None = any); "anchored" are the rules to evaluate when the key

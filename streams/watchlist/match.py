@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from schemas.records import ArticleRef, EnrichedArticle, Evidence, Match, Sentence, Span
 from streams.watchlist.compile import CompiledRule, CompiledWatchlist
+from streams.watchlist.elision import elided_hits
 from streams.watchlist.langs import ANY, COMPOUND_LANGUAGES, article_language
 from streams.watchlist.scripts import (
     MIN_VERBATIM_CHARS,
@@ -245,6 +246,15 @@ def _is_verbatim(raw: str, exact: tuple[int, int], word: tuple[int, int]) -> boo
     return term.endswith("*") and not term.lstrip("=").startswith("*") and exact[0] == word[0]
 
 
+def _elided(compiled: CompiledWatchlist, doc: _Doc) -> dict[str, list[_Hit]]:
+    """Hits of full-compound terms written elided (see ``elision``), per condition."""
+    langs = frozenset({doc.lang}) if doc.lang is not None and doc.confident else None
+    out: dict[str, list[_Hit]] = {}
+    for cond, raw, start, end, entity in elided_hits(compiled.compound_terms, doc.views[0], langs):
+        out.setdefault(cond, []).append(_Hit(cond, raw, start, end, entity))
+    return out
+
+
 def _regex_hits(compiled: CompiledWatchlist, doc: _Doc, cond: str) -> list[_Hit]:
     out = []
     view = doc.views[0]
@@ -404,10 +414,13 @@ def match_article(compiled: CompiledWatchlist, enriched: EnrichedArticle) -> lis
     """Every rule of ``compiled`` that fires on ``enriched``, with evidence (rule order)."""
     doc = _Doc(enriched)
     rows, candidates = _collect(compiled, doc)
+    elided = _elided(compiled, doc)
+    for cond in elided:
+        candidates.update(compiled.rules_by_cond.get(cond, ()))
     if not candidates:
         return []
     # conditions with at least one key hit (before language/mode filtering: a superset)
-    hit = frozenset().union(*(row[5] for row in rows)).union(compiled.regexes)
+    hit = frozenset().union(*(row[5] for row in rows)).union(compiled.regexes, elided)
     rules = [
         r
         for r in (compiled.rules[i] for i in sorted(candidates))
@@ -420,6 +433,9 @@ def match_article(compiled: CompiledWatchlist, enriched: EnrichedArticle) -> lis
     relevant = {c for r in rules for c in (*r.positive, *r.none)}
     relevant |= {"!" + c for c in relevant}
     hits = _materialize(doc, rows, relevant)
+    for cond, found in elided.items():
+        if cond in relevant:
+            hits[cond] = sorted(hits.get(cond, []) + found, key=lambda h: h.start)
     regex_done: set[str] = set()
     matches = []
     for rule in rules:

@@ -81,3 +81,21 @@ def test_scripts() -> None:
     assert script_of("шпион") == "cyrillic"
     assert script_of("スパイ") == "kana"
     assert text_scripts("Huawei 制裁 ファーウェイ") == {"latin", "han", "kana"}
+
+
+def test_full_compound_matches_its_elided_form(watchlist: Build) -> None:
+    """`Spionageaktivitäten` matches "Spionage- oder Einmischungsaktivitäten" (and lists)."""
+    wl = watchlist(concepts=_concept({"de": ["Spionageaktivitäten"]}), all=["concept:c"])
+    assert _fires(wl, "Verdacht auf Spionage- oder Einmischungsaktivitäten.", "de", 1.0)
+    assert _fires(wl, "Spionage-, Sabotage- und Einmischungsaktivitäten.", "de", 1.0)
+    assert _fires(wl, "Wirtschaftsspionage- und Sabotageaktivitäten", "de", 1.0)
+    assert not _fires(wl, "Spionage- und Sabotagefälle nehmen zu.", "de", 1.0)
+    assert not _fires(wl, "Spionage- oder Einmischungsaktivitäten.", "en", 1.0)  # not German
+
+
+def test_elided_hit_is_the_evidence(watchlist: Build) -> None:
+    """The evidence of an elided hit spans the elided word to the completing word."""
+    wl = watchlist(concepts=_concept({"de": ["Spionageaktivitäten"]}), all=["concept:c"])
+    enriched = build_enriched("a", "", "Es gab Spionage- oder Einmischungsaktivitäten.", "de")
+    (match,) = match_article(wl, enriched)
+    assert match.evidence[0].surface == "Spionage- oder Einmischungsaktivitäten"
