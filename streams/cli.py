@@ -218,6 +218,21 @@ def eval_corpus(
     )
 
 
+@bench_cli.command("extract")
+def bench_extract(
+    corpus: Annotated[
+        str, typer.Option(help="folder of NAME.html + NAME.txt, or ground-truth.json")
+    ],
+    worst: Annotated[int, typer.Option(help="also list the N pages with the lowest precision")] = 0,
+) -> None:
+    """Body extraction vs gold bodies: mean token precision/recall; JSON."""
+    from pathlib import Path
+
+    from streams.tools.bench.extract import run_bench_extract
+
+    raise typer.Exit(run_bench_extract(Path(corpus), worst=worst))
+
+
 @bench_cli.command("match")
 def bench_match(
     rules: Annotated[str, typer.Option(help="comma-separated rule counts")] = "10,1000,10000",
