@@ -142,8 +142,9 @@ def _parse_file(path: Path, literals: list[str], lists: dict[str, list[str]]) ->
             try:
                 re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
+                col = (exc.pos or 0) + len(prefix) + 1
                 raise BoilerplateFileError(
-                    f"invalid regular expression: {exc.msg} (col {(exc.pos or 0) + len(prefix) + 1})",
+                    f"invalid regular expression: {exc.msg} (col {col})",
                     path=path,
                     line=lineno,
                 ) from None
