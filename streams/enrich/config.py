@@ -17,8 +17,8 @@ __all__ = ["PACK_LANGUAGES", "EnrichConfig", "normalize_lang"]
 #: Every language the shipped concept packs (streams/watchlist/packs) have terms for; the
 #: language detector always knows them (a test keeps this in sync with the packs).
 PACK_LANGUAGES = (
-    "ca", "da", "de", "en", "es", "fr", "it", "ja", "ko", "nb", "nl", "pl", "pt", "ro", "ru",
-    "sv", "zh",
+    "ca", "cs", "da", "de", "el", "en", "es", "fi", "fr", "id", "it", "ja", "ko", "nb", "nl",
+    "pl", "pt", "ro", "ru", "sv", "tr", "uk", "zh",
 )  # fmt: skip
 
 #: Codes that name the same language for spaCy / spacy-lookups-data.

@@ -29,6 +29,18 @@ def test_pack_languages_cover_the_shipped_packs() -> None:
         ("Anchetatorii verifică dacă serverele depozitului au fost folosite pentru spionaj.", "ro"),
         ("捜査当局は、倉庫のサーバーが諜報活動に使われた可能性を調べている。", "ja"),
         ("수사 당국은 창고 서버가 첩보 활동에 쓰였는지 조사하고 있다.", "ko"),
+        ("Поліція з'ясовує, чи використовували сервери складу для шпигунства.", "uk"),
+        ("Policie prověřuje, zda servery skladu nesloužily ke špionáži.", "cs"),
+        (
+            "Polis, depodaki sunucuların casusluk için kullanılıp kullanılmadığını araştırıyor.",
+            "tr",
+        ),
+        ("Poliisi selvittää, käytettiinkö varaston palvelimia vakoiluun.", "fi"),
+        (
+            "Η αστυνομία ερευνά αν οι διακομιστές της αποθήκης χρησιμοποιήθηκαν για κατασκοπεία.",
+            "el",
+        ),
+        ("Polisi menyelidiki apakah server gudang digunakan untuk kegiatan spionase.", "id"),
     ],
 )
 def test_default_detector_knows_pack_languages(text: str, expected: str) -> None:
@@ -39,9 +51,9 @@ def test_default_detector_knows_pack_languages(text: str, expected: str) -> None
 
 
 def test_watchlist_languages_join_the_detector() -> None:
-    """A watch-list with Finnish terms makes the detector know Finnish."""
-    text = "Poliisi epäilee, että varaston palvelimia käytettiin vakoiluun."
+    """A watch-list with Hungarian terms (no pack has any) makes the detector know Hungarian."""
+    text = "A rendőrség szerint a raktár szervereit kémkedésre használták a tavalyi évben."
     config = EnrichConfig()
-    assert LanguageIdentifier(config.detected_languages()).identify(text)[0] != "fi"
-    extended = config.with_detector_languages(["fi", "any"])
-    assert LanguageIdentifier(extended.detected_languages()).identify(text)[0] == "fi"
+    assert LanguageIdentifier(config.detected_languages()).identify(text)[0] != "hu"
+    extended = config.with_detector_languages(["hu", "any"])
+    assert LanguageIdentifier(extended.detected_languages()).identify(text)[0] == "hu"

@@ -25,6 +25,24 @@ POSITIVE = [
     ("cyberattack", "ro", "Un atac cibernetic a blocat portul Constanța."),
     ("cyberattack", "ja", "港のシステムがランサムウェアによるサイバー攻撃を受けた。"),
     ("cyberattack", "ko", "부산항이 사이버 공격으로 마비됐다."),
+    ("espionage", "uk", "Колишнього офіцера засудили за шпигунство."),
+    ("espionage", "cs", "Bývalý důstojník byl odsouzen za špionáž."),
+    ("espionage", "tr", "Eski subay casusluk suçlamasıyla tutuklandı."),
+    ("espionage", "fi", "Entinen upseeri tuomittiin teollisuusvakoilusta."),
+    ("espionage", "el", "Πρώην αξιωματικός καταδικάστηκε για κατασκοπεία."),
+    ("espionage", "id", "Mantan perwira ditangkap karena spionase."),
+    ("sanctions", "uk", "США запровадили нові санкції проти компанії."),
+    ("sanctions", "cs", "USA uvalily na firmu nové sankce."),
+    ("sanctions", "tr", "ABD şirkete yeni yaptırımlar uyguladı."),
+    ("sanctions", "fi", "EU asetti yhtiölle uusia talouspakotteita."),
+    ("sanctions", "el", "Οι ΗΠΑ επέβαλαν νέες κυρώσεις στην εταιρεία."),
+    ("sanctions", "id", "Amerika Serikat menjatuhkan sanksi baru kepada perusahaan itu."),
+    ("cyberattack", "uk", "Кібератака паралізувала роботу порту."),
+    ("cyberattack", "cs", "Kybernetický útok ochromil přístav."),
+    ("cyberattack", "tr", "Siber saldırı limanın sistemlerini durdurdu."),
+    ("cyberattack", "fi", "Kyberhyökkäys pysäytti sataman järjestelmät."),
+    ("cyberattack", "el", "Κυβερνοεπίθεση παρέλυσε το λιμάνι."),
+    ("cyberattack", "id", "Serangan siber melumpuhkan sistem pelabuhan."),
     # verb forms of bans
     ("sanctions", "de", "Die USA verbieten den Verkauf von Chips an den Konzern."),
     ("sanctions", "de", "Der Konzern wird aus dem Netz verbannt."),
@@ -45,6 +63,12 @@ LOOK_ALIKES = [
     ("fr", "Un roman d'espionnage couronné à Cognac."),
     ("ca", "La novel·la d'espies narra la vida d'una traductora."),
     ("ro", "Romanul de spionaj va fi ecranizat."),
+    ("uk", "Санкціонований мітинг пройшов спокійно."),
+    ("fi", "Myrsky pakotti koneen laskeutumaan Ouluun."),  # pakottaa = to force
+    ("el", "Η κατασκευή της γέφυρας ολοκληρώθηκε."),  # construction, not espionage
+    ("id", "Dokter memeriksa mata pasien itu."),  # mata = eye
+    ("tr", "Kara kuvvetleri tatbikat yaptı."),  # kara = land
+    ("cs", "Kontrola vozidel proběhla bez problémů."),  # inspection, not export control
 ]
 
 
