@@ -33,7 +33,13 @@ from streams.watchlist.scripts import (
     text_scripts,
 )
 from streams.watchlist.segment import split_paragraphs, split_sentences, tokens
-from streams.watchlist.terms import IN_COMPOUNDING, IN_OTHERS
+from streams.watchlist.terms import (
+    IN_COMPOUNDING,
+    IN_INFLECTING,
+    IN_OTHERS,
+    INFLECTING_LANGUAGES,
+    MAX_NAME_ENDING,
+)
 from streams.watchlist.text import (
     SENTINEL,
     NormText,
@@ -169,6 +175,7 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
     text = doc.text
     lang = doc.lang
     mode = IN_COMPOUNDING if lang in COMPOUND_LANGUAGES else IN_OTHERS
+    inflecting = lang is None or lang in INFLECTING_LANGUAGES or not doc.confident
     out: list[tuple[str, int, int, int, str, str | None]] = []
     for vi, end_index, length, widen, entries, conds in rows:
         if relevant.isdisjoint(conds):
@@ -176,7 +183,9 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
         span: tuple[int, int] | None = None
         exact: tuple[int, int] | None = None
         for cond, raw, entity, labels, when, term_lang in entries:
-            if cond not in relevant or (when and when != mode):
+            if cond not in relevant or (when and when != mode and when != IN_INFLECTING):
+                continue
+            if when == IN_INFLECTING and not inflecting:
                 continue
             verbatim = False
             if lang is not None and term_lang is not None and term_lang != lang:
@@ -197,6 +206,8 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
                 if widen:
                     span = _whole_word(text, *span)
             if verbatim and (exact is None or not _is_verbatim(raw, exact, span)):
+                continue
+            if when == IN_INFLECTING and not _is_name_ending(text, exact, span):
                 continue
             if labels and doc.model_entities and not _has_label(doc, *span, labels):
                 continue
@@ -253,6 +264,14 @@ def _elided(compiled: CompiledWatchlist, doc: _Doc) -> dict[str, list[_Hit]]:
     for cond, raw, start, end, entity in elided_hits(compiled.compound_terms, doc.views[0], langs):
         out.setdefault(cond, []).append(_Hit(cond, raw, start, end, entity))
     return out
+
+
+def _is_name_ending(text: str, exact: tuple[int, int] | None, word: tuple[int, int]) -> bool:
+    """The word is the name plus a short lower-case case ending (``Huawei|hin``)."""
+    if exact is None or exact[0] != word[0]:
+        return False
+    ending = text[exact[1] : word[1]]
+    return 0 < len(ending) <= MAX_NAME_ENDING and ending.islower()
 
 
 def _regex_hits(compiled: CompiledWatchlist, doc: _Doc, cond: str) -> list[_Hit]:

@@ -99,3 +99,15 @@ def test_elided_hit_is_the_evidence(watchlist: Build) -> None:
     enriched = build_enriched("a", "", "Es gab Spionage- oder Einmischungsaktivitäten.", "de")
     (match,) = match_article(wl, enriched)
     assert match.evidence[0].surface == "Spionage- oder Einmischungsaktivitäten"
+
+
+def test_names_take_case_endings_in_inflecting_languages(watchlist: Build) -> None:
+    """Finnish `Huaweihin`, Polish `Huaweiem`/`Alibabą`, Czech `Alibaby` match the alias;
+    not in English, not with a long tail (a compound)."""
+    wl = watchlist(entities={"h": {"aliases": ["Huawei", "Alibaba"]}}, all=["entity:h"])
+    assert _fires(wl, "Yhdysvallat laajentaa Huaweihin kohdistuvia pakotteita.", "fi", 1.0)
+    assert _fires(wl, "Umowa z Huaweiem wygasła.", "pl", 1.0)
+    assert _fires(wl, "Prokuratura bada powiązania z Alibabą.", "pl", 1.0)
+    assert _fires(wl, "Zaměstnanec Alibaby byl zadržen.", "cs", 1.0)
+    assert not _fires(wl, "The Huaweihin report.", "en", 1.0)
+    assert not _fires(wl, "Huaweiverkosto laajenee.", "fi", 1.0)  # a compound, not an ending
