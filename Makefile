@@ -25,9 +25,9 @@ test: $(BIN)/.installed
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - failing" >&2; exit 1; fi; \
 	exit $$rc
 
-# The fast tier: no embedded broker, no fault injection, no browser (well under a minute).
+# The fast tier: no embedded broker, fault injection, browser or corpus evaluation.
 test-fast: $(BIN)/.installed
-	@$(BIN)/python -m pytest -m 'not broker and not faults and not browser'; rc=$$?; \
+	@$(BIN)/python -m pytest -m 'not broker and not faults and not browser and not eval'; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests - failing" >&2; exit 1; fi; \
 	exit $$rc
 

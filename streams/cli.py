@@ -223,10 +223,56 @@ def match_articles(
     if enrich:
         from streams.enrich import EnrichConfig, Enricher
 
-        enricher = Enricher(EnrichConfig.from_settings(settings))
+        config = EnrichConfig.from_settings(settings)
+        enricher = Enricher(config.with_detector_languages(compiled.term_languages()))
         enricher.set_entity_patterns(compiled.entity_patterns())
         enrich_fn = enricher.try_enrich_batch
     raise typer.Exit(run_match(compiled, source, enrich=enrich_fn))
+
+
+@cli.command("eval")
+def eval_corpus(
+    corpus: Annotated[str, typer.Option(help="labelled JSONL corpus (see docs/eval.md)")],
+    watchlist: Annotated[str, typer.Option(help="watch-list YAML the labels refer to")],
+    json_output: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+    errors: Annotated[bool, typer.Option(help="also print each wrong article")] = False,
+) -> None:
+    """Precision/recall/F1 per rule and language on a labelled corpus, with a naive baseline."""
+    from pathlib import Path
+
+    from streams.enrich import EnrichConfig, Enricher
+    from streams.tools.eval import run_eval
+    from streams.watchlist import compile_watchlist, load_watchlist
+
+    settings = _settings()
+    compiled = compile_watchlist(load_watchlist(Path(watchlist)))
+    config = EnrichConfig.from_settings(settings).with_detector_languages(compiled.term_languages())
+    enricher = Enricher(config)
+    enricher.set_entity_patterns(compiled.entity_patterns())
+    raise typer.Exit(
+        run_eval(
+            compiled,
+            Path(corpus),
+            enricher.try_enrich_batch,
+            as_json=json_output,
+            show_errors=errors,
+        )
+    )
+
+
+@bench_cli.command("extract")
+def bench_extract(
+    corpus: Annotated[
+        str, typer.Option(help="folder of NAME.html + NAME.txt, or ground-truth.json")
+    ],
+    worst: Annotated[int, typer.Option(help="also list the N pages with the lowest precision")] = 0,
+) -> None:
+    """Body extraction vs gold bodies: mean token precision/recall; JSON."""
+    from pathlib import Path
+
+    from streams.tools.bench.extract import run_bench_extract
+
+    raise typer.Exit(run_bench_extract(Path(corpus), worst=worst))
 
 
 @bench_cli.command("match")

@@ -44,16 +44,16 @@ def test_ci_runs_the_readme_test_command_then_make_check() -> None:
     assert "make test " in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_fast_tier_leaves_out_broker_faults_and_browser_tests() -> None:
+def test_fast_tier_leaves_out_broker_faults_browser_and_eval_tests() -> None:
     """`make test-fast` deselects exactly the slow markers declared in pyproject."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = makefile[makefile.index("\ntest-fast:") :].split("\n\n")[0]
     expression = re.search(r"-m '([^']+)'", recipe)
     assert expression is not None
-    assert expression.group(1) == "not broker and not faults and not browser"
+    assert expression.group(1) == "not broker and not faults and not browser and not eval"
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     markers = {m.split(":")[0] for m in config["tool"]["pytest"]["ini_options"]["markers"]}
-    assert {"broker", "faults", "browser"} <= markers
+    assert {"broker", "faults", "browser", "eval"} <= markers
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from streams.enrich.boilerplate import BoilerplateFilter
+from streams.enrich.boilerplate import TEASER_MAX_LINES, BoilerplateFilter, is_headline_like
 from streams.enrich.normalize import normalize_inline, split_lines
 
 __all__ = ["PARAGRAPH_SEPARATOR", "CleanText", "clean_article", "html_to_text"]
@@ -65,6 +65,7 @@ def _body_paragraphs(
     paragraphs: list[str] = []
     block: list[str] = []
     removed = 0
+    teasers = 0  # headline-like lines still to drop after a teaser-list heading
     for raw in lines:
         line = normalize_inline(raw)
         if not line:
@@ -72,8 +73,15 @@ def _body_paragraphs(
                 paragraphs.append(" ".join(block))
                 block = []
             continue
+        if teasers and is_headline_like(line):
+            teasers -= 1
+            removed += 1
+            continue
+        teasers = 0
         if boilerplate.is_boilerplate(line):
             removed += 1
+            if boilerplate.starts_teaser_list(line):
+                teasers = TEASER_MAX_LINES
             continue
         if one_per_line:
             paragraphs.append(line)

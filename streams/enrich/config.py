@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from streams.settings import DEFAULT_LANGUAGES, DEFAULT_MAX_ARTICLE_CHARS, DEFAULT_SPACY_MODELS
 
-__all__ = ["EnrichConfig", "normalize_lang"]
+__all__ = ["PACK_LANGUAGES", "EnrichConfig", "normalize_lang"]
+
+#: Every language the shipped concept packs (streams/watchlist/packs) have terms for; the
+#: language detector always knows them (a test keeps this in sync with the packs).
+PACK_LANGUAGES = (
+    "ca", "cs", "da", "de", "el", "en", "es", "fi", "fr", "id", "it", "ja", "ko", "nb", "nl",
+    "pl", "pt", "ro", "ru", "sv", "tr", "uk", "zh",
+)  # fmt: skip
 
 #: Codes that name the same language for spaCy / spacy-lookups-data.
 _LANG_ALIASES = {"no": "nb", "iw": "he", "in": "id", "zh-hans": "zh", "zh-hant": "zh"}
@@ -37,6 +44,11 @@ class EnrichConfig(BaseModel):
     languages: list[str] = Field(
         default_factory=lambda: list(DEFAULT_LANGUAGES),
         description="ISO 639-1 codes the language detector chooses from",
+    )
+    detector_languages: list[str] = Field(
+        default_factory=lambda: list(PACK_LANGUAGES),
+        description="languages the detector also knows: the shipped packs' and the active "
+        "watch-list's (a detector that does not know a language guesses a neighbour of it)",
     )
     models: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_SPACY_MODELS),
@@ -83,7 +95,7 @@ class EnrichConfig(BaseModel):
         default_factory=list, description="languages whose pipelines load at start()"
     )
 
-    @field_validator("languages", "preload")
+    @field_validator("languages", "preload", "detector_languages")
     @classmethod
     def _norm_langs(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(normalize_lang(v) for v in value if v.strip()))
@@ -92,6 +104,16 @@ class EnrichConfig(BaseModel):
     @classmethod
     def _norm_models(cls, value: dict[str, str]) -> dict[str, str]:
         return {normalize_lang(k): v.strip() for k, v in value.items() if v.strip()}
+
+    def detected_languages(self) -> list[str]:
+        """Every language the detector chooses from: ``languages`` + ``detector_languages``."""
+        return list(dict.fromkeys([*self.languages, *self.detector_languages]))
+
+    def with_detector_languages(self, codes: list[str]) -> EnrichConfig:
+        """A copy whose detector also knows ``codes`` (e.g. a watch-list's term languages)."""
+        extra = [normalize_lang(c) for c in codes if c.strip() and c.strip() not in ("any", "*")]
+        merged = list(dict.fromkeys([*self.detector_languages, *extra]))
+        return self.model_copy(update={"detector_languages": merged})
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> EnrichConfig:

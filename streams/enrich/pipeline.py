@@ -55,7 +55,7 @@ class Enricher:
             max_words=self.config.boilerplate_max_words,
         )
         self._language = LanguageIdentifier(
-            self.config.languages, sample_chars=self.config.language_sample_chars
+            self.config.detected_languages(), sample_chars=self.config.language_sample_chars
         )
         self._store = PipelineStore(
             self.config.models,

@@ -9,6 +9,7 @@ Exposed series (``METRIC_NAMES`` lists the family names as a scraper sees them):
     newswatch_articles_ingested_total{source}          articles produced to articles.raw
     newswatch_articles_enriched_total{language}        articles enriched
     newswatch_enrich_seconds{language}                 enrichment latency (histogram)
+    newswatch_language_confidence                      language detection confidence (histogram)
     newswatch_records_processed_total{topic}           records consumed by an agent
     newswatch_matches_total{rule}                      rule matches
     newswatch_alerts_total{channel,outcome}            sent|grouped|throttled|failed|retried
@@ -86,6 +87,13 @@ class Metrics:
             registry=reg,
             buckets=ENRICH_BUCKETS,
         )
+        self._language_confidence = Histogram(
+            "language_confidence",
+            "Language detection confidence per enriched article (1.0 = given by the producer).",
+            namespace=ns,
+            registry=reg,
+            buckets=(0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.95, 0.99, 1.0),
+        )
         self._processed = Counter(
             "records_processed",
             "Records consumed by an agent.",
@@ -148,12 +156,16 @@ class Metrics:
         """``count`` articles from a source kind (feed, file, jsonl) were produced."""
         self._ingested.labels(source=source).inc(count)
 
-    def article_enriched(self, seconds: float, language: str = "und") -> None:
-        """One article was enriched in ``seconds``; ``language`` is the detected code."""
+    def article_enriched(
+        self, seconds: float, language: str = "und", confidence: float | None = None
+    ) -> None:
+        """One article was enriched in ``seconds`` (language detected with ``confidence``)."""
         if not _LANGUAGE.fullmatch(language or ""):  # bounded label values: codes only
             language = "und"
         self._enriched.labels(language=language).inc()
         self._enrich_seconds.labels(language=language).observe(seconds)
+        if confidence is not None:
+            self._language_confidence.observe(confidence)
 
     def record_processed(self, topic: str, count: int = 1) -> None:
         """An agent consumed ``count`` records from ``topic``."""

@@ -194,8 +194,12 @@ def build_worker(
         timeout=httpx.Timeout(settings.http_timeout_s, connect=5.0), follow_redirects=False
     )
     workers = config.enrich.workers
+    loaded = watchlist.current
+    enrich_config = config.enrich.config
+    if loaded is not None:  # the detector knows every language the watch-list has terms for
+        enrich_config = enrich_config.with_detector_languages(loaded.term_languages())
     enricher = AsyncEnricher(
-        config.enrich.config,
+        enrich_config,
         mode="process" if workers > 1 else "thread",  # thread: measured best on 2 cores
         processes=workers,
     )

@@ -55,7 +55,9 @@ MatchFn = Callable[[CompiledWatchlist, EnrichedArticle], list[Match]]
 class MetricsSink(Protocol):
     """What the stages report; ``streams.pipeline.metrics.Metrics`` or ``NullMetrics``."""
 
-    def article_enriched(self, seconds: float, language: str = "und") -> None: ...
+    def article_enriched(
+        self, seconds: float, language: str = "und", confidence: float | None = None
+    ) -> None: ...
 
     def rule_matched(self, rule: str, count: int = 1) -> None: ...
 
@@ -75,7 +77,9 @@ class MetricsSink(Protocol):
 class NullMetrics:
     """A metrics sink that records nothing (tools, tests, benchmarks)."""
 
-    def article_enriched(self, seconds: float, language: str = "und") -> None:
+    def article_enriched(
+        self, seconds: float, language: str = "und", confidence: float | None = None
+    ) -> None:
         """Ignore."""
 
     def rule_matched(self, rule: str, count: int = 1) -> None:

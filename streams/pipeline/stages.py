@@ -127,7 +127,9 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
         services.count("enriched")
         services.count("matches", len(result.matches))
         services.metrics.article_enriched(
-            result.timings_ms.get("total", 0.0) / 1000, result.language
+            result.timings_ms.get("total", 0.0) / 1000,
+            result.language,
+            confidence=result.language_confidence,
         )
         if services.on_processed is not None:
             services.on_processed("enriched", article.id)

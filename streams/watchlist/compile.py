@@ -30,8 +30,9 @@ from schemas.watchlist import (
     parse_scope,
 )
 from streams.watchlist.confusables import skeleton
+from streams.watchlist.elision import compound_terms
 from streams.watchlist.errors import Problem, WatchlistError
-from streams.watchlist.langs import ANY
+from streams.watchlist.langs import ANY, canonical_language
 from streams.watchlist.load import LoadedWatchlist
 from streams.watchlist.regex import SafeRegex, compile_regex
 from streams.watchlist.terms import ALWAYS, SKELETON, TermSpec, parse_term, term_keys
@@ -133,6 +134,10 @@ class CompiledWatchlist:
                         self.skeleton_keys += 1
         self.key_count = len(keys)
         self._index_rules()
+        #: full compounds that may occur elided ("Spionage- oder Einmischungsaktivitäten")
+        self.compound_terms = compound_terms(
+            [(p.cond, p.spec, p.entity) for p in self.patterns if p.cond in self.rules_by_cond]
+        )
         # payload per key: (length, entries, widen, anchored rules, conditions). An entry is
         # the flat tuple the matcher needs: (cond, raw term, entity id, NER labels, when,
         # term language or None = any); "anchored" are the rules to evaluate when the key
@@ -147,7 +152,7 @@ class CompiledWatchlist:
                     p.entity,
                     p.labels,
                     p.when,
-                    None if p.spec.lang == ANY else p.spec.lang,
+                    None if p.spec.lang == ANY else canonical_language(p.spec.lang),
                 )
                 for p in found
             )
@@ -260,6 +265,12 @@ class CompiledWatchlist:
             for r in self.model.rules
         ]
 
+    def term_languages(self) -> list[str]:
+        """Languages the watch-list has concept terms for (the detector must know them)."""
+        return sorted(
+            {lang for c in self.model.concepts.values() for lang in (*c.terms, *c.exclude)} - {ANY}
+        )
+
     def summary(self) -> dict[str, Any]:
         """A one-screen description: counts, languages covered, includes."""
         languages: set[str] = set()
@@ -314,7 +325,7 @@ def _compile_rule(rule: Rule) -> CompiledRule:
         none=tuple(dict.fromkeys(_canonical(c) for c in rule.none)),
         scope=scope,
         tokens=n,
-        languages=frozenset(rule.languages),
+        languages=frozenset(canonical_language(lang) for lang in rule.languages),
         sources=tuple(s.lower() for s in rule.sources),
         channels=tuple(rule.channels),
         throttle_window_s=rule.throttle.window_s if rule.throttle else None,

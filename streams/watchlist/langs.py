@@ -15,6 +15,7 @@ __all__ = [
     "COMPOUND_LANGUAGES",
     "ISO_639_1",
     "article_language",
+    "canonical_language",
     "is_cjk_char",
     "term_language",
 ]
@@ -28,6 +29,14 @@ COMPOUND_LANGUAGES = frozenset({"de", "nl", "sv", "da", "no", "nb", "nn"})
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko", "th", "lo", "km", "my"})
 
 _UNKNOWN = frozenset({"", "und", "xx", "mul", "zxx", "unknown"})
+
+#: Codes that name the same language for matching (detectors say ``nb``, packs write ``no``).
+_SAME = {"nb": "no", "nn": "no"}
+
+
+def canonical_language(code: str) -> str:
+    """One code per language for matching: ``nb``/``nn`` → ``no``; others unchanged."""
+    return _SAME.get(code, code)
 
 
 def term_language(code: str) -> str | None:
@@ -45,7 +54,7 @@ def article_language(code: str | None) -> str | None:
     primary = code.strip().lower().replace("_", "-").split("-", 1)[0]
     if primary in _UNKNOWN or primary not in ISO_639_1:
         return None
-    return primary
+    return canonical_language(primary)
 
 
 def is_cjk_char(ch: str) -> bool:

@@ -31,10 +31,25 @@ from streams.watchlist.confusables import (
     skeleton,
     skeleton_chars,
 )
+from streams.watchlist.elision import elided_hits
 from streams.watchlist.langs import ANY, COMPOUND_LANGUAGES, article_language
 from streams.watchlist.regex import ByteMap
+from streams.watchlist.scripts import (
+    MIN_VERBATIM_CHARS,
+    NO_SPACE_SCRIPTS,
+    UNCERTAIN_BELOW,
+    script_of,
+    text_scripts,
+)
 from streams.watchlist.segment import split_paragraphs, split_sentences, tokens
-from streams.watchlist.terms import IN_COMPOUNDING, IN_OTHERS, SKELETON
+from streams.watchlist.terms import (
+    IN_COMPOUNDING,
+    IN_INFLECTING,
+    IN_OTHERS,
+    INFLECTING_LANGUAGES,
+    MAX_NAME_ENDING,
+    SKELETON,
+)
 from streams.watchlist.text import (
     SENTINEL,
     NormText,
@@ -93,6 +108,10 @@ class _Doc:
         self.para_starts = [u[0] for u in self.paras]
         self.sent_starts = [u[0] for u in self.sents]
         self.lang = article_language(enriched.language)
+        #: language gating (see ``scripts``): other languages' terms need a script of the
+        #: article; verbatim only when the detection is confident
+        self.confident = enriched.language_confidence >= UNCERTAIN_BELOW
+        self.scripts: frozenset[str] | None = None
         self.source = (enriched.article.source or "").lower()
         host = ""
         if enriched.article.url:
@@ -175,19 +194,29 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
     text = doc.text
     lang = doc.lang
     mode = IN_COMPOUNDING if lang in COMPOUND_LANGUAGES else IN_OTHERS
+    inflecting = lang is None or lang in INFLECTING_LANGUAGES or not doc.confident
     out: list[tuple[str, int, int, int, str, str | None]] = []
     for vi, end_index, length, widen, entries, conds in rows:
         if relevant.isdisjoint(conds):
             continue
         span: tuple[int, int] | None = None
+        exact: tuple[int, int] | None = None
         in_skeleton = vi == doc.skeleton
         for cond, raw, entity, labels, when, term_lang in entries:
             if (when == SKELETON) != in_skeleton:
                 continue  # skeleton keys apply only to the skeleton view, and only they do
-            if cond not in relevant or (when and when != SKELETON and when != mode):
+            if cond not in relevant or (when and when not in (SKELETON, IN_INFLECTING, mode)):
                 continue
+            if when == IN_INFLECTING and not inflecting:
+                continue
+            verbatim = False
             if lang is not None and term_lang is not None and term_lang != lang:
-                continue
+                gate = _gate(doc, raw, cond)
+                if gate is None:
+                    continue
+                verbatim = gate
+                if verbatim and vi > 0:
+                    continue  # the lemma view holds lemmas of the detected language only
             if span is None:
                 scan = doc.scans[vi]
                 s = end_index - length + 1
@@ -195,9 +224,13 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
                 ne = ns + length - scan.count(SENTINEL, s, end_index + 1)
                 if ne <= ns:
                     break
-                span = doc.views[vi].span(ns, ne)
+                exact = span = doc.views[vi].span(ns, ne)
                 if widen:
                     span = _whole_word(text, *span)
+            if verbatim and (exact is None or not _is_verbatim(raw, exact, span)):
+                continue
+            if when == IN_INFLECTING and not _is_name_ending(text, exact, span):
+                continue
             if labels and doc.model_entities and not _has_label(doc, *span, labels):
                 continue
             if in_skeleton and not is_spoof(text[span[0] : span[1]], raw, doc.native):
@@ -222,6 +255,47 @@ def _materialize(doc: _Doc, rows: list[_Raw], relevant: set[str]) -> dict[str, l
         reach = end
         hits.setdefault(cond, []).append(_Hit(cond, raw, start, end, entity))
     return hits
+
+
+def _gate(doc: _Doc, raw: str, cond: str) -> bool | None:
+    """A term of another language than the article's: ``None`` = does not apply (its script
+    does not occur in the article), ``False`` = applies in full (uncertain detection, or an
+    exclusion), ``True`` = applies verbatim only."""
+    script = script_of(raw.lstrip("=*"))
+    if script is None:
+        return False
+    if doc.scripts is None:
+        doc.scripts = text_scripts(doc.text)
+    if script not in doc.scripts:
+        return None
+    if not doc.confident or cond[0] == "!" or script in NO_SPACE_SCRIPTS:
+        return False
+    return None if len(raw.strip("=* ")) < MIN_VERBATIM_CHARS else True
+
+
+def _is_verbatim(raw: str, exact: tuple[int, int], word: tuple[int, int]) -> bool:
+    """The hit is the whole word, or the declared prefix (``pre*``) of a word."""
+    if exact == word:
+        return True
+    term = raw.strip()
+    return term.endswith("*") and not term.lstrip("=").startswith("*") and exact[0] == word[0]
+
+
+def _elided(compiled: CompiledWatchlist, doc: _Doc) -> dict[str, list[_Hit]]:
+    """Hits of full-compound terms written elided (see ``elision``), per condition."""
+    langs = frozenset({doc.lang}) if doc.lang is not None and doc.confident else None
+    out: dict[str, list[_Hit]] = {}
+    for cond, raw, start, end, entity in elided_hits(compiled.compound_terms, doc.views[0], langs):
+        out.setdefault(cond, []).append(_Hit(cond, raw, start, end, entity))
+    return out
+
+
+def _is_name_ending(text: str, exact: tuple[int, int] | None, word: tuple[int, int]) -> bool:
+    """The word is the name plus a short lower-case case ending (``Huawei|hin``)."""
+    if exact is None or exact[0] != word[0]:
+        return False
+    ending = text[exact[1] : word[1]]
+    return 0 < len(ending) <= MAX_NAME_ENDING and ending.islower()
 
 
 def _regex_hits(compiled: CompiledWatchlist, doc: _Doc, cond: str) -> list[_Hit]:
@@ -384,10 +458,13 @@ def match_article(compiled: CompiledWatchlist, enriched: EnrichedArticle) -> lis
     """Every rule of ``compiled`` that fires on ``enriched``, with evidence (rule order)."""
     doc = _Doc(enriched, skeleton_view=compiled.skeleton_keys > 0)
     rows, candidates = _collect(compiled, doc)
+    elided = _elided(compiled, doc)
+    for cond in elided:
+        candidates.update(compiled.rules_by_cond.get(cond, ()))
     if not candidates:
         return []
     # conditions with at least one key hit (before language/mode filtering: a superset)
-    hit = frozenset().union(*(row[5] for row in rows)).union(compiled.regexes)
+    hit = frozenset().union(*(row[5] for row in rows)).union(compiled.regexes, elided)
     rules = [
         r
         for r in (compiled.rules[i] for i in sorted(candidates))
@@ -400,6 +477,9 @@ def match_article(compiled: CompiledWatchlist, enriched: EnrichedArticle) -> lis
     relevant = {c for r in rules for c in (*r.positive, *r.none)}
     relevant |= {"!" + c for c in relevant}
     hits = _materialize(doc, rows, relevant)
+    for cond, found in elided.items():
+        if cond in relevant:
+            hits[cond] = sorted(hits.get(cond, []) + found, key=lambda h: h.start)
     regex_done: set[str] = set()
     matches = []
     for rule in rules:

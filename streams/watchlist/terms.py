@@ -19,7 +19,11 @@ Default mode, by the term's language (``any`` terms take the article's language)
 - other languages: whole words only (``ant`` never in ``Antwerp``);
 - a term edge written in a script without spaces (CJK, Thai) needs no boundary.
 
-Entity aliases are names: whole words, plus a possessive/genitive ``s`` (``Alibabas``).
+Entity aliases are names: whole words, plus a possessive/genitive ``s`` (``Alibabas``); in
+languages that inflect names with case endings (``INFLECTING_LANGUAGES``: Finnish
+``Huaweihin``, Polish ``Alibabą``, Czech ``Alibaby``, Turkish, Hungarian…) also the name
+followed by at most ``MAX_NAME_ENDING`` letters (aliases of at least 4 characters), and a
+name ending in a vowel also with that vowel replaced (``Alibabą``, ``Alibaby``; 5+ characters).
 
 Exclusions (``exclude:`` of a concept or entity) use the same syntax; a hit that lies inside
 an excluded word is dropped (``Protestanten`` for ``Protest``, the verb ``betrug``).
@@ -35,8 +39,11 @@ from streams.watchlist.text import SENTINEL, normalize, sentinelize
 
 __all__ = [
     "ALWAYS",
+    "INFLECTING_LANGUAGES",
     "IN_COMPOUNDING",
+    "IN_INFLECTING",
     "IN_OTHERS",
+    "MAX_NAME_ENDING",
     "MIN_COMPOUND_CHARS",
     "MIN_WILDCARD_CHARS",
     "SKELETON",
@@ -51,8 +58,17 @@ MIN_COMPOUND_CHARS = 5
 MIN_WILDCARD_CHARS = 3
 
 #: When a key applies: always, only for articles in a compounding language, only otherwise;
-#: ``SKELETON``: an entity alias key that applies only in the skeleton (confusables) view.
-ALWAYS, IN_COMPOUNDING, IN_OTHERS, SKELETON = 0, 1, 2, 3
+#: ``SKELETON``: an entity alias key that applies only in the skeleton (confusables) view;
+#: ``IN_INFLECTING``: a name key for articles in a language that inflects names.
+ALWAYS, IN_COMPOUNDING, IN_OTHERS, SKELETON, IN_INFLECTING = 0, 1, 2, 3, 4
+
+#: Languages that add case endings to (foreign) names without a hyphen or apostrophe.
+INFLECTING_LANGUAGES = frozenset(
+    {"fi", "et", "hu", "tr", "pl", "cs", "sk", "uk", "ru", "be", "hr", "sr", "bs", "sl", "lt"}
+    | {"lv"}
+)
+#: Longest case ending accepted after a name in those languages (``Huawei|hin``).
+MAX_NAME_ENDING = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +127,10 @@ def term_keys(spec: TermSpec) -> list[tuple[str, int]]:
         keys = [(word, ALWAYS)]
         if word.endswith(SENTINEL):  # genitive / plural s: "Alibabas"
             keys.append((word[:-1] + "s" + SENTINEL, ALWAYS))
+            if len(spec.key) >= 4:  # case endings: "Huaweihin", "Huaweiem"
+                keys.append((word[:-1], IN_INFLECTING))
+            if len(spec.key) >= 5 and spec.key[-1] in "aeiouy":  # stem + ending: "Alibabą"
+                keys.append((word[:-2], IN_INFLECTING))
         return keys
     compoundable = not spec.whole_word and len(spec.key) >= MIN_COMPOUND_CHARS
     inside = _cut(core, True, True)

@@ -34,6 +34,11 @@ _TRANSLATE = str.maketrans(
         "\u2032": "'",
         "\u2010": "-",
         "\u2011": "-",
+        # Romanian s/t with cedilla (legacy encodings) → with comma below (the standard)
+        "\u015e": "\u0218",
+        "\u015f": "\u0219",
+        "\u0162": "\u021a",
+        "\u0163": "\u021b",
     }
 )
 # soft hyphen, zero-width and other invisible (default-ignorable) characters: combining

@@ -44,6 +44,8 @@ def test_each_metrics_object_has_its_own_registry(make_metrics) -> None:
          {"source": "feed"}, 3),
         (lambda m: m.article_enriched(0.2, "de"), "newswatch_articles_enriched_total",
          {"language": "de"}, 1),
+        (lambda m: m.article_enriched(0.2, "de", confidence=0.42),
+         "newswatch_language_confidence_bucket", {"le": "0.5"}, 1),
         (lambda m: m.record_processed("articles.raw", 5), "newswatch_records_processed_total",
          {"topic": "articles.raw"}, 5),
         (lambda m: m.rule_matched("r1"), "newswatch_matches_total", {"rule": "r1"}, 1),
