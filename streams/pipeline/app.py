@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 import mode
@@ -114,6 +114,13 @@ def create_app(
             await rt.stop()
 
     app.service(RuntimeService)
+
+    async def _assigned(sender: Any, *_: Any, **__: Any) -> None:
+        # A previous owner of these partitions may have sent alerts it did not record.
+        if rt.deliverer is not None:
+            rt.deliverer.note_assignment()
+
+    cast(Any, app.on_partitions_assigned).connect(_assigned)  # faust types it too narrowly
 
     @app.timer(interval=settings.watchlist_poll_s)
     async def _reload_watchlist() -> None:

@@ -127,6 +127,7 @@ class Runtime:
             renderer=self.renderer,
             config=delivery,
         )
+        self.deliverer.note_assignment()  # alerts decided before this start: reconcile
         await self.deliverer.start()
         if self.services is not None:
             self.services.policy = self.policy

@@ -224,7 +224,12 @@ async def alert(msg: InMessage, services: PipelineServices) -> None:
         await services.outbox.send(
             topics.alerts, decision.alert.alert_id.encode(), dumps(decision.alert)
         )
-        report = await services.deliverer.deliver(decision.alert)
+        # The decision memo is durable before anything reaches a channel: after a crash
+        # the replay finds it (``repeat``) and the deliverer checks the channel first.
+        await services.outbox.flush()
+        report = await services.deliverer.deliver(
+            decision.alert, maybe_sent=True if decision.repeat else None
+        )
         services.count("alerts")
         if services.metrics is not None:
             for spec, outcome in report.outcomes.items():
