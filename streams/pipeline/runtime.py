@@ -67,6 +67,8 @@ class Runtime:
     ) -> None:
         """Give the alert policy and deliverer their (changelog-backed) state."""
         self._policy_state, self._sent_state = policy_state, sent_state
+        self.metrics.track_state_size("policy", lambda: len(policy_state))
+        self.metrics.track_state_size("sent", lambda: len(sent_state))
 
     async def start(self) -> None:
         """Start every component, then let the agents run."""

@@ -153,3 +153,7 @@ def test_small_run_reports_and_every_match_posts_once(tmp_path: Path) -> None:
     summary_ = result["summary"]
     assert summary_["e2e_latency_ms"] == latency and summary_["consumer_lag_end"] == 0
     assert (tmp_path / "run" / "bench-watchlist.yaml").is_file()
+    state = phase["alert_state"]  # from the worker's /metrics: one "sent" key per alert
+    assert state["end"]["sent"] - state["start"]["sent"] == 3
+    assert state["end"]["policy"] > state["start"]["policy"] >= 0
+    assert summary_["alert_state_keys_end"] == {k: state["end"][k] for k in ("policy", "sent")}
