@@ -32,6 +32,7 @@ from fault_support import ArticleStream, Tally, rules_for, story_of, where_lost
 
 from streams.settings import Settings
 from streams.testing import (
+    FlakySlack,
     SlackThread,
     WorkerProcess,
     group_lag,
@@ -43,6 +44,7 @@ from streams.testing import (
 pytestmark = [pytest.mark.faults, pytest.mark.broker]
 
 RULES = 10
+KILL_ROUNDS = int(os.environ.get("NW_FAULTS_KILL_ROUNDS") or 0)
 ARTICLES = 2_000
 EVERY = 20  # 100 matching articles, 10 per rule (the per-rule limit is 20 an hour)
 
@@ -145,10 +147,47 @@ def test_sigkill_at_a_random_moment_loses_and_repeats_no_alert(
     assert all(w.alive() for w in workers)
 
 
+def test_sigkill_after_slack_accepted_before_the_worker_heard_back_posts_once(
+    fault_settings: Callable[..., Settings],
+    slack_server: Callable[..., SlackThread],
+    spawn_worker: Callable[..., WorkerProcess],
+    make_stream: Callable[..., ArticleStream],
+) -> None:
+    """Killed inside the one unrecordable window: the restart finds the message, posts none twice.
+
+    The fake Slack kills the worker after accepting its 3rd message and before answering,
+    so the worker never learns the ``ts``. Without history reconciliation this is the
+    duplicate every at-least-once tool accepts; here the restarted worker finds the
+    message by its metadata and records it (outcome ``reconciled``, logged).
+    """
+    slack = slack_server()
+    settings = fault_settings(rules_for(RULES), slack=slack)
+    stream = make_stream(200, every=EVERY, rules=RULES)  # 10 alerts, one per channel
+    worker = spawn_worker(settings, name="victim")
+    killed: list[dict[str, object]] = []
+
+    def kill_on_third(message: dict[str, object]) -> None:
+        if len(killed) == 0 and len(slack.slack.messages) == 3:
+            killed.append(message)
+            worker.kill()
+
+    assert isinstance(slack.slack, FlakySlack)
+    slack.slack.on_accept = kill_on_third
+    produce_values(settings.bootstrap_servers, settings.topic("articles.raw"), stream.records)
+    assert wait_until(lambda: bool(killed), timeout=90), worker.log_tail()
+    restarted = spawn_worker(settings, name="restarted")
+
+    tally = _finish(settings, slack, stream, [restarted])
+    assert tally.missing == [] and tally.duplicated == {} and tally.unexpected == []
+    log = restarted.log_tail(400)
+    assert f"already in slack:{killed[0]['channel']}" in log, log
+    assert len(slack.slack.calls("conversations.history")) >= 1
+
+
 @pytest.mark.skipif(
-    not os.environ.get("NW_FAULTS_KILL_ROUNDS"),
-    reason="measurement: set NW_FAULTS_KILL_ROUNDS=N to run N random kills",
+    not KILL_ROUNDS, reason="measurement: set NW_FAULTS_KILL_ROUNDS=N to run N random kills"
 )
+@pytest.mark.timeout(180 + 90 * KILL_ROUNDS)
 @pytest.mark.parametrize("reconcile", ["on", "off"])
 def test_random_sigkill_duplicate_rate(
     fault_settings: Callable[..., Settings],
@@ -163,7 +202,7 @@ def test_random_sigkill_duplicate_rate(
     back to at-least-once. Nothing may be lost either way; with reconciliation on, nothing
     may be posted twice.
     """
-    rounds = int(os.environ["NW_FAULTS_KILL_ROUNDS"])
+    rounds = KILL_ROUNDS
     rng = random.Random(_seed())
     slack = slack_server()
     if reconcile == "off":
@@ -187,6 +226,12 @@ def test_random_sigkill_duplicate_rate(
         workers[index] = spawn_worker(settings, name=f"w{index}-r{n}", wait=False)
         workers[index].wait_ready(120)
         wait_until(lambda c=chunk: _delivered(slack, c.expected) == len(c.expected), 90, 0.5)  # type: ignore[misc]
+        now = Tally.of(slack.messages(), chunk.expected)
+        print(
+            f"round {n}: killed w{index} with {flying} of {len(chunk.expected)} alerts in "
+            f"flight; then delivered={now.delivered} duplicated={sum(now.duplicated.values())}",
+            flush=True,
+        )
     tally = _finish(settings, slack, stream, workers)
     seen: dict[str, int] = {}
     for message in slack.messages():
