@@ -244,3 +244,22 @@ async def test_update_posted_as_reply_before_a_crash_is_found_in_its_thread(
     assert report.outcomes == {"slack:#sec": "reconciled"}
     assert len(fake_slack.messages) == 2
     assert len(fake_slack.calls("conversations.replies")) == 1
+
+
+async def test_a_new_assignment_invalidates_the_cached_scan(
+    fake_slack: Any, dlq: DeadLetters, fast_delivery: DeliveryConfig, make_alert: MakeA
+) -> None:
+    """A message posted after the last scan is found once the worker is assigned again."""
+    first = _now_alert(make_alert, "first", channels=["slack:#sec"])
+    second = _now_alert(make_alert, "second", channels=["slack:#sec"])
+    async with _deliverer(fake_slack, dlq, fast_delivery, {}) as dead_worker:
+        await dead_worker.deliver(first)
+    async with _deliverer(fake_slack, dlq, fast_delivery, {}) as survivor:
+        survivor.note_assignment()
+        assert (await survivor.deliver(first)).outcomes == {"slack:#sec": "reconciled"}
+        async with _deliverer(fake_slack, dlq, fast_delivery, {}) as other_dead_worker:
+            await other_dead_worker.deliver(second)  # after the survivor's scan
+        survivor.note_assignment()  # takes over the other worker's partitions
+        assert (await survivor.deliver(second)).outcomes == {"slack:#sec": "reconciled"}
+    assert len(fake_slack.calls("conversations.history")) == 2
+    assert len(fake_slack.messages) == 2
