@@ -17,8 +17,10 @@ One run:
    at the start and end of each phase and every ``state_every_s`` in between.
 
 A soak (is memory and alert state flat over a long run?) is a long measured phase, e.g.
-``newswatch bench e2e --rate 50 --count 90000`` (30 minutes, 10 % matching): compare
-``alert_state`` start/end and ``rss_first_mb``/``rss_last_mb`` of each worker.
+``newswatch bench e2e --rate 50 --count 90000 --window 5m`` (30 minutes, 10 % matching;
+``--window`` sets the rules' story window and ``NEWSWATCH_RULE_LIMIT_WINDOW``, so state
+older than it may expire during the run): compare ``alert_state`` start/end, its growth
+per minute over the second half, and ``rss_first_mb``/``rss_last_mb`` of each worker.
 
 ``rate=None`` (``--rate max``) first drains a backlog of ``count`` articles to find the
 capacity, then produces ``count`` articles at 90 % of it and checks that the lag does not
@@ -61,6 +63,7 @@ from streams.tools.bench._report import (
     post_articles,
     report_phase,
 )
+from streams.tools.bench._stats import slope
 from streams.tools.bench.corpus import BenchArticle, bench_watchlist, make_corpus, token_pattern
 
 __all__ = ["TARGETS", "E2EOptions", "bench_e2e", "run_bench_e2e"]
@@ -91,6 +94,7 @@ class E2EOptions:
     drain_timeout_s: float = 60.0
     sample_every_s: float = 1.0
     state_every_s: float = 30.0
+    window: str = "6h"
     keep_dir: Path | None = None
     profile: Path | None = None
 
@@ -186,9 +190,11 @@ def _alert_state(run: _Run) -> dict[str, Any]:
 
 
 async def _sample_state(run: _Run, series: list[dict[str, Any]], stop: asyncio.Event) -> None:
-    while not stop.is_set():
+    while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), run.options.state_every_s)
+        if stop.is_set():
+            return
         series.append(await asyncio.to_thread(_alert_state, run))
 
 
@@ -305,12 +311,26 @@ async def _run_phase(run: _Run, phase: Phase, *, profile: bool = False) -> dict[
     enriched = await run.enriched.read_new()
     alerts = await run.alerts.read_new()
     report = report_phase(phase, run.seen, enriched, alerts)
+    series = [[round(s["t"] - state[0]["t"], 1), s["policy"], s["sent"]] for s in state]
     report["alert_state"] = {
         "start": state[0],
         "end": state[-1],
-        "series": [[s["t"] - state[0]["t"], s["policy"], s["sent"]] for s in state],
+        "series": series,
+        "keys_per_min_second_half": _growth(series),
     }
     return report
+
+
+def _growth(series: list[list[Any]]) -> dict[str, float | None]:
+    """Least-squares growth (keys per minute) of each table over the second half of a phase."""
+    if not series:
+        return {"policy": None, "sent": None}
+    half = series[-1][0] / 2
+    out: dict[str, float | None] = {}
+    for column, table in ((1, "policy"), (2, "sent")):
+        points = [(p[0], p[column]) for p in series if p[0] >= half and p[column] is not None]
+        out[table] = round(slope(points) * 60, 1) if len(points) >= 2 else None
+    return out
 
 
 # ---------------------------------------------------------------- phases of a run
@@ -376,6 +396,7 @@ def _summary(best: dict[str, Any], options: E2EOptions) -> dict[str, Any]:
         "slack_posts": best["slack"],
         "alert_state_keys_start": {k: best["alert_state"]["start"][k] for k in ("policy", "sent")},
         "alert_state_keys_end": {k: best["alert_state"]["end"][k] for k in ("policy", "sent")},
+        "alert_state_keys_per_min_second_half": best["alert_state"]["keys_per_min_second_half"],
         "rss_first_last_mb_per_worker": [
             [w["rss_first_mb"], w["rss_last_mb"]] for w in best["workers"]
         ],
@@ -386,6 +407,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
     """Run the benchmark with settings ``base`` (env) and return the JSON-ready result."""
     from alerts.config import RuleLimit
     from alerts.testing.slack import FakeSlack
+    from schemas.watchlist import duration_seconds
     from streams.ingest.producer import ArticleProducer
     from streams.kafka.broker import EmbeddedBroker, free_port
     from streams.kafka.topics import ensure_topics
@@ -402,7 +424,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         run_dir = Path(tmp.name)
     load_before = _loadavg()
     watchlist = run_dir / "bench-watchlist.yaml"
-    document = bench_watchlist(options.rules, channels=options.channels)
+    document = bench_watchlist(options.rules, channels=options.channels, window=options.window)
     watchlist.write_text(json.dumps(document, indent=1), encoding="utf-8")
     broker = None
     slack = SlackThread(FakeSlack(tokens={_TOKEN}))
@@ -429,6 +451,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         )
         asyncio.run(ensure_topics(settings))
         env = settings_env(settings)
+        env["NEWSWATCH_RULE_LIMIT_WINDOW"] = str(duration_seconds(options.window))
         t0 = time.monotonic()
         for j in range(options.workers):
             worker = WorkerProcess(env, web_port=free_port(), log_path=run_dir / f"worker-{j}.log")
@@ -500,6 +523,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
             "match_share": options.match_share,
             "words_per_article": options.words,
             "slack_channels": options.channels,
+            "window": options.window,
             "batch_size": base.batch_size,
             "broker": "embedded" if broker else bootstrap,
             "nlp": "fallback (blank spaCy pipelines + lookup lemmas + EntityRuler)",
