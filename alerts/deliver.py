@@ -12,6 +12,13 @@ the alert it
 5. records the spec in ``sent`` only after the channel accepted it, or hands a
    ``DeadLetter`` (reason, channel, retriable) to ``dead_letter`` and counts it.
 
+Reconciliation (beyond at-least-once): an alert that may have been sent by a process that
+died before recording it — ``deliver(alert, maybe_sent=True)``, or by default an alert
+created before ``reconcile_before`` (set by ``note_assignment()`` when the worker starts
+and whenever it is assigned partitions) — is first looked up with the channel's
+``find_sent`` (Slack: by message metadata in the channel history). If found it is recorded
+as sent with that receipt (outcome ``reconciled``) instead of being sent again.
+
 ``sent`` is a Faust table in the worker (a dict in tests); values are replaced, never
 mutated. Updates are posted as replies to the thread of the story's first message.
 Every configured secret is redacted from logs and dead letters.
@@ -62,6 +69,7 @@ class DeliveryStats:
     dead_lettered: Counter[str] = field(default_factory=Counter)
     dead_letter_errors: Counter[str] = field(default_factory=Counter)
     unconfigured: Counter[str] = field(default_factory=Counter)
+    reconciled: Counter[str] = field(default_factory=Counter)
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         """Plain dict copy: counter name → channel kind → value."""
@@ -73,7 +81,7 @@ class DeliveryReport:
     """What happened to one alert on each of its channel specs.
 
     ``outcomes``: spec → ``sent`` | ``queued`` | ``skipped`` (already sent) |
-    ``dead_lettered`` | ``unconfigured``.
+    ``reconciled`` (found already sent in the channel) | ``dead_lettered`` | ``unconfigured``.
     """
 
     alert_id: str
@@ -130,6 +138,13 @@ class Deliverer:
         self._flusher: asyncio.Task[None] | None = None
         self._started = False
         self._reported_unconfigured: set[str] = set()
+        #: Alerts created before this time may have been sent by an earlier owner of their
+        #: partition that died before recording it; None: no reconciliation by default.
+        self.reconcile_before: float | None = None
+
+    def note_assignment(self) -> None:
+        """This worker (re)started or was assigned partitions: reconcile older alerts."""
+        self.reconcile_before = self.clock()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -166,9 +181,21 @@ class Deliverer:
 
     # ------------------------------------------------------------------ delivery
     async def deliver(
-        self, alert: AlertRecord, *, kinds: Collection[str] | None = None
+        self,
+        alert: AlertRecord,
+        *,
+        kinds: Collection[str] | None = None,
+        maybe_sent: bool | None = None,
     ) -> DeliveryReport:
-        """Deliver one alert to its channels (only those of ``kinds`` if given); never raises."""
+        """Deliver one alert to its channels (only those of ``kinds`` if given); never raises.
+
+        ``maybe_sent``: look for the alert in each channel before sending (None: when it
+        was created before ``reconcile_before``).
+        """
+        if maybe_sent is None:
+            maybe_sent = self.reconcile_before is not None and (
+                alert.created_at < self.reconcile_before
+            )
         key = delivery_key(alert)
         report = DeliveryReport(alert.alert_id, key)
         done = (self.sent.get(key) or {}).get("channels", {})
@@ -192,7 +219,7 @@ class Deliverer:
                 report.outcomes[name] = "skipped"
                 self.stats.skipped[spec.kind] += 1
                 continue
-            jobs.append(self._deliver_to(alert, key, spec, rendered, report))
+            jobs.append(self._deliver_to(alert, key, spec, rendered, report, maybe_sent))
         if jobs:
             await asyncio.gather(*jobs)
         await self.flush_digests()
@@ -221,6 +248,7 @@ class Deliverer:
         spec: ChannelSpec,
         rendered: dict[str, Rendered],
         report: DeliveryReport,
+        maybe_sent: bool = False,
     ) -> None:
         name = str(spec)
         channel = self.channels.get(spec.kind)
@@ -241,6 +269,14 @@ class Deliverer:
         thread = self._thread_ref(alert, name)
 
         async with self._lock(name):
+            found = await self._find_sent(channel, alert, spec, thread) if maybe_sent else None
+            if found is not None:
+                self._mark_sent(key, alert, name, found)
+                report.receipts[name] = found
+                report.outcomes[name] = "reconciled"
+                self.stats.reconciled[spec.kind] += 1
+                log.info("alert %s already in %s: recorded, not sent again", alert.alert_id, name)
+                return
             try:
                 receipt = await self._attempt(
                     channel,
@@ -257,6 +293,20 @@ class Deliverer:
         report.receipts[name] = receipt
         report.outcomes[name] = "queued" if receipt.queued else "sent"
         (self.stats.queued if receipt.queued else self.stats.sent)[spec.kind] += 1
+
+    async def _find_sent(
+        self, channel: Channel, alert: AlertRecord, spec: ChannelSpec, thread: str | None
+    ) -> Receipt | None:
+        fresh_after = self.reconcile_before if self.reconcile_before is not None else 0.0
+        try:
+            return await channel.find_sent(
+                alert, target=spec.target, thread=thread, fresh_after=fresh_after
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # never let the check stop a delivery
+            log.warning("%s: reconciliation failed (%s); sending", spec, type(exc).__name__)
+            return None
 
     async def _attempt(
         self, channel: Channel, name: str, send: Callable[[], Awaitable[Receipt]]

@@ -406,6 +406,9 @@ def bench_e2e(
     words: Annotated[int, typer.Option(help="approximate words per article body")] = 300,
     channels: Annotated[int, typer.Option(help="Slack channels the rules post to")] = 50,
     warmup: Annotated[int | None, typer.Option(help="warm-up articles (default: auto)")] = None,
+    window: Annotated[
+        str, typer.Option(help="story and rule-limit window of the rules (soak: e.g. 5m)")
+    ] = "6h",
     keep: Annotated[
         str | None, typer.Option(help="keep watch-list, logs and data in this folder")
     ] = None,
@@ -439,6 +442,14 @@ def bench_e2e(
             raise typer.BadParameter("must be at least 1", param_hint=name)
     if not 0.0 <= match_share <= 1.0:
         raise typer.BadParameter("must be between 0 and 1", param_hint="--match-share")
+    from schemas.watchlist import duration_seconds
+
+    try:
+        duration_seconds(window)
+    except ValueError:
+        raise typer.BadParameter(
+            "a duration such as 300, 5m or 6h", param_hint="--window"
+        ) from None
     options = E2EOptions(
         rate=chosen,
         count=count,
@@ -449,6 +460,7 @@ def bench_e2e(
         words=words,
         channels=channels,
         warmup=warmup,
+        window=window,
         keep_dir=Path(keep) if keep else None,
         profile=Path(profile) if profile else None,
     )

@@ -22,11 +22,12 @@ from typing import Any
 
 import httpx
 import orjson
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from alerts.testing.slack import FakeSlack, Fault
+from alerts.testing.slack import FakeSlack, Fault, SlackRequest
 from streams.settings import Settings
 
 __all__ = [
@@ -280,6 +281,8 @@ class FlakySlack(FakeSlack):
     ``rates`` maps a fault kind (``ratelimited``, ``server_error``, ``error``) to the share of
     calls that get it, drawn from a generator seeded with ``seed``; ``go_down()`` answers every
     call with a 500 until ``come_up()``. Faults queued with ``fail()`` still come first.
+    ``on_accept(message)`` runs (in the server's thread) after a message was accepted and
+    before the answer is sent: a crash test can kill the poster exactly there.
     """
 
     def __init__(
@@ -296,6 +299,7 @@ class FlakySlack(FakeSlack):
             raise ValueError("fault rates add up to more than 1")
         self.retry_after = retry_after
         self.down = False
+        self.on_accept: Callable[[dict[str, Any]], None] | None = None
         self._random = random.Random(seed)
 
     def go_down(self) -> None:
@@ -305,6 +309,13 @@ class FlakySlack(FakeSlack):
     def come_up(self) -> None:
         """End the outage; random faults (if any) continue."""
         self.down = False
+
+    def _post_message(self, record: SlackRequest, params: dict[str, Any]) -> web.Response:
+        count = len(self.messages)
+        response = super()._post_message(record, params)
+        if self.on_accept is not None and len(self.messages) > count:
+            self.on_accept(self.messages[-1])
+        return response
 
     def _next_fault(self, method: str) -> Fault | None:
         queued = super()._next_fault(method)

@@ -87,6 +87,22 @@ class Channel(abc.ABC):
     ) -> Receipt:
         """Deliver one rendered alert to ``target`` (as a reply to ``thread`` if given)."""
 
+    async def find_sent(
+        self,
+        alert: AlertRecord,
+        *,
+        target: str | None = None,
+        thread: str | None = None,
+        fresh_after: float = 0.0,
+    ) -> Receipt | None:
+        """The message this channel already holds for ``alert``, if it can tell; else None.
+
+        Asked before re-sending an alert that may have been sent before a crash (the
+        deliverer's reconciliation). ``fresh_after``: cached lookups older than this time
+        must not be trusted. The default cannot tell (at-least-once).
+        """
+        return None
+
     def secrets(self) -> list[str]:
         """Secret strings this channel holds, to be redacted from any log or dead letter."""
         return []

@@ -4,6 +4,11 @@ Updates of a story are posted as thread replies (``thread_ts`` = the first messa
 which the deliverer remembers per alert). The client's own retry handlers are switched off:
 the deliverer owns retries, backoff and pacing. Link unfurling and name linking are off, so
 nothing in an article makes Slack fetch a URL or ping anyone.
+
+Every message carries metadata naming its alert and delivery key. ``find_sent`` looks for
+that metadata in the channel's recent history, so that after a crash an alert already in
+Slack is recorded as sent (with its ``ts``, for later thread replies) instead of being
+posted again; see ``alerts.channels._slack_history``.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from alerts.channels._slack_history import SlackHistory, metadata_for
 from alerts.channels.base import Channel, Receipt, parse_retry_after
 from alerts.config import SlackConfig
 from alerts.errors import DeliveryError, RateLimited
+from alerts.ids import delivery_key
 from alerts.render import Rendered
 from schemas.records import AlertRecord
 
@@ -54,11 +61,24 @@ class SlackChannel(Channel):
     name = "slack"
     fmt = "slack"
 
-    def __init__(self, config: SlackConfig) -> None:
+    def __init__(
+        self,
+        config: SlackConfig,
+        *,
+        history_margin_s: float = 120.0,
+        history_pages: int = 5,
+        history_page_size: int = 200,
+    ) -> None:
         self.config = config
         self.pacing = config.pacing
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
+        self.history = SlackHistory(
+            self._started_client,
+            margin_s=history_margin_s,
+            pages=history_pages,
+            page_size=history_page_size,
+        )
 
     async def start(self) -> None:
         """Open one aiohttp session for all Slack calls."""
@@ -72,6 +92,12 @@ class SlackChannel(Channel):
             session=self._session,
             retry_handlers=[],
         )
+
+    async def _started_client(self) -> AsyncWebClient:
+        if self._client is None:
+            await self.start()
+        assert self._client is not None
+        return self._client
 
     async def stop(self) -> None:
         """Close the session."""
@@ -110,6 +136,7 @@ class SlackChannel(Channel):
             args["blocks"] = rendered.blocks
         if thread:
             args["thread_ts"] = thread
+        args["metadata"] = metadata_for(alert.alert_id, delivery_key(alert))
         try:
             response = await self._client.chat_postMessage(**args)
         except SlackApiError as exc:
@@ -121,10 +148,38 @@ class SlackChannel(Channel):
                 channel=spec, retriable=True, reason=f"connection error: {type(exc).__name__}"
             ) from None
         data = response.data if isinstance(response.data, dict) else {}
+        self.history.learn(channel, data.get("channel"))
         return Receipt(
             channel=spec,
             ref=str(data.get("ts")) if data.get("ts") else None,
             detail={"channel_id": data.get("channel")},
+        )
+
+    async def find_sent(
+        self,
+        alert: AlertRecord,
+        *,
+        target: str | None = None,
+        thread: str | None = None,
+        fresh_after: float = 0.0,
+    ) -> Receipt | None:
+        """The message already posted for this delivery of ``alert`` (by its metadata), if any.
+
+        Looks in the thread of ``thread`` for a reply, else in the channel's history since
+        shortly before ``alert.created_at``. None when not found, or when history cannot be
+        read (then the caller posts: at-least-once, said once in the log).
+        """
+        channel = target or self.config.default_channel
+        found = await self.history.find(
+            delivery_key(alert), alert.created_at, channel, thread, fresh_after
+        )
+        if found is None:
+            return None
+        channel_id, ts = found
+        return Receipt(
+            channel=f"slack:{channel}",
+            ref=ts,
+            detail={"channel_id": channel_id, "found_in_history": True},
         )
 
 

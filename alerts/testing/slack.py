@@ -7,6 +7,14 @@
         ...
         slack.messages                                  # accepted chat.postMessage calls
 
+Reading back: ``conversations.history`` (top-level messages of a channel, newest first),
+``conversations.replies`` (a thread, oldest first) and ``conversations.list`` answer like
+Slack: channel IDs only (``C…``, as ``chat.postMessage`` returns them), ``oldest`` /
+``latest`` / ``inclusive``, ``limit`` with cursor pagination, and message ``metadata``
+only with ``include_all_metadata=true``. ``history_error = "missing_scope"`` makes all three
+answer that error (a bot token without ``channels:history``). Message ``ts`` values follow
+the wall clock (strictly increasing), so ``oldest`` filters work against real times.
+
 Faults: ``ratelimited`` (429 + Retry-After), ``server_error`` (500, HTML body),
 ``timeout`` (no answer for ``delay`` seconds), ``error`` (200, ``ok: false``, ``error``).
 Like Slack, it checks the bearer token (``invalid_auth``), known channels
@@ -19,10 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
+import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -71,18 +83,24 @@ class FakeSlack:
         host: str = "127.0.0.1",
         port: int = 0,
         echo: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.tokens = tokens if tokens is not None else {"xoxb-test"}
         self.channels = channels
         self.host = host
         self.port = port
         self.echo = echo
+        self.clock = clock
+        #: Answer every history read (``conversations.*``) with this error, e.g.
+        #: ``missing_scope`` or ``not_allowed_token_type``; None: answer normally.
+        self.history_error: str | None = None
         self.requests: list[SlackRequest] = []
         self.messages: list[dict[str, Any]] = []
         self._faults: deque[Fault] = deque()
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
         self._seq = 0
+        self._last_ts = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -94,6 +112,7 @@ class FakeSlack:
         """Listen on loopback; returns ``url``."""
         app = web.Application(client_max_size=2 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/api/{method}", self._handle)  # slack-sdk reads with GET
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -167,6 +186,12 @@ class FakeSlack:
         if method == "auth.test":
             record.outcome = "ok"
             return web.json_response({"ok": True, "team": "fake", "user_id": "UFAKEBOT"})
+        if method in _READERS:
+            if self.history_error is not None:
+                return self._error(
+                    record, self.history_error, needed="channels:history", provided="chat:write"
+                )
+            return self._read(record, method, params)
         if method != "chat.postMessage":
             record.outcome = "ok"
             return web.json_response({"ok": True})
@@ -189,9 +214,24 @@ class FakeSlack:
             return self._error(record, "msg_too_long")
         if blocks is not None and block_problems(blocks):
             return self._error(record, "invalid_blocks", problems=block_problems(blocks))
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except json.JSONDecodeError:
+                return self._error(record, "invalid_metadata_format")
+        if metadata is not None and not (
+            isinstance(metadata, dict)
+            and isinstance(metadata.get("event_type"), str)
+            and isinstance(metadata.get("event_payload"), dict)
+        ):
+            return self._error(record, "invalid_metadata_format")
         self._seq += 1
-        ts = f"{1_700_000_000 + self._seq}.{self._seq:06d}"
+        self._last_ts = max(round(self.clock(), 6), round(self._last_ts + 0.000001, 6))
+        ts = f"{self._last_ts:.6f}"
         message = dict(params, blocks=blocks, ts=ts)
+        if metadata is not None:
+            message["metadata"] = metadata
         self.messages.append(message)
         record.outcome = "ok"
         if self.echo:
@@ -200,6 +240,46 @@ class FakeSlack:
         return web.json_response(
             {"ok": True, "channel": _channel_id(channel), "ts": ts, "message": {"text": text}}
         )
+
+    def _read(self, record: SlackRequest, method: str, params: dict[str, Any]) -> web.Response:
+        """``conversations.history`` / ``.replies`` / ``.list`` over the accepted messages."""
+        if method == "conversations.list":
+            names = sorted(self.channels or {str(m["channel"]) for m in self.messages})
+            items = [
+                {"id": _channel_id(n), "name": n.lstrip("#"), "is_channel": True}
+                for n in names
+                if not _is_id(n)
+            ]
+            page, more = _page(items, params)
+            record.outcome = "ok"
+            return web.json_response({"ok": True, "channels": page, **more})
+        channel = str(params.get("channel") or "")
+        if not _is_id(channel):
+            return self._error(record, "channel_not_found")  # Slack wants the ID here
+        mine = [m for m in self.messages if _channel_id(str(m["channel"])) == channel]
+        if method == "conversations.history":
+            chosen = [m for m in reversed(mine) if m.get("thread_ts") in (None, m["ts"])]
+        else:
+            parent = str(params.get("ts") or "")
+            chosen = [m for m in mine if parent in (m["ts"], m.get("thread_ts"))]
+            if not chosen:
+                return self._error(record, "thread_not_found")
+        inclusive = _true(params.get("inclusive"))
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or 0) or float("inf")
+        with_meta = _true(params.get("include_all_metadata"))
+        items = [
+            _as_history(m, with_meta)
+            for m in chosen
+            if (
+                oldest <= float(m["ts"]) <= latest
+                if inclusive
+                else oldest < float(m["ts"]) < latest
+            )
+        ]
+        page, more = _page(items, params)
+        record.outcome = "ok"
+        return web.json_response({"ok": True, "messages": page, **more})
 
     def _next_fault(self, method: str) -> Fault | None:
         for fault in self._faults:
@@ -214,10 +294,52 @@ class FakeSlack:
         return web.json_response({"ok": False, "error": code, **extra})
 
 
-def _channel_id(name: str) -> str:
-    import hashlib
+_READERS = frozenset({"conversations.history", "conversations.replies", "conversations.list"})
+_ID = re.compile(r"[CGD][A-Z0-9]{8,}")
 
-    return "C" + hashlib.sha1(name.encode()).hexdigest()[:8].upper()
+
+def _channel_id(name: str) -> str:
+    """The fake's stable channel ID of a channel name (an ID stays itself)."""
+    if _is_id(name):
+        return name
+    return "C" + hashlib.sha1(name.lstrip("#").encode()).hexdigest()[:8].upper()
+
+
+def _is_id(name: str) -> bool:
+    return _ID.fullmatch(name) is not None
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _as_history(message: dict[str, Any], with_meta: bool) -> dict[str, Any]:
+    """A stored message as the history methods show it."""
+    out: dict[str, Any] = {
+        "type": "message",
+        "subtype": "bot_message",
+        "bot_id": "BFAKEBOT",
+        "ts": message["ts"],
+        "text": message.get("text") or "",
+    }
+    if message.get("thread_ts"):
+        out["thread_ts"] = message["thread_ts"]
+    if with_meta and message.get("metadata") is not None:
+        out["metadata"] = message["metadata"]
+    return out
+
+
+def _page(items: list[dict[str, Any]], params: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """One page of ``items`` (``limit``, opaque ``cursor``) and the pagination fields."""
+    try:
+        limit = min(999, max(1, int(params.get("limit") or 100)))
+        start = int(base64.b64decode(str(params.get("cursor") or "")).decode() or 0)
+    except ValueError:
+        limit, start = 100, 0
+    end = start + limit
+    more = end < len(items)
+    cursor = base64.b64encode(str(end).encode()).decode() if more else ""
+    return items[start:end], {"has_more": more, "response_metadata": {"next_cursor": cursor}}
 
 
 async def _params(request: web.Request) -> dict[str, Any]:

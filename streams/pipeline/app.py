@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 import mode
@@ -108,6 +108,12 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
             await wk.stop()
 
     app.service(WorkerService)
+
+    async def _assigned(sender: Any, *_: Any, **__: Any) -> None:
+        # A previous owner of these partitions may have sent alerts it did not record.
+        wk.deliverer.note_assignment()
+
+    cast(Any, app.on_partitions_assigned).connect(_assigned)  # faust types it too narrowly
 
     @timer(app, interval=config.watchlist.poll_s)
     async def _reload_watchlist() -> None:

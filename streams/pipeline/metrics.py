@@ -19,6 +19,8 @@ Exposed series (``METRIC_NAMES`` lists the family names as a scraper sees them):
     newswatch_watchlist_reloads_total{outcome}         outcome: ok|error
     newswatch_watchlist_loaded_timestamp_seconds       when the active version was loaded
     newswatch_fetch_refused_total{reason}              guarded-client refusals (SSRF guard)
+    newswatch_alert_state_keys{table}                  keys held in the alert-state tables
+                                                       (table: policy|sent), read at scrape
 
 Label values must come from bounded sets: a source *kind* (``feed``, ``file``), language
 codes, rule ids, channel names, topic names, error class names.
@@ -56,6 +58,7 @@ METRIC_NAMES = tuple(
         "watchlist_reloads",
         "watchlist_loaded_timestamp_seconds",
         "fetch_refused",
+        "alert_state_keys",
     )
 )
 
@@ -148,6 +151,15 @@ class Metrics:
             namespace=ns,
             registry=reg,
         )
+        self._state_keys = Gauge(
+            "alert_state_keys",
+            "Keys this worker holds in an alert-state table (policy, sent).",
+            ["table"],
+            namespace=ns,
+            registry=reg,
+        )
+        for table in ("policy", "sent"):
+            self._state_keys.labels(table=table).set(0)
         self._lag_keys: set[tuple[str, str]] = set()
 
     # --- pipeline ---------------------------------------------------------------------
@@ -238,6 +250,17 @@ class Metrics:
     def fetch_refused(self, reason: str) -> None:
         """The guarded HTTP client refused a URL (reason code of the refusal)."""
         self._refused.labels(reason=reason).inc()
+
+    def track_state_size(self, table: str, size: Callable[[], int]) -> None:
+        """Report ``size()`` (keys in alert-state ``table``) at every scrape."""
+
+        def read() -> float:
+            try:
+                return float(size())
+            except Exception:  # a table not ready yet must not break /metrics
+                return float("nan")
+
+        self._state_keys.labels(table=table).set_function(read)
 
     # --- exposition -------------------------------------------------------------------
 

@@ -94,6 +94,7 @@ class Worker:
             self.enricher.set_entity_patterns(current.entity_patterns())
             await self.enricher.start()
             stack.push_async_callback(self.enricher.stop)
+            self.deliverer.note_assignment()  # alerts decided before this start: reconcile
             await self.deliverer.start()
             stack.push_async_callback(self.deliverer.stop)
         except BaseException:
@@ -235,6 +236,8 @@ def build_worker(
     async def enrich_batch(articles: Sequence[RawArticle]) -> list[EnrichedArticle | Exception]:
         return list(await enricher.try_enrich_batch(list(articles)))
 
+    metrics.track_state_size("policy", lambda: len(state.policy))
+    metrics.track_state_size("sent", lambda: len(state.sent))
     sink: MetricsSink = metrics
     services = PipelineServices(
         topics=topics,

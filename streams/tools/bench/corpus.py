@@ -131,8 +131,11 @@ def token_pattern(tag: str) -> re.Pattern[str]:
     return re.compile(rf"\b{re.escape(tag)}x(\d{{7}})\b")
 
 
-def bench_watchlist(rules: int, *, channels: int = 50) -> dict[str, Any]:
-    """The watch-list document (JSON-compatible, so also valid YAML) with ``rules`` rules."""
+def bench_watchlist(rules: int, *, channels: int = 50, window: str = "6h") -> dict[str, Any]:
+    """The watch-list document (JSON-compatible, so also valid YAML) with ``rules`` rules.
+
+    ``window``: each rule's story throttle window (a soak sets it below the run's length).
+    """
     entities: dict[str, Any] = {}
     out_rules: list[dict[str, Any]] = []
     for i in range(rules):
@@ -150,7 +153,7 @@ def bench_watchlist(rules: int, *, channels: int = 50) -> dict[str, Any]:
                 "all": [f"entity:org-{i:05d}", f"concept:{concept}"],
                 "within": "paragraph",
                 "channels": [f"slack:#bench-{i % channels}"],
-                "throttle": {"per": "story", "window": "6h"},
+                "throttle": {"per": "story", "window": window},
             }
         )
     return {

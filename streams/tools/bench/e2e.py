@@ -12,7 +12,15 @@ One run:
    articles produced at ``rate`` per second (``RawArticle.ingested_at`` = produce time);
 5. the report (``streams.tools.bench._report``), read back from the topics, the fake server and
    ``/proc``: throughput, per-stage times, latency from produce to the Slack request, RSS
-   and CPU per worker, consumer lag (log end − committed offsets) over time.
+   and CPU per worker, consumer lag (log end − committed offsets) over time, and the
+   alert-state size (keys of the policy and sent tables, from each worker's ``/metrics``)
+   at the start and end of each phase and every ``state_every_s`` in between.
+
+A soak (is memory and alert state flat over a long run?) is a long measured phase, e.g.
+``newswatch bench e2e --rate 50 --count 90000 --window 5m`` (30 minutes, 10 % matching;
+``--window`` sets the rules' story window and ``NEWSWATCH_RULE_LIMIT_WINDOW``, so state
+older than it may expire during the run): compare ``alert_state`` start/end, its growth
+per minute over the second half, and ``rss_first_mb``/``rss_last_mb`` of each worker.
 
 ``rate=None`` (``--rate max``) first drains a backlog of ``count`` articles to find the
 capacity, then produces ``count`` articles at 90 % of it and checks that the lag does not
@@ -55,6 +63,7 @@ from streams.tools.bench._report import (
     post_articles,
     report_phase,
 )
+from streams.tools.bench._stats import slope
 from streams.tools.bench.corpus import BenchArticle, bench_watchlist, make_corpus, token_pattern
 
 __all__ = ["TARGETS", "E2EOptions", "bench_e2e", "run_bench_e2e"]
@@ -84,6 +93,8 @@ class E2EOptions:
     warmup: int | None = None
     drain_timeout_s: float = 60.0
     sample_every_s: float = 1.0
+    state_every_s: float = 30.0
+    window: str = "6h"
     keep_dir: Path | None = None
     profile: Path | None = None
 
@@ -104,6 +115,7 @@ class _Run:
     seen: Observed = field(default_factory=Observed)
     next_index: int = 0
     posts_read: int = 0
+    ports: list[int] = field(default_factory=list)
 
     def collect_posts(self) -> None:
         """Map new Slack posts to article indexes via the token in the title / URL."""
@@ -149,6 +161,41 @@ def _cpu(run: _Run) -> dict[str, float | None]:
     times = os.times()
     out["bench"] = times.user + times.system
     return out
+
+
+def _alert_state(run: _Run) -> dict[str, Any]:
+    """Keys in the alert-state tables, per worker and in total (None: not readable)."""
+    from streams.testing import metric_value, scrape_metrics
+
+    per_worker: list[dict[str, float | None]] = []
+    for port in run.ports:
+        try:
+            samples = scrape_metrics(port)
+        except Exception:  # a slow scrape must not end the benchmark
+            per_worker.append({"policy": None, "sent": None})
+            continue
+        per_worker.append(
+            {
+                table: metric_value(samples, "newswatch_alert_state_keys", table=table)
+                for table in ("policy", "sent")
+            }
+        )
+    total = {
+        table: sum(w[table] or 0 for w in per_worker)
+        if all(w[table] is not None for w in per_worker)
+        else None
+        for table in ("policy", "sent")
+    }
+    return {"t": round(time.time(), 1), **total, "workers": per_worker}
+
+
+async def _sample_state(run: _Run, series: list[dict[str, Any]], stop: asyncio.Event) -> None:
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), run.options.state_every_s)
+        if stop.is_set():
+            return
+        series.append(await asyncio.to_thread(_alert_state, run))
 
 
 async def _sample(run: _Run, phase: Phase, stop: asyncio.Event) -> None:
@@ -239,6 +286,8 @@ async def _run_phase(run: _Run, phase: Phase, *, profile: bool = False) -> dict[
     stop = asyncio.Event()
     phase.cpu_before = _cpu(run)
     sampler = asyncio.create_task(_sample(run, phase, stop))
+    state = [await asyncio.to_thread(_alert_state, run)]
+    state_sampler = asyncio.create_task(_sample_state(run, state, stop))
     profiler = None
     if profile and phase.rate:
         profiler = _start_profiler(run, len(phase.articles) / phase.rate)
@@ -250,6 +299,8 @@ async def _run_phase(run: _Run, phase: Phase, *, profile: bool = False) -> dict[
     phase.lag_end = (await run.probe.lag())[0]
     stop.set()
     await sampler
+    await state_sampler
+    state.append(await asyncio.to_thread(_alert_state, run))
     phase.cpu_after = _cpu(run)
     run.seen.peak_rss_mb = [proc_memory(pid).get("hwm_mb") for pid in run.pids]
     if profiler is not None:
@@ -259,7 +310,27 @@ async def _run_phase(run: _Run, phase: Phase, *, profile: bool = False) -> dict[
             profiler.kill()
     enriched = await run.enriched.read_new()
     alerts = await run.alerts.read_new()
-    return report_phase(phase, run.seen, enriched, alerts)
+    report = report_phase(phase, run.seen, enriched, alerts)
+    series = [[round(s["t"] - state[0]["t"], 1), s["policy"], s["sent"]] for s in state]
+    report["alert_state"] = {
+        "start": state[0],
+        "end": state[-1],
+        "series": series,
+        "keys_per_min_second_half": _growth(series),
+    }
+    return report
+
+
+def _growth(series: list[list[Any]]) -> dict[str, float | None]:
+    """Least-squares growth (keys per minute) of each table over the second half of a phase."""
+    if not series:
+        return {"policy": None, "sent": None}
+    half = series[-1][0] / 2
+    out: dict[str, float | None] = {}
+    for column, table in ((1, "policy"), (2, "sent")):
+        points = [(p[0], p[column]) for p in series if p[0] >= half and p[column] is not None]
+        out[table] = round(slope(points) * 60, 1) if len(points) >= 2 else None
+    return out
 
 
 # ---------------------------------------------------------------- phases of a run
@@ -323,6 +394,12 @@ def _summary(best: dict[str, Any], options: E2EOptions) -> dict[str, Any]:
         "rss_drift_pct_per_worker": [w["rss_drift_pct"] for w in best["workers"]],
         "consumer_lag_end": best["consumer_lag"]["end"],
         "slack_posts": best["slack"],
+        "alert_state_keys_start": {k: best["alert_state"]["start"][k] for k in ("policy", "sent")},
+        "alert_state_keys_end": {k: best["alert_state"]["end"][k] for k in ("policy", "sent")},
+        "alert_state_keys_per_min_second_half": best["alert_state"]["keys_per_min_second_half"],
+        "rss_first_last_mb_per_worker": [
+            [w["rss_first_mb"], w["rss_last_mb"]] for w in best["workers"]
+        ],
     }
 
 
@@ -330,6 +407,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
     """Run the benchmark with settings ``base`` (env) and return the JSON-ready result."""
     from alerts.config import RuleLimit
     from alerts.testing.slack import FakeSlack
+    from schemas.watchlist import duration_seconds
     from streams.ingest.producer import ArticleProducer
     from streams.kafka.broker import EmbeddedBroker, free_port
     from streams.kafka.security import client_kwargs
@@ -347,7 +425,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         run_dir = Path(tmp.name)
     load_before = _loadavg()
     watchlist = run_dir / "bench-watchlist.yaml"
-    document = bench_watchlist(options.rules, channels=options.channels)
+    document = bench_watchlist(options.rules, channels=options.channels, window=options.window)
     watchlist.write_text(json.dumps(document, indent=1), encoding="utf-8")
     broker = None
     slack = SlackThread(FakeSlack(tokens={_TOKEN}))
@@ -374,6 +452,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         )
         asyncio.run(ensure_topics(settings))
         env = settings_env(settings)
+        env["NEWSWATCH_RULE_LIMIT_WINDOW"] = str(duration_seconds(options.window))
         t0 = time.monotonic()
         for j in range(options.workers):
             worker = WorkerProcess(env, web_port=free_port(), log_path=run_dir / f"worker-{j}.log")
@@ -382,6 +461,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
             worker.wait_ready(180)
         startup_s = time.monotonic() - t0
         pids = [w.proc.pid for w in workers]
+        ports = [w.web_port for w in workers]
         broker_pid = getattr(getattr(broker, "_proc", None), "pid", None)
 
         auth = client_kwargs(settings)  # the same TLS/SASL options as the workers
@@ -399,6 +479,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
                 pids=pids,
                 broker_pid=broker_pid,
                 tag=tag,
+                ports=ports,
             )
             return await _measure(run)
 
@@ -445,6 +526,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
             "match_share": options.match_share,
             "words_per_article": options.words,
             "slack_channels": options.channels,
+            "window": options.window,
             "batch_size": base.batch_size,
             "broker": "embedded" if broker else bootstrap,
             "nlp": "fallback (blank spaCy pipelines + lookup lemmas + EntityRuler)",

@@ -125,7 +125,7 @@ def test_small_run_reports_and_every_match_posts_once(tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "KAFKA_", "SLACK_"))
     }
-    args = "bench e2e --rate 20 --count 30 --rules 40 --partitions 2 --warmup 12 --keep"
+    args = "bench e2e --rate 20 --count 30 --rules 40 --partitions 2 --warmup 12 --window 5m --keep"
     cmd = [sys.executable, "-m", "streams.cli", *args.split(), str(tmp_path / "run")]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=170)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -153,3 +153,9 @@ def test_small_run_reports_and_every_match_posts_once(tmp_path: Path) -> None:
     summary_ = result["summary"]
     assert summary_["e2e_latency_ms"] == latency and summary_["consumer_lag_end"] == 0
     assert (tmp_path / "run" / "bench-watchlist.yaml").is_file()
+    state = phase["alert_state"]  # from the worker's /metrics: one "sent" key per alert
+    assert state["end"]["sent"] - state["start"]["sent"] == 3
+    assert state["end"]["policy"] > state["start"]["policy"] >= 0
+    assert summary_["alert_state_keys_end"] == {k: state["end"][k] for k in ("policy", "sent")}
+    assert result["config"]["window"] == "5m"
+    assert '"window": "5m"' in (tmp_path / "run" / "bench-watchlist.yaml").read_text()
