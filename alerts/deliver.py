@@ -30,18 +30,16 @@ import asyncio
 import hashlib
 import json
 import logging
-import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from alerts._pacing import TokenBucket
+from alerts._lanes import Failed, Lanes
+from alerts._outcomes import DeliveryReport, DeliveryStats
 from alerts.channels.base import Channel, ChannelSpec, Receipt, parse_spec
 from alerts.channels.digest import DigestBatch, DigestChannel
 from alerts.config import DeliveryConfig
-from alerts.errors import ChannelSpecError, DeliveryError, RateLimited
+from alerts.errors import ChannelSpecError, DeliveryError
 from alerts.ids import delivery_key
 from alerts.render import Rendered, Renderer
 from schemas.records import AlertRecord, DeadLetter
@@ -55,52 +53,6 @@ DLQ_TOPIC = Topics().alerts_dlq  # unprefixed; the worker passes its configured 
 #: The dead-letter reason of an alert whose channel kind this worker has not configured.
 NOT_CONFIGURED = "channel not configured"
 _MAX_DLQ_VALUE = 100_000
-
-
-@dataclass
-class DeliveryStats:
-    """Counters by channel kind, ready to export as Prometheus metrics."""
-
-    sent: Counter[str] = field(default_factory=Counter)
-    queued: Counter[str] = field(default_factory=Counter)
-    skipped: Counter[str] = field(default_factory=Counter)
-    retries: Counter[str] = field(default_factory=Counter)
-    rate_limited: Counter[str] = field(default_factory=Counter)
-    dead_lettered: Counter[str] = field(default_factory=Counter)
-    dead_letter_errors: Counter[str] = field(default_factory=Counter)
-    unconfigured: Counter[str] = field(default_factory=Counter)
-    reconciled: Counter[str] = field(default_factory=Counter)
-
-    def snapshot(self) -> dict[str, dict[str, int]]:
-        """Plain dict copy: counter name → channel kind → value."""
-        return {name: dict(getattr(self, name)) for name in self.__dataclass_fields__}
-
-
-@dataclass
-class DeliveryReport:
-    """What happened to one alert on each of its channel specs.
-
-    ``outcomes``: spec → ``sent`` | ``queued`` | ``skipped`` (already sent) |
-    ``reconciled`` (found already sent in the channel) | ``dead_lettered`` | ``unconfigured``.
-    """
-
-    alert_id: str
-    delivery_key: str
-    outcomes: dict[str, str] = field(default_factory=dict)
-    receipts: dict[str, Receipt] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """True if no spec was dead-lettered."""
-        return "dead_lettered" not in self.outcomes.values()
-
-
-class _Failed(Exception):
-    def __init__(self, error: DeliveryError, attempts: int, rate_limited: int) -> None:
-        super().__init__(error.reason)
-        self.error = error
-        self.attempts = attempts
-        self.rate_limited = rate_limited
 
 
 class Deliverer:
@@ -131,10 +83,9 @@ class Deliverer:
         self.monotonic = monotonic
         self.digest_check_s = digest_check_s
         self.stats = DeliveryStats()
-        self._random = random.Random(self.config.seed)
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._buckets: dict[str, TokenBucket] = {}
-        self._gates: dict[str, float] = {}
+        self._lanes = Lanes(
+            self.config, self.stats, sleep=sleep, monotonic=monotonic, redact=self._redact
+        )
         self._flusher: asyncio.Task[None] | None = None
         self._started = False
         self._reported_unconfigured: set[str] = set()
@@ -268,7 +219,7 @@ class Deliverer:
             rendered[fmt] = self.renderer.render(alert, fmt)
         thread = self._thread_ref(alert, name)
 
-        async with self._lock(name):
+        async with self._lanes.lock(name):
             found = await self._find_sent(channel, alert, spec, thread) if maybe_sent else None
             if found is not None:
                 self._mark_sent(key, alert, name, found)
@@ -278,12 +229,12 @@ class Deliverer:
                 log.info("alert %s already in %s: recorded, not sent again", alert.alert_id, name)
                 return
             try:
-                receipt = await self._attempt(
+                receipt = await self._lanes.attempt(
                     channel,
                     name,
                     lambda: channel.send(alert, rendered[fmt], target=spec.target, thread=thread),
                 )
-            except _Failed as failed:
+            except Failed as failed:
                 report.outcomes[name] = "dead_lettered"
                 await self._dead_letter(
                     alert, key, name, failed.error, failed.attempts, failed.rate_limited
@@ -308,86 +259,6 @@ class Deliverer:
             log.warning("%s: reconciliation failed (%s); sending", spec, type(exc).__name__)
             return None
 
-    async def _attempt(
-        self, channel: Channel, name: str, send: Callable[[], Awaitable[Receipt]]
-    ) -> Receipt:
-        retry = self.config.retry
-        attempts = 0
-        limited = 0
-        while True:
-            await self._pace(channel, name)
-            attempts += 1
-            try:
-                return await send()
-            except RateLimited as exc:
-                limited += 1
-                self.stats.rate_limited[channel.name] += 1
-                if limited >= retry.max_rate_limited:
-                    raise _Failed(_exhausted(exc, "rate limited"), attempts, limited) from None
-                wait = (
-                    exc.retry_after if exc.retry_after is not None else retry.default_retry_after_s
-                )
-                wait = min(wait, retry.max_retry_after_s)
-                self._gates[channel.name] = max(
-                    self._gates.get(channel.name, 0.0), self.monotonic() + wait
-                )
-                bucket = self._buckets.get(name)
-                if bucket is not None:
-                    bucket.pause(wait)  # and no burst right after the pause
-                log.warning("%s: rate limited, retrying in %.1fs", name, wait)
-                attempts -= 1  # a 429 is not a failed attempt; it has its own limit
-                await self.sleep(wait)
-            except DeliveryError as exc:
-                if not exc.retriable:
-                    raise _Failed(exc, attempts, limited) from None
-                if attempts >= retry.max_attempts:
-                    raise _Failed(
-                        _exhausted(exc, f"{attempts} attempts"), attempts, limited
-                    ) from None
-                self.stats.retries[channel.name] += 1
-                delay = self._backoff(attempts)
-                log.warning(
-                    "%s: %s, retry %d in %.2fs", name, self._redact(exc.reason), attempts, delay
-                )
-                await self.sleep(delay)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug in a channel must not kill the worker
-                log.error("%s: unexpected %s", name, type(exc).__name__)
-                error = DeliveryError(
-                    channel=name, retriable=False, reason=f"unexpected {type(exc).__name__}"
-                )
-                raise _Failed(error, attempts, limited) from None
-
-    def _backoff(self, attempt: int) -> float:
-        retry = self.config.retry
-        cap = min(retry.max_delay_s, retry.base_delay_s * (2 ** (attempt - 1)))
-        return self._random.uniform(cap / 2, cap)  # "equal jitter": never zero, never > cap
-
-    async def _pace(self, channel: Channel, name: str) -> None:
-        gate = self._gates.get(channel.name, 0.0)
-        now = self.monotonic()
-        if gate > now:
-            await self.sleep(gate - now)
-        if channel.pacing is None:
-            return
-        bucket = self._buckets.get(name)
-        if bucket is None:
-            bucket = TokenBucket(
-                channel.pacing.rate_per_s,
-                channel.pacing.burst,
-                clock=self.monotonic,
-                sleep=self.sleep,
-            )
-            self._buckets[name] = bucket
-        await bucket.acquire()
-
-    def _lock(self, name: str) -> asyncio.Lock:
-        lock = self._locks.get(name)
-        if lock is None:
-            lock = self._locks[name] = asyncio.Lock()
-        return lock
-
     def _thread_ref(self, alert: AlertRecord, name: str) -> str | None:
         if alert.kind != "update":
             return None
@@ -404,10 +275,10 @@ class Deliverer:
 
     async def _flush_batch(self, channel: DigestChannel, batch: DigestBatch) -> int:
         name = f"digest:{batch.target}" if batch.target else "digest"
-        async with self._lock(name):
+        async with self._lanes.lock(name):
             try:
-                await self._attempt(channel.email, name, lambda: channel.send_batch(batch))
-            except _Failed as failed:
+                await self._lanes.attempt(channel.email, name, lambda: channel.send_batch(batch))
+            except Failed as failed:
                 for alert in batch.alerts:
                     await self._dead_letter(
                         alert,
@@ -515,12 +386,3 @@ class Deliverer:
                 raise
             except Exception as exc:
                 log.error("digest flush failed: %s", type(exc).__name__)
-
-
-def _exhausted(error: DeliveryError, what: str) -> DeliveryError:
-    return DeliveryError(
-        channel=error.channel,
-        retriable=True,
-        reason=f"gave up after {what}: {error.reason}",
-        status=error.status,
-    )
