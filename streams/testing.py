@@ -401,6 +401,26 @@ def term_watchlist(rules: Mapping[str, tuple[str, str]], *, severity: str = "hig
     return "\n".join(lines) + "\n"
 
 
+def local_watchlist(folder: Path) -> Path:
+    """The bundled example watch-list with its rule routed only to console and file.
+
+    For tests whose worker has no Slack or SMTP: with the example's own channels the worker
+    is (rightly) not ready and logs an ERROR for each channel it cannot reach.
+    """
+    from streams.settings import DEFAULT_WATCHLIST
+
+    text = DEFAULT_WATCHLIST.read_text(encoding="utf-8")
+    text = text.replace(
+        'channels: [console, file, "slack:#sec-alerts", "email:secops@example.com"]',
+        "channels: [console, file]",
+    )
+    text = text.replace("include: [packs/espionage.yaml]", "include: [espionage]")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "watchlist.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Replace ``path`` in one step (a poller never reads a half-written file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -24,7 +24,13 @@ from tls_support import SecureBroker
 from streams.kafka.broker import free_port
 from streams.kafka.security import KafkaSecurity
 from streams.settings import SAMPLES_DIR, Settings
-from streams.testing import WorkerProcess, produce_values, read_topic, settings_env
+from streams.testing import (
+    WorkerProcess,
+    local_watchlist,
+    produce_values,
+    read_topic,
+    settings_env,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -79,7 +85,8 @@ def _tls_settings(tls: SecureBroker, tmp: Path, **overrides: object) -> Settings
         "partitions": 2,
         "session_timeout_s": 4.0,
         "log_level": "info",
-        "alert_channels": ["file"],
+        "alert_channels": ["console", "file"],
+        "watchlist": local_watchlist(tmp / "wl"),  # every channel it names is configured
     }
     values.update(overrides)
     return Settings.load(**values)
@@ -274,7 +281,8 @@ def test_ready_probe_reports_refused_credentials_without_the_secret(
     sasl_broker: SecureBroker, tmp_path: Path
 ) -> None:
     """The worker's /ready broker check (every 5 s) says why in one line, never the password."""
-    from streams.pipeline.runtime import Runtime
+    from streams.kafka.probe import BrokerProbe
+    from streams.pipeline.web import HealthState
 
     settings = _tls_settings(
         sasl_broker,
@@ -287,12 +295,14 @@ def test_ready_probe_reports_refused_credentials_without_the_secret(
         kafka_sasl_username="newswatch",
         kafka_sasl_password=SASL_PASSWORD,
     )
-    runtime = Runtime(settings)
-    assert asyncio.run(runtime.check_broker()) is False
-    broker = runtime.health.checks()["broker"]
-    assert broker["ok"] is False
+    probe = BrokerProbe(settings, settings.bootstrap_servers)  # what Worker.check_broker asks
+    ok, detail = asyncio.run(probe.reachable())
+    health = HealthState()
+    health.broker_checked(ok, detail)
+    broker = health.checks()["broker"]
+    assert ok is False and broker["ok"] is False
     assert broker["detail"].startswith("SASL authentication failed")
-    assert SASL_PASSWORD not in json.dumps(runtime.health.checks())
+    assert SASL_PASSWORD not in json.dumps(health.checks())
 
 
 def test_plain_mechanism_the_broker_lacks_fails_within_the_timeout(

@@ -187,6 +187,8 @@ class TlsProxy:
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()  # its self-pipe socket too (ResourceWarning otherwise)
 
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(

@@ -11,7 +11,7 @@ import pytest
 from streams.kafka.broker import EmbeddedBroker, free_port
 from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
-from streams.testing import WorkerProcess, settings_env
+from streams.testing import WorkerProcess, local_watchlist, settings_env
 
 pytestmark = pytest.mark.broker
 
@@ -30,6 +30,8 @@ def test_healthy_worker_start_logs_no_error(
         partitions=2,
         session_timeout_s=4.0,
         log_level="info",
+        watchlist=local_watchlist(tmp / "wl"),  # every channel it names is configured
+        alert_channels=["console", "file"],
     )
     asyncio.run(ensure_topics(settings))
     log_path = tmp / "worker.log"
