@@ -130,6 +130,23 @@ class Deliverer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def prune_sent(self, owns: Callable[[str], bool], horizon: float) -> int:
+        """Delete sent records last written before ``horizon`` whose alert ``owns`` says is ours.
+
+        ``owns(alert_id)`` must be true only for alerts of the partition being processed: a
+        Faust table writes a delete to the changelog partition of the current event.
+        """
+        stale = [
+            key
+            for key, value in list(self.sent.items())
+            if isinstance(value, dict)
+            and float(value.get("t", horizon)) < horizon
+            and owns(str(value.get("alert_id", "")))
+        ]
+        for key in stale:
+            del self.sent[key]
+        return len(stale)
+
     # ------------------------------------------------------------------ delivery
     async def deliver(
         self,

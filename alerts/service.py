@@ -238,11 +238,27 @@ class AlertSender:
         deliverer: Deliverer,
         *,
         max_age_s: float,
+        retention_s: float | None = None,
+        prune_every_s: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.deliverer = deliverer
         self.max_age_s = max_age_s
+        #: sent records live this long (at least ``max_age_s``: a redelivered alert younger
+        #: than that must still find its record; stories' threads need theirs for updates)
+        self.retention_s = max(retention_s or 0.0, max_age_s)
+        self.prune_every_s = prune_every_s
         self.clock = clock
+        self._pruned_at: dict[tuple[str, int], float] = {}
+
+    def maybe_prune(self, lane: str, partition: int, owns: Callable[[str], bool]) -> int:
+        """Expire old sent records of alerts on ``partition`` (at most once a minute per lane
+        and partition); ``owns(alert_id)`` says which alerts hash to that partition."""
+        now = self.clock()
+        if now - self._pruned_at.get((lane, partition), float("-inf")) < self.prune_every_s:
+            return 0
+        self._pruned_at[(lane, partition)] = now
+        return self.deliverer.prune_sent(owns, now - self.retention_s)
 
     def is_stale(self, alert: AlertRecord) -> bool:
         """True when the alert's article entered the pipeline longer than ``max_age_s`` ago."""

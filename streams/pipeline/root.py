@@ -231,7 +231,9 @@ def build_worker(
         test_channel=alerts.test_channel,
         max_age_s=alerts.max_age_s,
     )
-    sender = AlertSender(deliverer, max_age_s=alerts.max_age_s)
+    sender = AlertSender(
+        deliverer, max_age_s=alerts.max_age_s, retention_s=alerts.policy.retention_s
+    )
 
     async def enrich_batch(articles: Sequence[RawArticle]) -> list[EnrichedArticle | Exception]:
         return list(await enricher.try_enrich_batch(list(articles)))
@@ -249,6 +251,7 @@ def build_worker(
         sender=sender,
         metrics=sink,
         max_record_bytes=config.kafka.max_record_bytes,
+        partitions=config.kafka.partitions,
         counters=counters,
     )
     return Worker(

@@ -117,6 +117,9 @@ class PipelineServices:
     sender: AlertSender
     metrics: MetricsSink
     max_record_bytes: int
+    #: partitions of the lane topics (and of the sent-state changelog): which alert ids a
+    #: deliver event's partition owns, for expiring sent records on the right partition
+    partitions: int = 1
     counters: dict[str, int] = field(default_factory=dict)
     on_processed: Callable[[str, str], None] | None = None  # (stage, article id) for demo/bench
 

@@ -28,6 +28,7 @@ from schemas.records import AlertRecord, DeadLetter, EnrichedArticle, RawArticle
 from schemas.topics import Topics
 from streams.errors import RecordError
 from streams.kafka.codec import dead_letter_for, decode_record, dumps
+from streams.kafka.partition import partition_for
 from streams.pipeline.services import MatchFn, Outbox, PipelineServices
 from streams.watchlist.compile import CompiledWatchlist
 
@@ -246,6 +247,12 @@ async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None
         services.count("lane_done")
         return
     report = await sender.deliver(alert, lane)
+    partitions = services.partitions
+    expired = sender.maybe_prune(
+        lane, msg.partition, lambda aid: partition_for(aid.encode(), partitions) == msg.partition
+    )
+    if expired:
+        log.debug("expired %d sent records on %s[%d]", expired, msg.topic, msg.partition)
     for spec, result in report.outcomes.items():
         kind = spec.split(":", 1)[0]
         if result == "sent":

@@ -162,7 +162,10 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         )
         asyncio.run(ensure_topics(settings))
         env = settings_env(settings)
-        env["NEWSWATCH_RULE_LIMIT_WINDOW"] = str(duration_seconds(options.window))
+        window_s = duration_seconds(options.window)
+        env["NEWSWATCH_RULE_LIMIT_WINDOW"] = str(window_s)
+        # alert state older than twice the window expires, so a soak shows whether it is flat
+        env["NEWSWATCH_STATE_RETENTION"] = str(2 * window_s)
         t0 = time.monotonic()
         for j in range(options.workers):
             worker = WorkerProcess(env, web_port=free_port(), log_path=run_dir / f"worker-{j}.log")

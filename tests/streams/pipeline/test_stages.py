@@ -307,3 +307,27 @@ async def test_metrics_count_articles_under_their_detected_language() -> None:
     assert metrics.sample("newswatch_articles_enriched_total", language="de") == 1
     assert metrics.sample("newswatch_articles_enriched_total", language="en") == 1
     assert metrics.sample("newswatch_articles_enriched_total", language="und") is None
+
+
+async def test_old_sent_records_expire_only_for_the_partition_being_processed(
+    tmp_path: Path,
+) -> None:
+    """A deliver event on partition p deletes old sent records of p's alerts, nothing else."""
+    from streams.kafka.partition import partition_for
+
+    outbox = MemoryOutbox()
+    services = _alert_services(outbox, tmp_path)
+    services.partitions = 2
+    sent = services.sender.deliverer.sent
+    ids = [f"alert-{i}" for i in range(40)]
+    on = {p: [a for a in ids if partition_for(a.encode(), 2) == p] for p in (0, 1)}
+    assert on[0] and on[1]
+    old, young = time.time() - 7200, time.time()
+    for aid in ids:
+        sent[aid] = {"t": old, "alert_id": aid, "channels": {}}
+    sent["young"] = {"t": young, "alert_id": on[0][0], "channels": {}}
+    services.sender.retention_s = 3600
+    await _run(services, _event("a1", url="https://n.example/a1"))  # delivered on partition 0
+    assert not any(aid in sent for aid in on[0])  # expired, by this partition's event
+    assert all(aid in sent for aid in on[1])  # another partition's: its own events expire them
+    assert "young" in sent
