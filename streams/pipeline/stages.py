@@ -28,6 +28,7 @@ from schemas.records import AlertRecord, DeadLetter, EnrichedArticle, RawArticle
 from schemas.topics import Topics
 from streams.errors import RecordError
 from streams.kafka.codec import dead_letter_for, decode_record, dumps
+from streams.pipeline.outcomes import publish_decision, publish_delivery
 from streams.pipeline.services import MatchFn, Outbox, PipelineServices
 from streams.watchlist.compile import CompiledWatchlist
 
@@ -201,6 +202,14 @@ async def decide(msg: InMessage, services: PipelineServices) -> None:
     for outcome in outcomes:
         services.count(f"decision:{outcome.action}")
         _count_outcome(services, outcome)
+        await publish_decision(
+            services,
+            event.article.id,
+            outcome,
+            source_topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+        )
         if outcome.alert is not None:
             alert = outcome.alert
             key, value = alert.alert_id.encode(), dumps(alert)
@@ -242,6 +251,8 @@ async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None
             kind = spec.split(":", 1)[0].strip().lower()
             if lane_of(kind) == lane:
                 services.metrics.alert_stale(kind)
+                await publish_delivery(services, alert, spec, "stale", "max age")
+        await services.outbox.flush()
         services.count(f"stale:{lane}")
         services.count("lane_done")
         return
@@ -252,6 +263,7 @@ async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None
             services.metrics.alert_sent(kind)
         elif result in ("dead_lettered", "unconfigured"):
             services.metrics.alert_failed(kind)
+        await publish_delivery(services, alert, spec, result)
     await services.outbox.flush()
     services.count(f"delivered:{lane}")
     services.count("lane_done")
