@@ -70,6 +70,11 @@ class RawArticle(_Record):
     content_type: Literal["text", "html"] = "text"
     replayed: StrictBool = Field(default=False, description="re-produced by `newswatch replay`")
     ingested_at: float | None = Field(default=None, description="epoch seconds at produce time")
+    text_origin: Literal["page", "feed_content", "feed_summary"] | None = Field(
+        default=None,
+        description="where the body came from: a fetched page, the feed's full content or "
+        "only the feed's summary (then the enriched record is flagged partial)",
+    )
 
 
 class ArticleRef(_Record):
@@ -84,6 +89,11 @@ class ArticleRef(_Record):
     replayed: StrictBool = False
     ingested_at: float | None = Field(
         default=None, description="epoch seconds the article entered articles.raw"
+    )
+    partial_text: str | None = Field(
+        default=None,
+        description="why the body looks truncated (paywall marker, feed summary only, ends "
+        "mid-sentence, teaser length); None when it looks whole",
     )
 
 

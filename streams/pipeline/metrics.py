@@ -21,8 +21,11 @@ Exposed series (``METRIC_NAMES`` lists the family names as a scraper sees them):
     newswatch_fetch_refused_total{reason}              guarded-client refusals (SSRF guard)
     newswatch_alert_state_keys{table}                  keys held in the alert-state tables
                                                        (table: policy|sent), read at scrape
+    newswatch_partial_articles_total{source,reason}    enriched articles that look truncated
+                                                       (source: first 100 seen, then "other")
 
-Label values must come from bounded sets: a source *kind* (``feed``, ``file``), language
+Label values must come from bounded sets: a source *kind* (``feed``, ``file``) or a source
+name capped by ``source_label`` (``MAX_SOURCE_LABELS``), language
 codes, rule ids, channel names, topic names, error class names.
 """
 
@@ -59,8 +62,19 @@ METRIC_NAMES = tuple(
         "watchlist_loaded_timestamp_seconds",
         "fetch_refused",
         "alert_state_keys",
+        "partial_articles",
     )
 )
+#: At most this many distinct ``source`` label values on per-source metrics; then "other".
+MAX_SOURCE_LABELS = 100
+#: Bounded ``reason`` label of newswatch_partial_articles_total (from the reason's text).
+PARTIAL_REASONS = {
+    "paywall": "paywall",
+    "feed summary": "feed_summary",
+    "ends with an ellipsis": "ellipsis",
+    "ends mid-sentence": "mid_sentence",
+    "teaser length": "teaser_length",
+}
 
 
 class Metrics:
@@ -82,6 +96,15 @@ class Metrics:
         self._enriched = Counter(
             "articles_enriched", "Articles enriched.", ["language"], namespace=ns, registry=reg
         )
+        self._partial = Counter(
+            "partial_articles",
+            "Enriched articles whose body looks truncated (teaser, paywall, feed summary), "
+            f"per source (at most {MAX_SOURCE_LABELS} sources, then 'other') and reason.",
+            ["source", "reason"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._sources: set[str] = set()
         self._enrich_seconds = Histogram(
             "enrich_seconds",
             "Enrichment latency per article in seconds.",
@@ -178,6 +201,19 @@ class Metrics:
         self._enrich_seconds.labels(language=language).observe(seconds)
         if confidence is not None:
             self._language_confidence.observe(confidence)
+
+    def article_partial(self, source: str | None, reason: str) -> None:
+        """An enriched article from ``source`` looks truncated for ``reason``."""
+        kind = next((v for k, v in PARTIAL_REASONS.items() if reason.startswith(k)), "other")
+        self._partial.labels(source=self.source_label(source), reason=kind).inc()
+
+    def source_label(self, source: str | None) -> str:
+        """A bounded ``source`` label value: the first sources seen, then ``other``."""
+        name = " ".join((source or "unknown").split())[:64] or "unknown"
+        if name not in self._sources and len(self._sources) >= MAX_SOURCE_LABELS:
+            return "other"
+        self._sources.add(name)
+        return name
 
     def record_processed(self, topic: str, count: int = 1) -> None:
         """An agent consumed ``count`` records from ``topic``."""

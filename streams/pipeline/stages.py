@@ -125,6 +125,8 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
             event = result.model_copy(update={"matches": [match]})
             await services.outbox.send(topics.matches, match.rule_id.encode("utf-8"), dumps(event))
             services.metrics.rule_matched(match.rule_id)
+        if result.article.partial_text:
+            services.metrics.article_partial(article.source, result.article.partial_text)
         services.count("enriched")
         services.count("matches", len(result.matches))
         services.metrics.article_enriched(
