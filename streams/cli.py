@@ -405,6 +405,26 @@ def audit(
     raise typer.Exit(run_audit(_settings(), options))
 
 
+@cli.command()
+def sources(
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    sort: Annotated[
+        str, typer.Option(help="status, source, failures, last_success, last_new_item, items")
+    ] = "status",
+) -> None:
+    """Health of every polled source: healthy / failing / silent / format changed.
+
+    Reads DATA_DIR/sources.json, written by the feed loop (ingest --follow, run FEEDS).
+    Exits 1 when a source is not healthy."""
+    from pathlib import Path
+
+    from streams.tools.sources_cmd import SORT_KEYS, run_sources
+
+    if sort not in SORT_KEYS:
+        raise typer.BadParameter(f"one of {', '.join(SORT_KEYS)}", param_hint="--sort")
+    raise typer.Exit(run_sources(Path(_settings().data_dir), as_json=json_out, sort=sort))
+
+
 @bench_cli.command("replay")
 def bench_replay(
     articles: Annotated[int, typer.Option(help="articles in the corpus")] = 2000,

@@ -202,6 +202,7 @@ class FeedState:
     failures: int = 0
     next_poll: float = 0.0
     last_error: str | None = None
+    last_parsed: int | None = None
 
 
 class FeedPoller:
@@ -245,6 +246,7 @@ class FeedPoller:
             )
             if result.not_modified:
                 articles: list[RawArticle] = []
+                state.last_parsed = None
             else:
                 articles = await parse_feed_async(
                     result.body,
@@ -252,6 +254,7 @@ class FeedPoller:
                     content_type=result.headers.get("content-type"),
                     max_items=self.max_items,
                 )
+                state.last_parsed = len(articles)
                 state.etag = result.headers.get("etag") or state.etag
                 state.last_modified = result.headers.get("last-modified") or state.last_modified
         except asyncio.CancelledError:
