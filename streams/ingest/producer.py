@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -219,13 +219,18 @@ async def _ingest(settings: Settings, sources: list[str], follow: bool) -> int:
 
 
 async def poll_feeds(
-    settings: Settings, producer: ArticleProducer, urls: list[str], *, follow: bool
+    settings: Settings,
+    producer: ArticleProducer,
+    urls: list[str],
+    *,
+    follow: bool,
+    on_health: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> int:
     """Poll ``urls`` once (or forever with ``follow``); returns the number of failed feeds.
 
     With ``follow`` every fetch feeds the source health (``DATA_DIR/sources.json`` for
     ``newswatch sources``) and its incidents become ops alerts on the watch-list's
-    ``ops_channels``.
+    ``ops_channels``; ``on_health`` gets the rows after each check (``/metrics``).
     """
     from streams.ingest.feeds import FeedPoller
     from streams.ingest.fetch import FetchConfig, GuardedFetcher
@@ -239,6 +244,8 @@ async def poll_feeds(
         )
     )
     monitor = SourceMonitor.from_settings(settings, producer.send_raw) if follow else None
+    if monitor is not None:
+        monitor.on_rows = on_health
     await fetcher.start()
     try:
         poller = FeedPoller(

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from schemas.topics import Topics
 from streams.ingest.health import HealthPolicy, SourceHealth
@@ -54,6 +55,7 @@ class SourceMonitor:
         self.channels = channels
         self.path = path
         self.alerts_sent = 0
+        self.on_rows: Callable[[list[dict[str, Any]]], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, send: Send) -> SourceMonitor:
@@ -86,6 +88,8 @@ class SourceMonitor:
         """Write every source's row to the status file (atomically)."""
         now = time.time()
         rows = [s.snapshot(now, self.health.policy.min_gaps) for s in self.health.sources.values()]
+        if self.on_rows is not None:
+            self.on_rows(rows)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"written_at": now, "sources": rows}, indent=1))

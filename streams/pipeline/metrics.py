@@ -22,6 +22,11 @@ Exposed series (``METRIC_NAMES`` lists the family names as a scraper sees them):
     newswatch_alert_state_keys{table}                  keys held in the alert-state tables
                                                        (table: policy|sent), read at scrape
     newswatch_partial_articles_total{source,reason}    enriched articles that look truncated
+    newswatch_source_*{source}                         feed health: consecutive_failures,
+                                                       last_success/last_new_item timestamps,
+                                                       items_last_fetch, items_today,
+                                                       baseline_items_per_day
+    newswatch_source_incident{source,kind}             1 while a source incident is open
                                                        (source: first 100 seen, then "other")
 
 Label values must come from bounded sets: a source *kind* (``feed``, ``file``) or a source
@@ -105,6 +110,26 @@ class Metrics:
             registry=reg,
         )
         self._sources: set[str] = set()
+        source_gauges = {
+            "consecutive_failures": "Consecutive failed fetches of a feed.",
+            "last_success_timestamp_seconds": "When a fetch of the source last succeeded.",
+            "last_new_item_timestamp_seconds": "When the source last brought a new item.",
+            "items_last_fetch": "Items parsed by the last successful fetch of a feed.",
+            "items_today": "New items from the source today (UTC).",
+            "baseline_items_per_day": "The source's usual new items per day (0: no baseline).",
+        }
+        self._source_gauges = {
+            key: Gauge(f"source_{key}", doc, ["source"], namespace=ns, registry=reg)
+            for key, doc in source_gauges.items()
+        }
+        self._source_incident = Gauge(
+            "source_incident",
+            "1 while a source-health incident is open (kind: failing, zero_items, silent, "
+            "low_volume).",
+            ["source", "kind"],
+            namespace=ns,
+            registry=reg,
+        )
         self._enrich_seconds = Histogram(
             "enrich_seconds",
             "Enrichment latency per article in seconds.",
@@ -206,6 +231,27 @@ class Metrics:
         """An enriched article from ``source`` looks truncated for ``reason``."""
         kind = next((v for k, v in PARTIAL_REASONS.items() if reason.startswith(k)), "other")
         self._partial.labels(source=self.source_label(source), reason=kind).inc()
+
+    def sources_health(self, rows: Iterable[dict[str, object]]) -> None:
+        """Set the per-source gauges from ``SourceStats.snapshot`` rows (bounded sources)."""
+        fields = {
+            "consecutive_failures": "consecutive_failures",
+            "last_success_timestamp_seconds": "last_success",
+            "last_new_item_timestamp_seconds": "last_new_item",
+            "items_last_fetch": "items_last_fetch",
+            "items_today": "items_today",
+            "baseline_items_per_day": "baseline_per_day",
+        }
+        for row in rows:
+            label = self.source_label(str(row.get("source") or "unknown"))
+            for gauge, key in fields.items():
+                value = row.get(key)
+                number = float(value) if isinstance(value, (int, float)) else 0.0
+                self._source_gauges[gauge].labels(source=label).set(number)
+            open_kinds = row.get("incidents")
+            opened = set(open_kinds) if isinstance(open_kinds, list) else set()
+            for kind in ("failing", "zero_items", "silent", "low_volume"):
+                self._source_incident.labels(source=label, kind=kind).set(kind in opened)
 
     def source_label(self, source: str | None) -> str:
         """A bounded ``source`` label value: the first sources seen, then ``other``."""

@@ -19,7 +19,13 @@ import pytest
 
 from streams.kafka.broker import EmbeddedBroker, free_port
 from streams.settings import Settings
-from streams.testing import WorkerProcess, settings_env, wait_until
+from streams.testing import (
+    WorkerProcess,
+    metric_value,
+    scrape_metrics,
+    settings_env,
+    wait_until,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -189,6 +195,7 @@ def test_failing_silent_and_empty_feeds_each_raise_one_alert_and_one_recovery(
             if a["article"]["id"].startswith("ops:failing:recovered")
         )
         assert recovery["article"]["title"].startswith("Recovered: source ")
+        metrics = scrape_metrics(run.web_port)
         shown = subprocess.run(
             [sys.executable, "-m", "streams.cli", "sources", "--json"],
             env={**os.environ, **env},
@@ -202,3 +209,11 @@ def test_failing_silent_and_empty_feeds_each_raise_one_alert_and_one_recovery(
     assert set(rows) == {"failing", "silent", "empty"}
     assert all(r["status"] == "healthy" for r in rows.values()), rows
     assert all(r["last_success"] and r["items_last_fetch"] == 3 for r in rows.values())
+    failing = feeds.url("failing")
+    assert metric_value(metrics, "newswatch_source_consecutive_failures", source=failing) == 0
+    assert metric_value(metrics, "newswatch_source_items_last_fetch", source=failing) == 3
+    assert (
+        metric_value(metrics, "newswatch_source_last_success_timestamp_seconds", source=failing)
+        > time.time() - 600
+    )
+    assert metric_value(metrics, "newswatch_source_incident", source=failing) == 0
