@@ -10,12 +10,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from streams.errors import NewswatchError
 from streams.settings import Settings
 from streams.tools.audit._read import read_audit_input
 from streams.tools.audit._views import audit_json, summary_text, write_html
 from streams.tools.audit.model import AuditReport, build_audit
 
-__all__ = ["AuditOptions", "audit", "run_audit"]
+__all__ = ["AuditError", "AuditOptions", "audit", "run_audit"]
+
+
+class AuditError(NewswatchError):
+    """The audit could not read what it needs (exit code 2; 1 means defects were found)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -36,9 +43,19 @@ async def audit(settings: Settings, options: AuditOptions) -> AuditReport:
     since_ms = int(options.since.timestamp() * 1000) if options.since else None
     topics = settings.topics
     names = {"matches": topics.matches, "outcomes": topics.outcomes, "dlq": topics.alerts_dlq}
-    data = await read_audit_input(
-        settings.bootstrap_servers, names, since_ms=since_ms, security=client_kwargs(settings)
-    )
+    from streams.tools.replay.errors import TopicNotFound
+
+    try:
+        data = await read_audit_input(
+            settings.bootstrap_servers, names, since_ms=since_ms, security=client_kwargs(settings)
+        )
+    except TopicNotFound as exc:
+        raise AuditError(
+            f"cannot audit: {exc.topic!r} does not exist on {settings.bootstrap_servers} "
+            "(no worker ran with this NEWSWATCH_TOPIC_PREFIX, or one older than alerts.outcomes)"
+        ) from None
+    except NewswatchError as exc:
+        raise AuditError(f"cannot audit: {exc}") from None
     return build_audit(
         data.matches,
         data.outcomes,

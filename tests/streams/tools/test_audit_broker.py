@@ -188,3 +188,17 @@ def test_audit_reports_a_match_without_outcome_as_defect(
     assert done.returncode == 1, done.stdout + done.stderr
     assert "no outcome" in done.stdout and "Nobody decided me" in done.stdout
     assert "DEFECT: 1 match" in done.stdout
+
+
+def test_audit_without_the_topics_is_a_one_line_error(
+    broker: EmbeddedBroker, make_settings: Callable[..., Settings]
+) -> None:
+    """No topics under the prefix (no worker ever ran): a one-line error, exit code 2 (1 is
+    reserved for defects), no traceback."""
+    settings = make_settings(broker)
+    done = _cli(settings, "--since", "1h")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert settings.topic("articles.matches") in done.stderr
+    assert done.stderr.startswith("newswatch: error: cannot audit:")
+    assert len(done.stderr.strip().splitlines()) == 1
