@@ -48,6 +48,7 @@ def _article(ref: ArticleRef, inert: Callable[[str], str] = _same) -> dict[str, 
         else None,
         "language": one_line(ref.language)[:16] if ref.language else None,
         "replayed": ref.replayed,
+        "partial": inert(cut(one_line(ref.partial_text), 120)) if ref.partial_text else None,
     }
 
 

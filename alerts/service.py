@@ -84,6 +84,7 @@ class Outcome:
     reason: str = ""
     replayed: bool = False
     age_s: float | None = None
+    story_id: str | None = None
 
 
 class Namespaced(MutableMapping[str, Any]):
@@ -191,6 +192,7 @@ class AlertDecider:
                     decision.reason,
                     article.replayed,
                     age,
+                    story_id=decision.story_id,
                 )
             )
         return outcomes

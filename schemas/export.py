@@ -19,6 +19,7 @@ SCHEMA_FILES: dict[str, str] = {
     "enriched-article.schema.json": "schemas.records:EnrichedArticle",
     "alert.schema.json": "schemas.records:AlertRecord",
     "dead-letter.schema.json": "schemas.records:DeadLetter",
+    "outcome.schema.json": "schemas.records:OutcomeRecord",
     "watchlist.schema.json": "schemas.watchlist:Watchlist",
 }
 

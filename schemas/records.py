@@ -9,6 +9,7 @@ Topic → model:
     articles.raw        RawArticle
     articles.enriched   EnrichedArticle (with its matches)
     alerts              AlertRecord
+    alerts.outcomes     OutcomeRecord (what became of every match and every delivery)
     articles.raw.dlq    DeadLetter
     alerts.dlq          DeadLetter
 """
@@ -32,6 +33,7 @@ __all__ = [
     "Evidence",
     "Lemma",
     "Match",
+    "OutcomeRecord",
     "RawArticle",
     "Sentence",
     "Span",
@@ -68,6 +70,11 @@ class RawArticle(_Record):
     content_type: Literal["text", "html"] = "text"
     replayed: StrictBool = Field(default=False, description="re-produced by `newswatch replay`")
     ingested_at: float | None = Field(default=None, description="epoch seconds at produce time")
+    text_origin: Literal["page", "feed_content", "feed_summary"] | None = Field(
+        default=None,
+        description="where the body came from: a fetched page, the feed's full content or "
+        "only the feed's summary (then the enriched record is flagged partial)",
+    )
 
 
 class ArticleRef(_Record):
@@ -82,6 +89,11 @@ class ArticleRef(_Record):
     replayed: StrictBool = False
     ingested_at: float | None = Field(
         default=None, description="epoch seconds the article entered articles.raw"
+    )
+    partial_text: str | None = Field(
+        default=None,
+        description="why the body looks truncated (paywall marker, feed summary only, ends "
+        "mid-sentence, teaser length); None when it looks whole",
     )
 
 
@@ -207,3 +219,31 @@ class DeadLetter(_Record):
     retriable: StrictBool = False
     failed_at: float
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class OutcomeRecord(_Record):
+    """What became of one match (``stage="decide"``) or one channel delivery (``"deliver"``).
+
+    Published to ``alerts.outcomes`` by the decide stage for every match it decides (also
+    throttled, duplicate, stale ones) and by the deliver stages for every channel of a lane,
+    so ``newswatch audit`` can account for every match. Nothing consumes it in the worker.
+    """
+
+    stage: Literal["decide", "deliver"]
+    article_id: str = Field(description="the matched article (for deliveries: the alert's)")
+    rule_id: str
+    action: str = Field(
+        description="decide: new, update, throttled, duplicate, stale, failed, …; "
+        "deliver: sent, queued, skipped, reconciled, dead_lettered, unconfigured, stale"
+    )
+    reason: str = Field(default="", description="e.g. 'rule limit', 'max updates per story'")
+    alert_id: str | None = None
+    alert_kind: Literal["new", "update"] | None = None
+    story_id: str | None = None
+    channel: str | None = Field(default=None, description="deliver: the channel spec")
+    channels: list[str] = Field(default_factory=list, description="decide: the rule's channels")
+    replayed: StrictBool = False
+    at: float = Field(description="epoch seconds of the decision or delivery")
+    source_topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None

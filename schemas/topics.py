@@ -12,6 +12,8 @@ topic (agents, dead letters, ``ensure_topics``, the deploy files' tests) reads i
     alerts.lane.local                     Slack holds only its own lane)
     articles.raw.dlq    DeadLetter
     alerts.dlq          DeadLetter
+    alerts.outcomes     OutcomeRecord     key: article id (every decision and delivery, for
+                                          ``newswatch audit``; no agent reads it)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Topics:
     lane_local: str = "alerts.lane.local"
     raw_dlq: str = "articles.raw.dlq"
     alerts_dlq: str = "alerts.dlq"
+    outcomes: str = "alerts.outcomes"
 
     @classmethod
     def prefixed(cls, prefix: str) -> Topics:

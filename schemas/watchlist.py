@@ -391,3 +391,8 @@ class Watchlist(_Strict):
     entities: dict[Identifier, EntityDef] = Field(default_factory=dict)
     concepts: dict[Identifier, ConceptDef] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
+    ops_channels: list[Channel] = Field(
+        default_factory=list,
+        description="where ops alerts about sources go (feed failing, silent, zero items, "
+        "low volume), e.g. [console, 'slack:#newswatch-ops']; empty: logged only",
+    )

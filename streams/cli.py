@@ -375,6 +375,56 @@ def replay(
     raise typer.Exit(run_replay(_settings(), options))
 
 
+@cli.command()
+def audit(
+    since: Annotated[
+        str, typer.Option(help="matches from: ISO 8601 or relative: 24h, 7d, 90m")
+    ] = "24h",
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON (every match)")] = False,
+    html: Annotated[
+        str | None, typer.Option(help="also write a self-contained HTML report")
+    ] = None,
+    grace: Annotated[
+        float, typer.Option(help="seconds a match may still be in flight (pending, no defect)")
+    ] = 120.0,
+    all_rows: Annotated[bool, typer.Option("--all", help="list alerted matches too")] = False,
+) -> None:
+    """Every match since a time and what became of it: alerted, grouped, throttled, stale,
+    dead-lettered. Exits 1 when a match has no outcome at all (a defect)."""
+    from pathlib import Path
+
+    from streams.tools.audit import AuditOptions, run_audit
+
+    options = AuditOptions(
+        since=_time_option(since, "--since"),
+        json_out=json_out,
+        html=Path(html) if html else None,
+        grace_s=grace,
+        all_rows=all_rows,
+    )
+    raise typer.Exit(run_audit(_settings(), options))
+
+
+@cli.command()
+def sources(
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    sort: Annotated[
+        str, typer.Option(help="status, source, failures, last_success, last_new_item, items")
+    ] = "status",
+) -> None:
+    """Health of every polled source: healthy / failing / silent / format changed.
+
+    Reads DATA_DIR/sources.json, written by the feed loop (ingest --follow, run FEEDS).
+    Exits 1 when a source is not healthy."""
+    from pathlib import Path
+
+    from streams.tools.sources_cmd import SORT_KEYS, run_sources
+
+    if sort not in SORT_KEYS:
+        raise typer.BadParameter(f"one of {', '.join(SORT_KEYS)}", param_hint="--sort")
+    raise typer.Exit(run_sources(Path(_settings().data_dir), as_json=json_out, sort=sort))
+
+
 @bench_cli.command("replay")
 def bench_replay(
     articles: Annotated[int, typer.Option(help="articles in the corpus")] = 2000,

@@ -159,6 +159,30 @@ class Settings(BaseSettings):
         validation_alias="NEWSWATCH_FEED_MAX_ITEMS",
         description="at most this many entries are parsed per feed document",
     )
+    feed_interval_s: float = Field(
+        300.0,
+        gt=0,
+        validation_alias="NEWSWATCH_FEED_INTERVAL",
+        description="seconds between two polls of one feed (failures back off from it)",
+    )
+    source_fail_after: int = Field(
+        3,
+        ge=1,
+        validation_alias="NEWSWATCH_SOURCE_FAIL_AFTER",
+        description="ops alert when a feed failed this many fetches in a row",
+    )
+    source_silent_factor: float = Field(
+        3.0,
+        gt=1,
+        validation_alias="NEWSWATCH_SOURCE_SILENT_FACTOR",
+        description="ops alert when a source had no new item for this many times its usual gap",
+    )
+    source_min_silent_s: float = Field(
+        3600.0,
+        ge=0,
+        validation_alias="NEWSWATCH_SOURCE_MIN_SILENT",
+        description="a source is never called silent before this many seconds without a new item",
+    )
 
     # --- channels -------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")

@@ -16,6 +16,7 @@ from streams.enrich.config import EnrichConfig
 from streams.enrich.errors import ArticleEnrichError
 from streams.enrich.language import LanguageIdentifier
 from streams.enrich.nlp import LoadedPipeline, PipelineStore, freeze_heap, lemma_lookup
+from streams.enrich.partial import partial_reason
 from streams.enrich.patterns import normalize_patterns
 from streams.enrich.record import entities_of, lemmas_of, sentences_of
 
@@ -210,6 +211,13 @@ class Enricher:
                 language=item.language,
                 replayed=art.replayed,
                 ingested_at=art.ingested_at,
+                partial_text=partial_reason(
+                    clean.text,
+                    language=item.language,
+                    raw_text=art.text,
+                    content_type=art.content_type,
+                    text_origin=art.text_origin,
+                ),
             ),
             language=item.language,
             language_confidence=item.confidence,

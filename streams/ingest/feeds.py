@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import feedparser
@@ -128,6 +128,11 @@ def _entry_text(entry: Any) -> str:
     return fragment_to_text(str(body or ""))
 
 
+def _entry_origin(entry: Any) -> Literal["feed_content", "feed_summary"]:
+    """``feed_content`` when the entry carries its full content, else ``feed_summary``."""
+    return "feed_content" if entry.get("content") else "feed_summary"
+
+
 def parse_feed(
     body: bytes,
     *,
@@ -174,6 +179,7 @@ def parse_feed(
                     published_at_is_fetch_time=published is None,
                     content_type="text",
                     language=language,
+                    text_origin=_entry_origin(entry),
                 )
             )
         except ValidationError as exc:
@@ -196,6 +202,7 @@ class FeedState:
     failures: int = 0
     next_poll: float = 0.0
     last_error: str | None = None
+    last_parsed: int | None = None
 
 
 class FeedPoller:
@@ -239,6 +246,7 @@ class FeedPoller:
             )
             if result.not_modified:
                 articles: list[RawArticle] = []
+                state.last_parsed = None
             else:
                 articles = await parse_feed_async(
                     result.body,
@@ -246,6 +254,7 @@ class FeedPoller:
                     content_type=result.headers.get("content-type"),
                     max_items=self.max_items,
                 )
+                state.last_parsed = len(articles)
                 state.etag = result.headers.get("etag") or state.etag
                 state.last_modified = result.headers.get("last-modified") or state.last_modified
         except asyncio.CancelledError:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -126,6 +126,13 @@ class ArticleProducer:
         self.produced += 1
         return True
 
+    async def send_raw(self, topic: str, key: bytes, value: bytes) -> None:
+        """Send one record as is (ops alerts to ``alerts`` and the lane topics)."""
+        try:
+            await self._producer.send(topic, value, key=key)
+        except KafkaError as exc:
+            raise IngestError(f"cannot produce to {topic}: {exc!r}") from None
+
     async def flush(self) -> None:
         """Wait until every sent article is acknowledged."""
         await self._producer.flush()
@@ -212,11 +219,22 @@ async def _ingest(settings: Settings, sources: list[str], follow: bool) -> int:
 
 
 async def poll_feeds(
-    settings: Settings, producer: ArticleProducer, urls: list[str], *, follow: bool
+    settings: Settings,
+    producer: ArticleProducer,
+    urls: list[str],
+    *,
+    follow: bool,
+    on_health: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> int:
-    """Poll ``urls`` once (or forever with ``follow``); returns the number of failed feeds."""
+    """Poll ``urls`` once (or forever with ``follow``); returns the number of failed feeds.
+
+    With ``follow`` every fetch feeds the source health (``DATA_DIR/sources.json`` for
+    ``newswatch sources``) and its incidents become ops alerts on the watch-list's
+    ``ops_channels``; ``on_health`` gets the rows after each check (``/metrics``).
+    """
     from streams.ingest.feeds import FeedPoller
     from streams.ingest.fetch import FetchConfig, GuardedFetcher
+    from streams.ingest.sources import SourceMonitor
 
     fetcher = GuardedFetcher(
         FetchConfig(
@@ -225,22 +243,41 @@ async def poll_feeds(
             max_bytes=settings.fetch_max_bytes,
         )
     )
+    monitor = SourceMonitor.from_settings(settings, producer.send_raw) if follow else None
+    if monitor is not None:
+        monitor.on_rows = on_health
     await fetcher.start()
     try:
-        poller = FeedPoller(fetcher, urls, max_items=settings.feed_max_items, retry=follow)
+        poller = FeedPoller(
+            fetcher,
+            urls,
+            interval_s=settings.feed_interval_s,
+            max_items=settings.feed_max_items,
+            retry=follow,
+        )
         while True:
             for state in poller.due():
+                failures_before = state.failures
+                new = 0
                 for article in await poller.poll(state):
                     try:
-                        await producer.produce(article)
+                        new += await producer.produce(article)
                     except IngestError as exc:
                         print(f"newswatch ingest: {state.url}: {exc}", file=sys.stderr)
                 await producer.flush()
+                if monitor is not None:
+                    if state.failures > failures_before:
+                        monitor.health.failed(state.url, state.last_error or "failed")
+                    else:
+                        monitor.health.fetched(state.url, state.last_parsed, new)
+                    await monitor.check(producer.flush)
                 if not follow and state.last_error:
                     print(f"newswatch ingest: {state.url}: {state.last_error}", file=sys.stderr)
             if not follow:
                 return sum(1 for s in poller.states.values() if s.failures)
-            await asyncio.sleep(1.0)
+            if monitor is not None:
+                await monitor.check(producer.flush)
+            await asyncio.sleep(min(1.0, settings.feed_interval_s))
     finally:
         await fetcher.stop()
 

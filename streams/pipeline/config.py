@@ -117,6 +117,10 @@ class IngestView:
     """Feed polling limits (``newswatch ingest`` / ``run``)."""
 
     feed_max_items: int
+    feed_interval_s: float = 300.0
+    source_fail_after: int = 3
+    source_silent_factor: float = 3.0
+    source_min_silent_s: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,13 @@ def worker_config(settings: Settings) -> WorkerConfig:
         watchlist=WatchlistView(path=settings.watchlist, poll_s=settings.watchlist_poll_s),
         alerts=alerts_view(settings),
         fetch=FetchConfig.from_settings(settings),
-        ingest=IngestView(feed_max_items=settings.feed_max_items),
+        ingest=IngestView(
+            feed_max_items=settings.feed_max_items,
+            feed_interval_s=settings.feed_interval_s,
+            source_fail_after=settings.source_fail_after,
+            source_silent_factor=settings.source_silent_factor,
+            source_min_silent_s=settings.source_min_silent_s,
+        ),
         web=WebView(host=settings.web_host, port=settings.web_port),
         log=LogView(level=settings.log_level, json=settings.log_json),
         data_dir=Path(settings.data_dir),

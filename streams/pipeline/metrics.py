@@ -21,8 +21,16 @@ Exposed series (``METRIC_NAMES`` lists the family names as a scraper sees them):
     newswatch_fetch_refused_total{reason}              guarded-client refusals (SSRF guard)
     newswatch_alert_state_keys{table}                  keys held in the alert-state tables
                                                        (table: policy|sent), read at scrape
+    newswatch_partial_articles_total{source,reason}    enriched articles that look truncated
+    newswatch_source_*{source}                         feed health: consecutive_failures,
+                                                       last_success/last_new_item timestamps,
+                                                       items_last_fetch, items_today,
+                                                       baseline_items_per_day
+    newswatch_source_incident{source,kind}             1 while a source incident is open
+                                                       (source: first 100 seen, then "other")
 
-Label values must come from bounded sets: a source *kind* (``feed``, ``file``), language
+Label values must come from bounded sets: a source *kind* (``feed``, ``file``) or a source
+name capped by ``source_label`` (``MAX_SOURCE_LABELS``), language
 codes, rule ids, channel names, topic names, error class names.
 """
 
@@ -59,8 +67,19 @@ METRIC_NAMES = tuple(
         "watchlist_loaded_timestamp_seconds",
         "fetch_refused",
         "alert_state_keys",
+        "partial_articles",
     )
 )
+#: At most this many distinct ``source`` label values on per-source metrics; then "other".
+MAX_SOURCE_LABELS = 100
+#: Bounded ``reason`` label of newswatch_partial_articles_total (from the reason's text).
+PARTIAL_REASONS = {
+    "paywall": "paywall",
+    "feed summary": "feed_summary",
+    "ends with an ellipsis": "ellipsis",
+    "ends mid-sentence": "mid_sentence",
+    "teaser length": "teaser_length",
+}
 
 
 class Metrics:
@@ -81,6 +100,35 @@ class Metrics:
         )
         self._enriched = Counter(
             "articles_enriched", "Articles enriched.", ["language"], namespace=ns, registry=reg
+        )
+        self._partial = Counter(
+            "partial_articles",
+            "Enriched articles whose body looks truncated (teaser, paywall, feed summary), "
+            f"per source (at most {MAX_SOURCE_LABELS} sources, then 'other') and reason.",
+            ["source", "reason"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._sources: set[str] = set()
+        source_gauges = {
+            "consecutive_failures": "Consecutive failed fetches of a feed.",
+            "last_success_timestamp_seconds": "When a fetch of the source last succeeded.",
+            "last_new_item_timestamp_seconds": "When the source last brought a new item.",
+            "items_last_fetch": "Items parsed by the last successful fetch of a feed.",
+            "items_today": "New items from the source today (UTC).",
+            "baseline_items_per_day": "The source's usual new items per day (0: no baseline).",
+        }
+        self._source_gauges = {
+            key: Gauge(f"source_{key}", doc, ["source"], namespace=ns, registry=reg)
+            for key, doc in source_gauges.items()
+        }
+        self._source_incident = Gauge(
+            "source_incident",
+            "1 while a source-health incident is open (kind: failing, zero_items, silent, "
+            "low_volume).",
+            ["source", "kind"],
+            namespace=ns,
+            registry=reg,
         )
         self._enrich_seconds = Histogram(
             "enrich_seconds",
@@ -178,6 +226,40 @@ class Metrics:
         self._enrich_seconds.labels(language=language).observe(seconds)
         if confidence is not None:
             self._language_confidence.observe(confidence)
+
+    def article_partial(self, source: str | None, reason: str) -> None:
+        """An enriched article from ``source`` looks truncated for ``reason``."""
+        kind = next((v for k, v in PARTIAL_REASONS.items() if reason.startswith(k)), "other")
+        self._partial.labels(source=self.source_label(source), reason=kind).inc()
+
+    def sources_health(self, rows: Iterable[dict[str, object]]) -> None:
+        """Set the per-source gauges from ``SourceStats.snapshot`` rows (bounded sources)."""
+        fields = {
+            "consecutive_failures": "consecutive_failures",
+            "last_success_timestamp_seconds": "last_success",
+            "last_new_item_timestamp_seconds": "last_new_item",
+            "items_last_fetch": "items_last_fetch",
+            "items_today": "items_today",
+            "baseline_items_per_day": "baseline_per_day",
+        }
+        for row in rows:
+            label = self.source_label(str(row.get("source") or "unknown"))
+            for gauge, key in fields.items():
+                value = row.get(key)
+                number = float(value) if isinstance(value, (int, float)) else 0.0
+                self._source_gauges[gauge].labels(source=label).set(number)
+            open_kinds = row.get("incidents")
+            opened = set(open_kinds) if isinstance(open_kinds, list) else set()
+            for kind in ("failing", "zero_items", "silent", "low_volume"):
+                self._source_incident.labels(source=label, kind=kind).set(kind in opened)
+
+    def source_label(self, source: str | None) -> str:
+        """A bounded ``source`` label value: the first sources seen, then ``other``."""
+        name = " ".join((source or "unknown").split())[:64] or "unknown"
+        if name not in self._sources and len(self._sources) >= MAX_SOURCE_LABELS:
+            return "other"
+        self._sources.add(name)
+        return name
 
     def record_processed(self, topic: str, count: int = 1) -> None:
         """An agent consumed ``count`` records from ``topic``."""

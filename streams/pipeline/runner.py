@@ -129,10 +129,12 @@ def run_all(settings: Settings, *, feeds: list[str]) -> int:
 def _feed_task(
     settings: Settings, bootstrap: str, feeds: list[str]
 ) -> Callable[[Any], Awaitable[None]]:
-    async def poll(_app: Any) -> None:
+    async def poll(app: Any) -> None:
         from streams.ingest.producer import ArticleProducer, poll_feeds
 
         async with ArticleProducer(settings, bootstrap) as producer:
-            await poll_feeds(settings, producer, feeds, follow=True)
+            worker = getattr(app, "newswatch", None)
+            sink = worker.metrics.sources_health if worker is not None else None
+            await poll_feeds(settings, producer, feeds, follow=True, on_health=sink)
 
     return poll

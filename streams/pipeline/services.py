@@ -61,6 +61,8 @@ class MetricsSink(Protocol):
 
     def rule_matched(self, rule: str, count: int = 1) -> None: ...
 
+    def article_partial(self, source: str | None, reason: str) -> None: ...
+
     def dead_lettered(self, topic: str, reason: str = "error") -> None: ...
 
     def alert_sent(self, channel: str) -> None: ...
@@ -83,6 +85,9 @@ class NullMetrics:
         """Ignore."""
 
     def rule_matched(self, rule: str, count: int = 1) -> None:
+        """Ignore."""
+
+    def article_partial(self, source: str | None, reason: str) -> None:
         """Ignore."""
 
     def dead_lettered(self, topic: str, reason: str = "error") -> None:

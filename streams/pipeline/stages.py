@@ -29,6 +29,7 @@ from schemas.topics import Topics
 from streams.errors import RecordError
 from streams.kafka.codec import dead_letter_for, decode_record, dumps
 from streams.kafka.partition import partition_for
+from streams.pipeline.outcomes import publish_decision, publish_delivery
 from streams.pipeline.services import MatchFn, Outbox, PipelineServices
 from streams.watchlist.compile import CompiledWatchlist
 
@@ -125,6 +126,8 @@ async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServ
             event = result.model_copy(update={"matches": [match]})
             await services.outbox.send(topics.matches, match.rule_id.encode("utf-8"), dumps(event))
             services.metrics.rule_matched(match.rule_id)
+        if result.article.partial_text:
+            services.metrics.article_partial(article.source, result.article.partial_text)
         services.count("enriched")
         services.count("matches", len(result.matches))
         services.metrics.article_enriched(
@@ -202,6 +205,14 @@ async def decide(msg: InMessage, services: PipelineServices) -> None:
     for outcome in outcomes:
         services.count(f"decision:{outcome.action}")
         _count_outcome(services, outcome)
+        await publish_decision(
+            services,
+            event.article.id,
+            outcome,
+            source_topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+        )
         if outcome.alert is not None:
             alert = outcome.alert
             key, value = alert.alert_id.encode(), dumps(alert)
@@ -243,6 +254,8 @@ async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None
             kind = spec.split(":", 1)[0].strip().lower()
             if lane_of(kind) == lane:
                 services.metrics.alert_stale(kind)
+                await publish_delivery(services, alert, spec, "stale", "max age")
+        await services.outbox.flush()
         services.count(f"stale:{lane}")
         services.count("lane_done")
         return
@@ -259,6 +272,7 @@ async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None
             services.metrics.alert_sent(kind)
         elif result in ("dead_lettered", "unconfigured"):
             services.metrics.alert_failed(kind)
+        await publish_delivery(services, alert, spec, result)
     await services.outbox.flush()
     services.count(f"delivered:{lane}")
     services.count("lane_done")

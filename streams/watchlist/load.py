@@ -104,6 +104,7 @@ class LoadedWatchlist:
             entities=dict(sorted(self.entities.items())),
             concepts=dict(sorted(self.concepts.items())),
             rules=self.model.rules,
+            ops_channels=self.model.ops_channels,
         )
 
 

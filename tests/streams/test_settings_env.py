@@ -161,6 +161,10 @@ ROWS: dict[str, Row] = {
     "NEWSWATCH_FETCH_TIMEOUT": Row("3", lambda c: c.fetch.timeout_s == 3.0),
     "NEWSWATCH_FETCH_MAX_BYTES": Row("4096", lambda c: c.fetch.max_bytes == 4096),
     "NEWSWATCH_FEED_MAX_ITEMS": Row("50", lambda c: c.ingest.feed_max_items == 50),
+    "NEWSWATCH_FEED_INTERVAL": Row("60", lambda c: c.ingest.feed_interval_s == 60.0),
+    "NEWSWATCH_SOURCE_FAIL_AFTER": Row("5", lambda c: c.ingest.source_fail_after == 5),
+    "NEWSWATCH_SOURCE_SILENT_FACTOR": Row("4", lambda c: c.ingest.source_silent_factor == 4.0),
+    "NEWSWATCH_SOURCE_MIN_SILENT": Row("120", lambda c: c.ingest.source_min_silent_s == 120.0),
     # --- channels
     "SLACK_BOT_TOKEN": Row(
         "xoxb-secret", lambda c: _slack(c).token.get_secret_value() == "xoxb-secret"

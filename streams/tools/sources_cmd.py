@@ -1,0 +1,82 @@
+"""``newswatch sources``: the health of every polled source, from ``DATA_DIR/sources.json``.
+
+The feed loop (``newswatch ingest --follow`` / ``newswatch run FEEDS``) rewrites the file
+after every fetch; this command only reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from streams.ingest.sources import read_sources
+
+__all__ = ["SORT_KEYS", "run_sources", "sources_table"]
+
+SORT_KEYS = ("status", "source", "failures", "last_success", "last_new_item", "items")
+_ORDER = {"failing": 0, "format changed": 1, "silent": 2, "low volume": 3, "healthy": 4}
+
+
+def _ago(epoch: Any, now: float) -> str:
+    if not isinstance(epoch, (int, float)):
+        return "never"
+    seconds = max(0.0, now - float(epoch))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def _key(sort: str) -> Any:
+    def key(row: dict[str, Any]) -> Any:
+        if sort == "status":
+            return (_ORDER.get(row.get("status", ""), 9), row.get("source", ""))
+        if sort == "failures":
+            return (-int(row.get("consecutive_failures") or 0), row.get("source", ""))
+        if sort == "items":
+            return (-int(row.get("items_today") or 0), row.get("source", ""))
+        if sort in ("last_success", "last_new_item"):
+            return (float(row.get(sort) or 0.0), row.get("source", ""))
+        return row.get("source", "")
+
+    return key
+
+
+def sources_table(rows: list[dict[str, Any]], *, now: float, sort: str = "status") -> str:
+    """The terminal table, sorted by ``sort`` (one of ``SORT_KEYS``)."""
+    ordered = sorted(rows, key=_key(sort))
+    head = (
+        f"{'source':<44} {'status':<15} {'last success':>13} {'last new item':>14} "
+        f"{'fails':>5} {'items/fetch':>11} {'today':>6} {'baseline/d':>10}  last error"
+    )
+    lines = [head]
+    for r in ordered:
+        base = r.get("baseline_per_day")
+        items = r.get("items_last_fetch")
+        lines.append(
+            f"{str(r.get('source', ''))[:44]:<44} {r.get('status', ''):<15} "
+            f"{_ago(r.get('last_success'), now):>13} {_ago(r.get('last_new_item'), now):>14} "
+            f"{r.get('consecutive_failures', 0):>5} {('-' if items is None else items):>11} "
+            f"{r.get('items_today', 0):>6} {('-' if base is None else f'{base:.1f}'):>10}  "
+            f"{(r.get('last_error') or '')[:80]}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_sources(data_dir: Path, *, as_json: bool = False, sort: str = "status") -> int:
+    """Print the table (or JSON); exit code 1 when a source is not healthy, 0 otherwise."""
+    data = read_sources(data_dir)
+    listed = data.get("sources")
+    rows = [r for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
+    if as_json:
+        print(json.dumps({**data, "sources": sorted(rows, key=_key(sort))}, indent=2))
+    elif not rows:
+        print(
+            f"no source health yet ({data_dir / 'sources.json'}): "
+            "run `newswatch ingest --follow` or `newswatch run FEEDS`"
+        )
+    else:
+        print(sources_table(rows, now=time.time(), sort=sort), end="")
+    return 1 if any(r.get("status") != "healthy" for r in rows) else 0
