@@ -13,9 +13,12 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from streams.enrich import EnrichConfig
 
 __all__ = [
     "prepare_topics",
@@ -46,22 +49,23 @@ def stop_worker_soon() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def warm_up_language_detector(settings: Settings) -> None:
+def warm_up_language_detector(config: EnrichConfig, *, workers: int = 1) -> None:
     """Load the language detector's models now, before the event loop runs (thread mode).
 
     lingua loads its models in Rust holding the GIL for seconds (9 s measured on a busy
     2-core host). Done in the enricher thread after start-up, that froze the event loop and
     mode's consumer-thread keepalive logged "[ERROR] Thread keepalive is not responding" on
-    every start. Here nothing runs yet; the detector is cached per process, so the enricher
-    thread's own warm-up finds it loaded. Process mode detects in child processes: no-op.
+    every start. Here nothing runs yet; the detector is cached per process (keyed by its
+    languages, so ``config`` must be the enricher's own), and the enricher thread's warm-up
+    finds it loaded. Process mode detects in child processes: no-op.
     """
-    if settings.enrich_workers > 1:
+    if workers > 1:
         return
     from streams.enrich.language import LanguageIdentifier
-    from streams.pipeline.runtime import enrich_config
 
-    config = enrich_config(settings)
-    LanguageIdentifier(config.languages, sample_chars=config.language_sample_chars).warm_up()
+    LanguageIdentifier(
+        config.detected_languages(), sample_chars=config.language_sample_chars
+    ).warm_up()
 
 
 def start_worker(
@@ -79,8 +83,9 @@ def start_worker(
 
     config = logging_config(json_logs=settings.log_json, level=settings.log_level)
     logging.config.dictConfig(config)  # before create_app: it logs the watch-list version
-    warm_up_language_detector(settings)
     app = create_app(settings, bootstrap=bootstrap)
+    built = app.newswatch  # type: ignore[attr-defined]
+    warm_up_language_detector(built.enricher.config, workers=built.config.enrich.workers)
     if task is not None:
 
         @faust_task(app)
