@@ -19,6 +19,8 @@ SCHEMA_FILES: dict[str, str] = {
     "enriched-article.schema.json": "schemas.records:EnrichedArticle",
     "alert.schema.json": "schemas.records:AlertRecord",
     "dead-letter.schema.json": "schemas.records:DeadLetter",
+    "silence.schema.json": "schemas.records:Silence",
+    "feedback.schema.json": "schemas.records:Feedback",
     "watchlist.schema.json": "schemas.watchlist:Watchlist",
 }
 

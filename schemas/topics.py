@@ -12,6 +12,9 @@ topic (agents, dead letters, ``ensure_topics``, the deploy files' tests) reads i
     alerts.lane.local                     Slack holds only its own lane)
     articles.raw.dlq    DeadLetter
     alerts.dlq          DeadLetter
+    alerts.silences     Silence           key: silence id (compacted: the latest record of an
+                                          id is its state; every worker reads all of it)
+    alerts.feedback     Feedback          key: alert id (judgements from Slack buttons)
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Topics:
     lane_local: str = "alerts.lane.local"
     raw_dlq: str = "articles.raw.dlq"
     alerts_dlq: str = "alerts.dlq"
+    silences: str = "alerts.silences"
+    feedback: str = "alerts.feedback"
 
     @classmethod
     def prefixed(cls, prefix: str) -> Topics:

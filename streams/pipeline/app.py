@@ -87,7 +87,10 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
             "alert-digest", default=None, partitions=settings.partitions, use_partitioner=True
         ),
     )
-    worker = build_worker(settings, outbox=FaustOutbox(app), state=state, bootstrap=bootstrap)
+    outbox = FaustOutbox(app)
+    worker = build_worker(
+        settings, outbox=outbox, state=state, bootstrap=bootstrap, follow_silences=True
+    )
     wk: Worker = worker
     config = worker.config
     register_agents(

@@ -22,6 +22,7 @@ from alerts.channels import build_channels
 from alerts.deliver import Deliverer
 from alerts.render import Renderer
 from alerts.service import AlertDecider, AlertSender, unreachable_channels
+from alerts.silences import SilenceBook
 from schemas.records import DeadLetter, EnrichedArticle, RawArticle
 from streams.enrich import AsyncEnricher
 from streams.kafka.codec import dumps
@@ -29,6 +30,7 @@ from streams.kafka.probe import BrokerProbe
 from streams.pipeline.config import WorkerConfig, configured_kinds, worker_config
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.services import MetricsSink, Outbox, PipelineServices
+from streams.pipeline.silences import SilenceFeed
 from streams.pipeline.web import HealthState
 from streams.settings import Settings
 from streams.watchlist import WatchlistReloader, match_article
@@ -67,6 +69,8 @@ class Worker:
         health: HealthState,
         metrics: Metrics,
         probe: BrokerProbe,
+        silences: SilenceBook,
+        silence_feed: SilenceFeed | None = None,
     ) -> None:
         self.config = config
         self.services = services
@@ -77,6 +81,8 @@ class Worker:
         self.health = health
         self.metrics = metrics
         self.probe = probe
+        self.silences = silences
+        self.silence_feed = silence_feed
         self.bootstrap = probe.bootstrap
         self.ready = asyncio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
@@ -97,6 +103,9 @@ class Worker:
             self.deliverer.note_assignment()  # alerts decided before this start: reconcile
             await self.deliverer.start()
             stack.push_async_callback(self.deliverer.stop)
+            if self.silence_feed is not None:  # every silence so far, before the first decision
+                await self.silence_feed.start()
+                stack.push_async_callback(self.silence_feed.stop)
         except BaseException:
             await stack.aclose()
             raise
@@ -177,8 +186,12 @@ def build_worker(
     state: AlertState | None = None,
     metrics: Metrics | None = None,
     bootstrap: str | None = None,
+    follow_silences: bool = False,
 ) -> Worker:
     """Build every service of a worker from ``settings`` (loads and validates the watch-list).
+
+    ``follow_silences``: read ``alerts.silences`` at start and follow it (the Faust worker);
+    tools and tests without a broker leave it off and fill ``worker.silences`` themselves.
 
     Raises the watch-list's or the templates' error (``file:line:col``) for a bad file.
     """
@@ -225,11 +238,13 @@ def build_worker(
         digest_check_s=min(60.0, max(0.5, settings.digest_interval_s / 4)),
     )
     alerts = config.alerts
+    silences = SilenceBook()
     decider = AlertDecider(
         state.policy,
         config=alerts.policy,
         test_channel=alerts.test_channel,
         max_age_s=alerts.max_age_s,
+        silences=silences,
     )
     sender = AlertSender(deliverer, max_age_s=alerts.max_age_s)
 
@@ -238,6 +253,7 @@ def build_worker(
 
     metrics.track_state_size("policy", lambda: len(state.policy))
     metrics.track_state_size("sent", lambda: len(state.sent))
+    metrics.track_silences(lambda kind: sum(s.kind == kind for s in silences.active()))
     sink: MetricsSink = metrics
     services = PipelineServices(
         topics=topics,
@@ -251,6 +267,15 @@ def build_worker(
         max_record_bytes=config.kafka.max_record_bytes,
         counters=counters,
     )
+    probe = BrokerProbe(settings, bootstrap or config.kafka.bootstrap_servers)
+    feed = None
+    if follow_silences:
+        feed = SilenceFeed(
+            silences,
+            bootstrap=probe.bootstrap,
+            topic=topics.silences,
+            client=probe.security.client_kwargs(),
+        )
     return Worker(
         config,
         services,
@@ -260,5 +285,7 @@ def build_worker(
         http=http,
         health=health,
         metrics=metrics,
-        probe=BrokerProbe(settings, bootstrap or config.kafka.bootstrap_servers),
+        probe=probe,
+        silences=silences,
+        silence_feed=feed,
     )

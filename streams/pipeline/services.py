@@ -73,6 +73,8 @@ class MetricsSink(Protocol):
 
     def alert_stale(self, channel: str) -> None: ...
 
+    def alert_silenced(self, channel: str) -> None: ...
+
 
 class NullMetrics:
     """A metrics sink that records nothing (tools, tests, benchmarks)."""
@@ -101,6 +103,9 @@ class NullMetrics:
         """Ignore."""
 
     def alert_stale(self, channel: str) -> None:
+        """Ignore."""
+
+    def alert_silenced(self, channel: str) -> None:
         """Ignore."""
 
 
