@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from alerts.channels import build_channels
+from alerts.channels.slack import SlackChannel
 from alerts.deliver import Deliverer
 from alerts.render import Renderer
 from alerts.service import AlertDecider, AlertSender, unreachable_channels
@@ -28,6 +29,7 @@ from streams.enrich import AsyncEnricher
 from streams.kafka.codec import dumps
 from streams.kafka.probe import BrokerProbe
 from streams.pipeline.config import WorkerConfig, configured_kinds, worker_config
+from streams.pipeline.interactions import MessageUpdater, SlackInteractions
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.services import MetricsSink, Outbox, PipelineServices
 from streams.pipeline.silences import SilenceFeed
@@ -71,6 +73,7 @@ class Worker:
         probe: BrokerProbe,
         silences: SilenceBook,
         silence_feed: SilenceFeed | None = None,
+        interactions: SlackInteractions | None = None,
     ) -> None:
         self.config = config
         self.services = services
@@ -83,6 +86,8 @@ class Worker:
         self.probe = probe
         self.silences = silences
         self.silence_feed = silence_feed
+        #: ``POST /slack/interactions``; None unless ``SLACK_SIGNING_SECRET`` is set
+        self.interactions = interactions
         self.bootstrap = probe.bootstrap
         self.ready = asyncio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
@@ -117,6 +122,8 @@ class Worker:
     async def stop(self) -> None:
         """Stop everything started, in reverse order; safe to call twice."""
         self.ready.clear()
+        if self.interactions is not None:
+            await self.interactions.drain()
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()
@@ -276,6 +283,22 @@ def build_worker(
             topic=topics.silences,
             client=probe.security.client_kwargs(),
         )
+    interactions = None
+    secret = config.web.slack_signing_secret
+    if secret is not None and secret.get_secret_value():
+        slack = channels.get("slack")
+        updater: MessageUpdater | None = slack if isinstance(slack, SlackChannel) else None
+        interactions = SlackInteractions(
+            signing_secret=secret.get_secret_value(),
+            outbox=outbox,
+            topics=topics,
+            metrics=metrics,
+            silences=silences,
+            updater=updater,
+            watchlist_version=lambda: watchlist.current.version if watchlist.current else "",
+            snooze_s=config.web.slack_snooze_s,
+            mute_s=config.web.slack_mute_s,
+        )
     return Worker(
         config,
         services,
@@ -288,4 +311,5 @@ def build_worker(
         probe=probe,
         silences=silences,
         silence_feed=feed,
+        interactions=interactions,
     )
