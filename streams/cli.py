@@ -335,6 +335,13 @@ def replay(
     labels: Annotated[
         str | None, typer.Option(help='labels JSONL: {"id", "rule", "relevant": true|false}')
     ] = None,
+    labels_from_topic: Annotated[
+        bool,
+        typer.Option(
+            "--labels-from-topic",
+            help="labels from the Slack feedback on alerts.feedback (relevant / not relevant)",
+        ),
+    ] = False,
     report: Annotated[
         str | None, typer.Option(help="HTML report path (default: DATA_DIR/reports/...)")
     ] = None,
@@ -370,6 +377,7 @@ def replay(
         until=_time_option(until, "--until"),
         topic=topic,
         labels=Path(labels) if labels else None,
+        labels_from_topic=labels_from_topic,
         report=Path(report) if report else None,
         json_path=Path(json_out) if json_out else None,
         inputs=[Path(p) for p in inputs or []],
