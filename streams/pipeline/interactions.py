@@ -22,7 +22,7 @@ import hmac
 import json
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 INTERACTIONS_PATH = "/slack/interactions"
 MAX_BODY = 64 * 1024
 WINDOW_S = 300.0
-PRECISION_WINDOW = 50  # judgements per rule in the rolling precision
 
 
 class MessageUpdater(Protocol):
@@ -97,7 +96,6 @@ class SlackInteractions:
         self.clock = clock
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._judged: dict[str, deque[bool]] = {}
 
     # ------------------------------------------------------------------ request
     def handle(self, headers: Mapping[str, str], body: bytes | None) -> Response:
@@ -183,16 +181,8 @@ class SlackInteractions:
         )
         await self.outbox.send(self.topics.feedback, ids["a"].encode(), dumps(feedback))
         await self.outbox.flush()
-        self.metrics.feedback_recorded(ids["r"], verdict, self._precision(ids["r"], verdict))
         log.info("feedback %s on alert %s (rule %s) by %s", verdict, ids["a"], ids["r"], user)
         await self._update_message(click, verdict, user, now, silence)
-
-    def _precision(self, rule: str, verdict: str) -> float | None:
-        if verdict not in ("relevant", "not_relevant"):
-            return None
-        judged = self._judged.setdefault(rule, deque(maxlen=PRECISION_WINDOW))
-        judged.append(verdict == "relevant")
-        return sum(judged) / len(judged)
 
     async def _update_message(
         self, click: _Click, verdict: Any, user: str, now: float, silence: Silence | None

@@ -32,7 +32,7 @@ from streams.pipeline.config import WorkerConfig, configured_kinds, worker_confi
 from streams.pipeline.interactions import MessageUpdater, SlackInteractions
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.services import MetricsSink, Outbox, PipelineServices
-from streams.pipeline.silences import SilenceFeed
+from streams.pipeline.silences import FeedbackFeed, SilenceFeed
 from streams.pipeline.web import HealthState
 from streams.settings import Settings
 from streams.watchlist import WatchlistReloader, match_article
@@ -74,6 +74,7 @@ class Worker:
         silences: SilenceBook,
         silence_feed: SilenceFeed | None = None,
         interactions: SlackInteractions | None = None,
+        feedback_feed: FeedbackFeed | None = None,
     ) -> None:
         self.config = config
         self.services = services
@@ -88,6 +89,7 @@ class Worker:
         self.silence_feed = silence_feed
         #: ``POST /slack/interactions``; None unless ``SLACK_SIGNING_SECRET`` is set
         self.interactions = interactions
+        self.feedback_feed = feedback_feed
         self.bootstrap = probe.bootstrap
         self.ready = asyncio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
@@ -111,6 +113,9 @@ class Worker:
             if self.silence_feed is not None:  # every silence so far, before the first decision
                 await self.silence_feed.start()
                 stack.push_async_callback(self.silence_feed.stop)
+            if self.feedback_feed is not None:
+                await self.feedback_feed.start()
+                stack.push_async_callback(self.feedback_feed.stop)
         except BaseException:
             await stack.aclose()
             raise
@@ -275,13 +280,17 @@ def build_worker(
         counters=counters,
     )
     probe = BrokerProbe(settings, bootstrap or config.kafka.bootstrap_servers)
-    feed = None
+    feed = feedback_feed = None
     if follow_silences:
+        client = probe.security.client_kwargs()
         feed = SilenceFeed(
-            silences,
+            silences, bootstrap=probe.bootstrap, topic=topics.silences, client=client
+        )
+        feedback_feed = FeedbackFeed(
+            metrics.feedback_recorded,
             bootstrap=probe.bootstrap,
-            topic=topics.silences,
-            client=probe.security.client_kwargs(),
+            topic=topics.feedback,
+            client=client,
         )
     interactions = None
     secret = config.web.slack_signing_secret
@@ -312,4 +321,5 @@ def build_worker(
         silences=silences,
         silence_feed=feed,
         interactions=interactions,
+        feedback_feed=feedback_feed,
     )

@@ -13,16 +13,17 @@ A worker is ready only after it has read the topic up to its end.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from alerts.silences import SilenceBook
-from schemas.records import Silence
+from schemas.records import Feedback, Silence
 from streams.kafka.follow import TopicFollower
 
-__all__ = ["SilenceFeed"]
+__all__ = ["FeedbackFeed", "SilenceFeed"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,55 @@ class SilenceFeed:
         """Read every silence so far, then follow new ones."""
         await self.follower.start()
         log.info("silences: %d known, %d active", len(self.book), len(self.book.active()))
+
+    async def stop(self) -> None:
+        """Stop following."""
+        await self.follower.stop()
+
+
+#: Judgements per rule in the rolling precision of ``newswatch_feedback_precision``.
+PRECISION_WINDOW = 50
+
+
+class FeedbackFeed:
+    """Follows ``alerts.feedback``: counts judgements and a rolling precision per rule.
+
+    Every worker reads the whole topic (like silences), so each ``/metrics`` shows the same
+    figures: precision = relevant / (relevant + not relevant) over the rule's last
+    ``PRECISION_WINDOW`` relevance judgements.
+    """
+
+    def __init__(
+        self,
+        record: Callable[[str, str, float | None], None],
+        *,
+        bootstrap: str,
+        topic: str,
+        client: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.record = record
+        self.follower = TopicFollower(bootstrap, topic, self.on_record, client=client)
+        self._judged: dict[str, deque[bool]] = {}
+
+    def on_record(self, key: bytes | None, value: bytes | None) -> None:
+        """Count one feedback record (invalid ones are skipped)."""
+        if value is None:
+            return
+        try:
+            feedback = Feedback.model_validate_json(value)
+        except ValidationError:
+            log.warning("ignoring an invalid feedback record (key %r)", key)
+            return
+        precision = None
+        if feedback.verdict in ("relevant", "not_relevant"):
+            judged = self._judged.setdefault(feedback.rule_id, deque(maxlen=PRECISION_WINDOW))
+            judged.append(feedback.verdict == "relevant")
+            precision = sum(judged) / len(judged)
+        self.record(feedback.rule_id, feedback.verdict, precision)
+
+    async def start(self) -> None:
+        """Read the feedback so far, then follow."""
+        await self.follower.start()
 
     async def stop(self) -> None:
         """Stop following."""

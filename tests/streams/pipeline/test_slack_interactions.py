@@ -142,20 +142,29 @@ def test_clicks_record_feedback_update_the_message_and_bad_requests_get_401(
         alert["story_id"],
     )
     assert feedback["article_id"] == "fb-1" and feedback["watchlist_version"]
-    assert wait_until(lambda: len(fake.updates) == 1, timeout=10), worker.log_tail()
+    assert wait_until(lambda: len(fake.updates) >= 1, timeout=10), worker.log_tail()
     note = slack.messages()[0]["blocks"][-1]
     assert note["block_id"] == "nw_feedback"
     assert "<@U0ANALYST> marked this *not relevant*" in note["elements"][0]["text"]
 
     samples = scrape_metrics(worker.web_port)
-    for outcome in ("forged", "unsigned", "stale", "replayed", "too_large", "accepted"):
+    for outcome in ("forged", "unsigned", "stale", "replayed", "too_large"):
         assert metric_value(samples, "newswatch_slack_interactions_total", outcome=outcome) == 1
-    assert metric_value(samples, "newswatch_feedback_precision", rule="r0") == 0.0
+    relevant = fake.interaction_payload(slack.messages()[0], "nw_relevant", user_id="U0OTHER")
+    assert _post(worker, *signed_interaction(relevant, SECRET)).status_code == 200
+
+    def precision() -> float:
+        samples = scrape_metrics(worker.web_port)
+        return metric_value(samples, "newswatch_feedback_precision", rule="r0")
+
+    assert wait_until(lambda: precision() == 0.5, timeout=20)  # 1 relevant of 2 judgements
 
     # mute this story: its next update is recorded as silenced, not sent
     mute = fake.interaction_payload(slack.messages()[0], "nw_mute_story", user_id="U0ANALYST")
     assert _post(worker, *signed_interaction(mute, SECRET)).status_code == 200
     assert wait_until(lambda: len(_records(settings, "alerts.silences")) == 1, timeout=20)
+    samples = scrape_metrics(worker.web_port)
+    assert metric_value(samples, "newswatch_slack_interactions_total", outcome="accepted") == 3
     (silence,) = _records(settings, "alerts.silences")
     assert (silence["kind"], silence["story_id"]) == ("story", alert["story_id"])
     produce_values(settings.bootstrap_servers, settings.topic("articles.raw"), [_article(2)])
