@@ -52,7 +52,9 @@ def _duration(seconds: float) -> str:
         return f"{int(seconds // 86400)} d"
     if seconds % 3600 == 0:
         return f"{int(seconds // 3600)} h"
-    return f"{int(seconds // 60)} min"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)} min"
+    return f"{int(seconds)} s"
 
 
 class ButtonValue(dict[str, str]):

@@ -4,7 +4,8 @@ A worker subprocess posts alerts with four feedback buttons to the fake Slack se
 test sends the interaction payloads Slack would send (signed like Slack signs them) to the
 worker's ``POST /slack/interactions``: a valid click records feedback on ``alerts.feedback``
 and updates the message (``chat.update``); forged, unsigned, stale and replayed requests get
-401 and are counted; *Mute this story* silences the story's next update.
+401 and are counted; *Mute this story* silences the story's next update; *Snooze this
+rule* (20 s in this worker) silences the rule's next alert and the one after expiry is sent.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ pytestmark = pytest.mark.broker
 TOKEN = "xoxb-feedback"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BUTTONS = ["nw_relevant", "nw_not_relevant", "nw_mute_story", "nw_snooze_rule"]
+SNOOZE_S = 20
 TEXT = (
     "The harbour authority seized a shipment of zorblax drones at the northern quay on Monday. "
     "Customs officers said the crates were declared as farm equipment and carried forged "
@@ -58,6 +60,16 @@ def _article(n: int, text: str = TEXT) -> tuple[bytes, bytes]:
         "language": "en",
     }
     return article["id"].encode(), json.dumps(article).encode()
+
+
+OTHER = (
+    "Police in the capital arrested three men suspected of selling zorblax components to a "
+    "foreign buyer. Prosecutors said the group used shell firms and encrypted messaging to "
+    "hide the deals, which ran for almost two years before an informant came forward.",
+    "A parliamentary committee opened hearings into zorblax exports after auditors found "
+    "gaps in licence records. Ministers were asked to explain why several shipments left the "
+    "country without the required end-user certificates and who signed the waivers.",
+)
 
 
 @pytest.fixture
@@ -79,7 +91,12 @@ def running(
         log_level="info",
     )
     asyncio.run(ensure_topics(settings))
-    env = {**settings_env(settings), "NEWSWATCH_LANGUAGES": "en", "SLACK_SIGNING_SECRET": SECRET}
+    env = {
+        **settings_env(settings),
+        "NEWSWATCH_LANGUAGES": "en",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "NEWSWATCH_SLACK_SNOOZE": str(SNOOZE_S),
+    }
     worker = WorkerProcess(env, web_port=free_port(), log_path=tmp_path / "worker.log")
     worker.start()
     try:
@@ -110,7 +127,7 @@ def test_clicks_record_feedback_update_the_message_and_bad_requests_get_401(
     (message,) = slack.messages()
     actions = [b for b in message["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in actions[0]["elements"]] == BUTTONS
-    assert "24 h" in actions[0]["elements"][3]["text"]["text"]
+    assert actions[0]["elements"][3]["text"]["text"] == f"Snooze this rule for {SNOOZE_S} s"
     fake = slack.slack
 
     # forged, unsigned and stale requests
@@ -177,4 +194,28 @@ def test_clicks_record_feedback_update_the_message_and_bad_requests_get_401(
     assert update["kind"] == "update" and update["silenced_by"] == silence["id"]
     time.sleep(1.0)
     assert len(slack.messages()) == 1
+
+    # snooze this rule: its next alert (a new story) is silenced, the one after expiry is sent
+    snooze = fake.interaction_payload(slack.messages()[0], "nw_snooze_rule", user_id="U0ANALYST")
+    assert _post(worker, *signed_interaction(snooze, SECRET)).status_code == 200
+    assert wait_until(lambda: len(_records(settings, "alerts.silences")) == 2, timeout=20)
+    rule_silence = next(s for s in _records(settings, "alerts.silences") if s["kind"] == "rule")
+    produce_values(
+        settings.bootstrap_servers, settings.topic("articles.raw"), [_article(3, OTHER[0])]
+    )
+    assert wait_until(lambda: _alert_of(settings, "fb-3") is not None, timeout=60)
+    assert _alert_of(settings, "fb-3")["silenced_by"] == rule_silence["id"]
+    time.sleep(max(0.0, rule_silence["ends_at"] - time.time()) + 0.5)
+    produce_values(
+        settings.bootstrap_servers, settings.topic("articles.raw"), [_article(4, OTHER[1])]
+    )
+    assert wait_until(lambda: len(slack.messages()) == 2, timeout=60), worker.log_tail()
+    assert "outlet4.example" in json.dumps(slack.messages()[1])
+    assert _alert_of(settings, "fb-4").get("silenced_by") is None
     assert worker.alive()
+
+
+def _alert_of(settings: Settings, article_id: str) -> dict[str, Any] | None:
+    """The last record on ``alerts`` for ``article_id``, if any."""
+    found = [a for a in _records(settings, "alerts") if a["article"]["id"] == article_id]
+    return found[-1] if found else None
