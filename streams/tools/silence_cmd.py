@@ -13,10 +13,11 @@ import time
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from alerts.silences import SilenceBook, new_silence, parse_duration
 from schemas.records import Silence
-from streams.errors import ConfigError
+from streams.errors import BrokerError, ConfigError
 from streams.kafka.codec import dumps
 from streams.kafka.follow import read_whole_topic
 from streams.kafka.security import KafkaSecurity
@@ -43,6 +44,13 @@ def format_silence(silence: Silence, now: float) -> str:
 
 
 async def _produce(settings: Settings, silence: Silence) -> None:
+    try:
+        await _send(settings, silence)
+    except (KafkaError, OSError) as exc:
+        raise BrokerError(f"cannot produce to {settings.topics.silences}: {exc}") from None
+
+
+async def _send(settings: Settings, silence: Silence) -> None:
     await ensure_topics(settings)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers,
@@ -59,6 +67,13 @@ async def _produce(settings: Settings, silence: Silence) -> None:
 
 
 async def _book(settings: Settings) -> SilenceBook:
+    try:
+        return await _read_book(settings)
+    except (KafkaError, OSError) as exc:
+        raise BrokerError(f"cannot read {settings.topics.silences}: {exc}") from None
+
+
+async def _read_book(settings: Settings) -> SilenceBook:
     records = await read_whole_topic(
         settings.bootstrap_servers,
         settings.topics.silences,
