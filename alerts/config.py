@@ -78,6 +78,10 @@ class SlackConfig(_Config):
     default_channel: str = "#newswatch"
     timeout_s: float = Field(10.0, gt=0)
     pacing: PacingConfig = PacingConfig(rate_per_s=1.0, burst=3)
+    #: feedback buttons on every alert (on when the interactivity endpoint is configured)
+    buttons: bool = False
+    #: how long the "Snooze this rule" button silences the rule (shown on the button)
+    snooze_s: float = Field(86400.0, gt=0)
 
     @field_validator("api_url")
     @classmethod

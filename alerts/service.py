@@ -5,7 +5,9 @@ Two halves, each owned by one agent of the worker (and usable with dicts in tool
 ``AlertDecider.decide(event)``
     one match event (``articles.matches``) → one :class:`Outcome` per match: stale (older
     than ``max_age_s`` by its ingested time: nothing is decided or recorded), or the policy's
-    new / update / throttled / duplicate. Replayed articles are decided in their own state
+    new / update / throttled / duplicate, or ``silenced`` when a story mute or rule snooze
+    (:class:`alerts.silences.SilenceBook`) holds the alert back: the alert is recorded (with
+    ``silenced_by``) but has no delivery work. Replayed articles are decided in their own state
     namespace (``<rule>|replay|…``) and routed to the test channel only, so they never change
     live alerting.
 ``AlertSender.deliver(alert, lane)``
@@ -25,6 +27,7 @@ from typing import Any, Literal
 from alerts.config import PolicyConfig
 from alerts.deliver import Deliverer, DeliveryReport
 from alerts.policy import AlertPolicy
+from alerts.silences import SilenceBook
 from schemas.channels import CHANNEL_KINDS, SpecSyntaxError, parse_channel_spec
 from schemas.records import AlertRecord, EnrichedArticle
 from schemas.topics import LANE_NAMES
@@ -42,7 +45,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-OutcomeAction = Literal["new", "update", "throttled", "duplicate", "stale", "failed"]
+OutcomeAction = Literal["new", "update", "throttled", "duplicate", "stale", "failed", "silenced"]
 
 #: Delivery lanes: one deliver agent each. Slack's 429 pauses stay in the Slack lane; email
 #: (SMTP, digests) has its own; the quick local and webhook channels share one.
@@ -75,7 +78,7 @@ def lane_of(kind: str) -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one (article, rule) match; ``alert`` is set for new and update."""
+    """What became of one (article, rule) match; ``alert`` is set for new, update, silenced."""
 
     rule_id: str
     action: OutcomeAction
@@ -139,8 +142,10 @@ class AlertDecider:
         max_age_s: float,
         clock: Callable[[], float] = time.time,
         prune_every_s: float = 60.0,
+        silences: SilenceBook | None = None,
     ) -> None:
         self.clock = clock
+        self.silences = silences
         self.test_channel = test_channel
         self.max_age_s = max_age_s
         self.live = AlertPolicy(state, clock=clock, config=config)
@@ -183,13 +188,29 @@ class AlertDecider:
                 decision = self.live.decide(event, match)
                 policy = self.live
             self._maybe_prune(policy, match.rule_id, match.throttle_window_s or 0.0, now)
+            action: OutcomeAction = decision.action
+            alert, reason = decision.alert, decision.reason
+            silence = None
+            if alert is not None and not article.replayed and self.silences is not None:
+                silence = self.silences.match(alert.rule_id, alert.story_id, now)
+            if alert is not None and silence is not None:
+                log.info(
+                    "alert %s of rule %s silenced by %s (%s until %.0f)",
+                    alert.alert_id,
+                    alert.rule_id,
+                    silence.id,
+                    silence.kind,
+                    silence.ends_at,
+                )
+                action, reason = "silenced", f"{silence.kind} silence {silence.id}"
+                alert = alert.model_copy(update={"silenced_by": silence.id})
             outcomes.append(
                 Outcome(
                     match.rule_id,
-                    decision.action,
-                    decision.alert,
+                    action,
+                    alert,
                     channels,
-                    decision.reason,
+                    reason,
                     article.replayed,
                     age,
                     story_id=decision.story_id,

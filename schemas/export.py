@@ -20,6 +20,8 @@ SCHEMA_FILES: dict[str, str] = {
     "alert.schema.json": "schemas.records:AlertRecord",
     "dead-letter.schema.json": "schemas.records:DeadLetter",
     "outcome.schema.json": "schemas.records:OutcomeRecord",
+    "silence.schema.json": "schemas.records:Silence",
+    "feedback.schema.json": "schemas.records:Feedback",
     "watchlist.schema.json": "schemas.watchlist:Watchlist",
 }
 

@@ -12,6 +12,8 @@ Topic → model:
     alerts.outcomes     OutcomeRecord (what became of every match and every delivery)
     articles.raw.dlq    DeadLetter
     alerts.dlq          DeadLetter
+    alerts.silences     Silence (key: silence id; the latest record of an id is its state)
+    alerts.feedback     Feedback (key: alert id)
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ __all__ = [
     "EnrichedArticle",
     "Entity",
     "Evidence",
+    "Feedback",
     "Lemma",
     "Match",
     "OutcomeRecord",
     "RawArticle",
     "Sentence",
+    "Silence",
     "Span",
+    "Verdict",
 ]
 
 MAX_ID_CHARS = 512
@@ -199,6 +204,11 @@ class AlertRecord(_Record):
     watchlist_version: str
     created_at: float
     ingested_at: float | None = None
+    silenced_by: str | None = Field(
+        default=None,
+        description="id of the silence (story mute or rule snooze) that held this alert back: "
+        "recorded on `alerts`, never delivered",
+    )
 
 
 class DeadLetter(_Record):
@@ -247,3 +257,44 @@ class OutcomeRecord(_Record):
     source_topic: str | None = None
     partition: int | None = None
     offset: int | None = None
+
+
+class Silence(_Record):
+    """A story mute or rule snooze on ``alerts.silences``; the latest record of an id wins.
+
+    ``kind="rule"`` silences every alert of ``rule_id``; ``kind="story"`` silences the alerts
+    (new and updates) of one story of that rule. A silence holds while
+    ``starts_at <= now < ends_at``; expiring it early re-publishes it with ``ends_at = now``.
+    """
+
+    id: str = Field(min_length=1, max_length=128, description="silence id (the record key)")
+    kind: Literal["rule", "story"]
+    rule_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    story_id: str | None = Field(
+        default=None, max_length=MAX_ID_CHARS, description="for kind=story: the muted story"
+    )
+    starts_at: float = Field(description="epoch seconds the silence begins")
+    ends_at: float = Field(description="epoch seconds the silence ends (expiry)")
+    reason: str = Field(default="", max_length=2_000)
+    created_by: str = Field(default="", max_length=256, description="Slack user id or 'cli:<user>'")
+    created_at: float
+
+
+Verdict = Literal["relevant", "not_relevant", "mute_story", "snooze_rule"]
+
+
+class Feedback(_Record):
+    """One judgement of an alert by the person who received it (``alerts.feedback``)."""
+
+    alert_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    rule_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    article_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    story_id: str = Field(max_length=MAX_ID_CHARS)
+    verdict: Verdict
+    user_id: str = Field(max_length=256, description="Slack user id of who clicked")
+    at: float = Field(description="epoch seconds of the judgement")
+    watchlist_version: str = Field(max_length=256)
+    source: Literal["slack", "cli", "email"] = "slack"
+    silence_id: str | None = Field(
+        default=None, description="the silence created by mute_story / snooze_rule"
+    )

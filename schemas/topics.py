@@ -14,6 +14,9 @@ topic (agents, dead letters, ``ensure_topics``, the deploy files' tests) reads i
     alerts.dlq          DeadLetter
     alerts.outcomes     OutcomeRecord     key: article id (every decision and delivery, for
                                           ``newswatch audit``; no agent reads it)
+    alerts.silences     Silence           key: silence id (compacted: the latest record of an
+                                          id is its state; every worker reads all of it)
+    alerts.feedback     Feedback          key: alert id (judgements from Slack buttons)
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class Topics:
     raw_dlq: str = "articles.raw.dlq"
     alerts_dlq: str = "alerts.dlq"
     outcomes: str = "alerts.outcomes"
+    silences: str = "alerts.silences"
+    feedback: str = "alerts.feedback"
 
     @classmethod
     def prefixed(cls, prefix: str) -> Topics:

@@ -33,8 +33,14 @@ watchlist_cli = typer.Typer(
 bench_cli = typer.Typer(
     help="Benchmarks; results are printed as JSON.", no_args_is_help=True, rich_markup_mode=None
 )
+silence_cli = typer.Typer(
+    help="Story mutes and rule snoozes (records on alerts.silences, honoured by every worker).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 cli.add_typer(watchlist_cli, name="watchlist")
 cli.add_typer(bench_cli, name="bench")
+cli.add_typer(silence_cli, name="silence")
 
 
 def _version() -> str:
@@ -329,6 +335,13 @@ def replay(
     labels: Annotated[
         str | None, typer.Option(help='labels JSONL: {"id", "rule", "relevant": true|false}')
     ] = None,
+    labels_from_topic: Annotated[
+        bool,
+        typer.Option(
+            "--labels-from-topic",
+            help="labels from the Slack feedback on alerts.feedback (relevant / not relevant)",
+        ),
+    ] = False,
     report: Annotated[
         str | None, typer.Option(help="HTML report path (default: DATA_DIR/reports/...)")
     ] = None,
@@ -364,6 +377,7 @@ def replay(
         until=_time_option(until, "--until"),
         topic=topic,
         labels=Path(labels) if labels else None,
+        labels_from_topic=labels_from_topic,
         report=Path(report) if report else None,
         json_path=Path(json_out) if json_out else None,
         inputs=[Path(p) for p in inputs or []],
@@ -515,6 +529,47 @@ def bench_e2e(
         profile=Path(profile) if profile else None,
     )
     raise typer.Exit(run_bench_e2e(_settings(), options))
+
+
+# --------------------------------------------------------------------------- silences
+
+
+@silence_cli.command("add")
+def silence_add(
+    rule: Annotated[str, typer.Option("--rule", help="rule id to snooze (or whose story to mute)")],
+    duration: Annotated[str, typer.Option("--for", help="how long: 30m, 24h, 7d")],
+    reason: Annotated[str, typer.Option(help="why (shown by `silence list`)")] = "",
+    story: Annotated[
+        str | None, typer.Option(help="mute only this story of the rule (story id of an alert)")
+    ] = None,
+) -> None:
+    """Snooze a rule (or mute one story): its alerts are recorded as silenced, not delivered."""
+    from streams.tools.silence_cmd import add_silence, format_silence
+
+    silence = add_silence(_settings(), rule=rule, duration=duration, reason=reason, story=story)
+    print(format_silence(silence, silence.created_at))
+
+
+@silence_cli.command("list")
+def silence_list(
+    include_expired: Annotated[bool, typer.Option("--all", help="expired ones too")] = False,
+) -> None:
+    """List the active silences (id, target, end, who, why)."""
+    from streams.tools.silence_cmd import list_silences
+
+    lines = list_silences(_settings(), include_expired=include_expired)
+    print("\n".join(lines) if lines else "no silences")
+
+
+@silence_cli.command("expire")
+def silence_expire(
+    silence_id: Annotated[str, typer.Argument(help="silence id (from `silence list`)")],
+) -> None:
+    """End a silence now: the next alerts of its rule or story are delivered again."""
+    from streams.tools.silence_cmd import expire_silence, format_silence
+
+    ended = expire_silence(_settings(), silence_id)
+    print(format_silence(ended, ended.ends_at))
 
 
 # --------------------------------------------------------------------------- entry point

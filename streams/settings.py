@@ -189,6 +189,24 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
     slack_default_channel: str = Field("#newswatch", validation_alias="SLACK_DEFAULT_CHANNEL")
     slack_rate_per_s: float = Field(1.0, gt=0, validation_alias="NEWSWATCH_SLACK_RATE")
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias="SLACK_SIGNING_SECRET",
+        description="the Slack app's signing secret (secret; or SLACK_SIGNING_SECRET_FILE): "
+        "turns on POST /slack/interactions and the feedback buttons on Slack alerts",
+    )
+    slack_snooze_s: float = Field(
+        86400.0,
+        gt=0,
+        validation_alias="NEWSWATCH_SLACK_SNOOZE",
+        description="seconds the 'Snooze this rule' button silences the rule",
+    )
+    slack_mute_s: float = Field(
+        604800.0,
+        gt=0,
+        validation_alias="NEWSWATCH_SLACK_MUTE",
+        description="seconds the 'Mute this story' button silences the story",
+    )
     smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
     smtp_port: int = Field(25, ge=1, le=65535, validation_alias="SMTP_PORT")
     smtp_user: str | None = Field(None, validation_alias="SMTP_USER")
@@ -312,7 +330,7 @@ class Settings(BaseSettings):
         """Read ``<NAME>_FILE`` for secrets when the secret itself is not set."""
         if not isinstance(data, dict):
             return data
-        for name in ("SLACK_BOT_TOKEN", "SMTP_PASSWORD"):
+        for name in ("SLACK_BOT_TOKEN", "SMTP_PASSWORD", "SLACK_SIGNING_SECRET"):
             file_var = os.environ.get(f"{name}_FILE")
             if file_var and not (data.get(name) or os.environ.get(name)):
                 try:
@@ -345,7 +363,7 @@ class Settings(BaseSettings):
     def public_dump(self) -> dict[str, Any]:
         """Settings as a dict with every secret masked (for logs and `/ready`)."""
         dump = self.model_dump(mode="json")
-        for key in ("slack_bot_token", "smtp_password", "webhook_url"):
+        for key in ("slack_bot_token", "smtp_password", "webhook_url", "slack_signing_secret"):
             if dump.get(key):
                 dump[key] = "**********"
         return dump

@@ -13,6 +13,7 @@ posted again; see ``alerts.channels._slack_history``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
@@ -23,11 +24,14 @@ from alerts.channels._slack_history import SlackHistory, metadata_for
 from alerts.channels.base import Channel, Receipt, parse_retry_after
 from alerts.config import SlackConfig
 from alerts.errors import DeliveryError, RateLimited
+from alerts.feedback import feedback_actions
 from alerts.ids import delivery_key
 from alerts.render import Rendered
 from schemas.records import AlertRecord
 
 __all__ = ["PERMANENT_ERRORS", "RETRIABLE_ERRORS", "SlackChannel"]
+
+log = logging.getLogger(__name__)
 
 #: Slack ``error`` codes worth retrying; everything else is permanent.
 RETRIABLE_ERRORS = frozenset(
@@ -134,6 +138,9 @@ class SlackChannel(Channel):
         }
         if rendered.blocks is not None:
             args["blocks"] = rendered.blocks
+            actions = feedback_actions(alert, snooze_s=self.config.snooze_s)
+            if self.config.buttons and actions is not None:
+                args["blocks"] = [*rendered.blocks[:49], actions]
         if thread:
             args["thread_ts"] = thread
         args["metadata"] = metadata_for(alert.alert_id, delivery_key(alert))
@@ -154,6 +161,18 @@ class SlackChannel(Channel):
             ref=str(data.get("ts")) if data.get("ts") else None,
             detail={"channel_id": data.get("channel")},
         )
+
+    async def update_message(
+        self, channel_id: str, ts: str, blocks: list[dict[str, Any]], text: str
+    ) -> bool:
+        """``chat.update`` one message (after a feedback click); False when Slack refused."""
+        client = await self._started_client()
+        try:
+            await client.chat_update(channel=channel_id, ts=ts, blocks=blocks, text=text)
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("cannot update Slack message %s in %s: %s", ts, channel_id, exc)
+            return False
+        return True
 
     async def find_sent(
         self,

@@ -15,6 +15,11 @@ only with ``include_all_metadata=true``. ``history_error = "missing_scope"`` mak
 answer that error (a bot token without ``channels:history``). Message ``ts`` values follow
 the wall clock (strictly increasing), so ``oldest`` filters work against real times.
 
+Interactivity: ``chat.update`` replaces a message's text/blocks (``updates`` lists the
+calls); ``interaction_payload(message, action_id)`` is the ``block_actions`` payload Slack
+sends when a button of ``message`` is clicked, and ``signed_interaction(payload, secret)``
+the form body and signed headers to POST it to an interactivity URL.
+
 Faults: ``ratelimited`` (429 + Retry-After), ``server_error`` (500, HTML body),
 ``timeout`` (no answer for ``delay`` seconds), ``error`` (200, ``ok: false``, ``error``).
 Like Slack, it checks the bearer token (``invalid_auth``), known channels
@@ -43,7 +48,14 @@ from aiohttp import web
 
 from alerts.blocks import block_problems
 
-__all__ = ["MAX_MESSAGE_CHARS", "FakeSlack", "Fault", "SlackRequest", "main"]
+__all__ = [
+    "MAX_MESSAGE_CHARS",
+    "FakeSlack",
+    "Fault",
+    "SlackRequest",
+    "main",
+    "signed_interaction",
+]
 
 #: Slack rejects longer ``text`` with ``msg_too_long``.
 MAX_MESSAGE_CHARS = 40_000
@@ -96,6 +108,8 @@ class FakeSlack:
         self.history_error: str | None = None
         self.requests: list[SlackRequest] = []
         self.messages: list[dict[str, Any]] = []
+        #: accepted ``chat.update`` calls
+        self.updates: list[dict[str, Any]] = []
         self._faults: deque[Fault] = deque()
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -192,10 +206,70 @@ class FakeSlack:
                     record, self.history_error, needed="channels:history", provided="chat:write"
                 )
             return self._read(record, method, params)
+        if method == "chat.update":
+            return self._update(record, params)
         if method != "chat.postMessage":
             record.outcome = "ok"
             return web.json_response({"ok": True})
         return self._post_message(record, params)
+
+    def _update(self, record: SlackRequest, params: dict[str, Any]) -> web.Response:
+        """``chat.update``: replace text/blocks of the message ``ts`` in channel (ID)."""
+        channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
+        blocks = params.get("blocks")
+        if isinstance(blocks, str):
+            try:
+                blocks = json.loads(blocks)
+            except json.JSONDecodeError:
+                return self._error(record, "invalid_blocks")
+        if blocks is not None and block_problems(blocks):
+            return self._error(record, "invalid_blocks", problems=block_problems(blocks))
+        for message in self.messages:
+            if message["ts"] == ts and _channel_id(str(message["channel"])) == channel:
+                if blocks is not None:
+                    message["blocks"] = blocks
+                if params.get("text"):
+                    message["text"] = params["text"]
+                self.updates.append(dict(params, blocks=blocks))
+                record.outcome = "ok"
+                return web.json_response({"ok": True, "channel": channel, "ts": ts})
+        return self._error(record, "message_not_found")
+
+    def interaction_payload(
+        self, message: dict[str, Any], action_id: str, *, user_id: str = "U0TESTER"
+    ) -> dict[str, Any]:
+        """A ``block_actions`` payload as Slack sends it when ``action_id`` is clicked."""
+        button = next(
+            element
+            for block in message.get("blocks") or []
+            if block.get("type") == "actions"
+            for element in block.get("elements", [])
+            if element.get("action_id") == action_id
+        )
+        channel_id = _channel_id(str(message["channel"]))
+        return {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": user_id.lower()},
+            "team": {"id": "TFAKE"},
+            "container": {"type": "message", "channel_id": channel_id, "message_ts": message["ts"]},
+            "channel": {"id": channel_id},
+            "message": {
+                "ts": message["ts"],
+                "text": message.get("text"),
+                "blocks": message["blocks"],
+            },
+            "response_url": f"{self.url.rstrip('/')}/response",
+            "trigger_id": f"trigger-{message['ts']}",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "nw_actions",
+                    "value": button.get("value"),
+                    "action_ts": f"{self.clock():.6f}",
+                }
+            ],
+        }
 
     def _post_message(self, record: SlackRequest, params: dict[str, Any]) -> web.Response:
         channel = str(params.get("channel") or "")
@@ -353,6 +427,25 @@ async def _params(request: web.Request) -> dict[str, Any]:
     elif body:
         params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     return params
+
+
+def signed_interaction(
+    payload: dict[str, Any], secret: str, *, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The form body and headers Slack sends for ``payload``, signed with ``secret``."""
+    from urllib.parse import urlencode
+
+    from slack_sdk.signature import SignatureVerifier
+
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature or "",
+    }
+    return body, headers
 
 
 def main(argv: list[str] | None = None) -> None:

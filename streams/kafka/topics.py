@@ -65,7 +65,11 @@ def topic_names(settings: Settings) -> list[str]:
 
 def required_topics(settings: Settings) -> list[TopicSpec]:
     """Every topic a worker needs: newswatch's, the changelogs and Faust's leader topic."""
-    specs = [TopicSpec(name, settings.partitions) for name in topic_names(settings)]
+    silences = settings.topics.silences  # compacted: the latest record of a silence is its state
+    specs = [
+        TopicSpec(name, settings.partitions, compacted=name == silences)
+        for name in topic_names(settings)
+    ]
     specs += [
         TopicSpec(f"{settings.app_id}-{table}-changelog", settings.partitions, compacted=True)
         for table in FAUST_TABLES
@@ -101,7 +105,16 @@ async def ensure_topics(settings: Settings, bootstrap: str | None = None) -> lis
         wanted = [n for n in topic_names(settings) if n not in existing]
         if not wanted:
             return []
-        new = [NewTopic(n, settings.partitions, settings.replication_factor) for n in wanted]
+        compact = {"cleanup.policy": "compact"}
+        new = [
+            NewTopic(
+                n,
+                settings.partitions,
+                settings.replication_factor,
+                topic_configs=compact if n == settings.topics.silences else None,
+            )
+            for n in wanted
+        ]
         try:
             response = await admin.create_topics(new)
         except TopicAlreadyExistsError:

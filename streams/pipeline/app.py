@@ -19,6 +19,7 @@ from streams.kafka import compat
 from streams.kafka.faust_typed import timer
 from streams.kafka.security import KafkaSecurity
 from streams.pipeline.agents import FaustOutbox, register_agents
+from streams.pipeline.interactions import INTERACTIONS_PATH, MAX_BODY, SlackInteractions
 from streams.pipeline.root import AlertState, Worker, build_worker
 from streams.pipeline.web import mount
 from streams.settings import Settings
@@ -87,7 +88,10 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
             "alert-digest", default=None, partitions=settings.partitions, use_partitioner=True
         ),
     )
-    worker = build_worker(settings, outbox=FaustOutbox(app), state=state, bootstrap=bootstrap)
+    outbox = FaustOutbox(app)
+    worker = build_worker(
+        settings, outbox=outbox, state=state, bootstrap=bootstrap, follow_silences=True
+    )
     wk: Worker = worker
     config = worker.config
     register_agents(
@@ -128,6 +132,8 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
         _record_lag(app, wk)
 
     mount(app, worker.health, worker.metrics)
+    if worker.interactions is not None:
+        _mount_interactions(app, worker.interactions)
     app.newswatch = worker  # type: ignore[attr-defined]
     return app
 
@@ -146,3 +152,23 @@ def _record_lag(app: faust.App, runtime: Worker) -> None:
                 tp.topic, tp.partition, max(0, highwater - position - 1)
             )
     runtime.metrics.retain_partitions((tp.topic, tp.partition) for tp in assigned)
+
+
+def _mount_interactions(app: faust.App, handler: SlackInteractions) -> None:
+    """``POST /slack/interactions`` (body read up to ``MAX_BODY`` + 1 bytes, then refused)."""
+    from faust.web import View
+
+    async def post(view: Any, request: Any) -> Any:
+        length = request.content_length
+        body: bytes | None = None
+        if length is None or length <= MAX_BODY:
+            body = await request.content.read(MAX_BODY + 1)
+            if len(body) > MAX_BODY:
+                body = None
+        response = handler.handle(request.headers, body)
+        return view.bytes(
+            response.body, status=response.status, headers={"Content-Type": response.content_type}
+        )
+
+    view = type("NewswatchSlackInteractions", (View,), {"post": post, "__doc__": "POST only"})
+    app.page(INTERACTIONS_PATH, name="newswatch_slack_interactions")(view)

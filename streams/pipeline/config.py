@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from alerts.config import (
     ChannelsConfig,
     DeliveryConfig,
@@ -98,10 +100,14 @@ class AlertsView:
 
 @dataclass(frozen=True)
 class WebView:
-    """The ``/health``, ``/ready``, ``/metrics`` server (port 0: off)."""
+    """The web server: ``/health``, ``/ready``, ``/metrics``, ``/slack/interactions``."""
 
     host: str
     port: int
+    #: None: ``POST /slack/interactions`` is off (404)
+    slack_signing_secret: SecretStr | None
+    slack_snooze_s: float
+    slack_mute_s: float
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,13 @@ def worker_config(settings: Settings) -> WorkerConfig:
             source_silent_factor=settings.source_silent_factor,
             source_min_silent_s=settings.source_min_silent_s,
         ),
-        web=WebView(host=settings.web_host, port=settings.web_port),
+        web=WebView(
+            host=settings.web_host,
+            port=settings.web_port,
+            slack_signing_secret=settings.slack_signing_secret,
+            slack_snooze_s=settings.slack_snooze_s,
+            slack_mute_s=settings.slack_mute_s,
+        ),
         log=LogView(level=settings.log_level, json=settings.log_json),
         data_dir=Path(settings.data_dir),
     )
@@ -222,6 +234,8 @@ def channels_config(settings: Settings) -> ChannelsConfig:
             default_channel=settings.slack_default_channel,
             timeout_s=timeout,
             pacing=PacingConfig(rate_per_s=settings.slack_rate_per_s, burst=3),
+            buttons=settings.slack_signing_secret is not None,
+            snooze_s=settings.slack_snooze_s,
         )
     smtp = None
     if kinds & {"email", "digest"} and settings.smtp_host:

@@ -12,7 +12,15 @@ Exposed series (``METRIC_NAMES`` lists the family names as a scraper sees them):
     newswatch_language_confidence                      language detection confidence (histogram)
     newswatch_records_processed_total{topic}           records consumed by an agent
     newswatch_matches_total{rule}                      rule matches
-    newswatch_alerts_total{channel,outcome}            sent|grouped|throttled|failed|retried
+    newswatch_alerts_total{channel,outcome}            sent|grouped|throttled|failed|retried|
+                                                       stale|silenced
+    newswatch_silences_active{kind}                    silences holding now (kind: rule|story)
+    newswatch_slack_interactions_total{outcome}        Slack button requests: accepted, or
+                                                       refused (forged|unsigned|stale|replayed|
+                                                       too_large|malformed)
+    newswatch_feedback_total{rule,verdict}             judgements recorded on alerts.feedback
+    newswatch_feedback_precision{rule}                 relevant / (relevant + not_relevant)
+                                                       over the rule's last judgements
     newswatch_dead_letters_total{topic,reason}         records sent to <topic>.dlq
     newswatch_consumer_lag{topic,partition}            high-water mark minus committed offset
     newswatch_watchlist_info{version,rules}            active watch-list version (always 1)
@@ -68,6 +76,10 @@ METRIC_NAMES = tuple(
         "fetch_refused",
         "alert_state_keys",
         "partial_articles",
+        "silences_active",
+        "slack_interactions",
+        "feedback",
+        "feedback_precision",
     )
 )
 #: At most this many distinct ``source`` label values on per-source metrics; then "other".
@@ -208,6 +220,34 @@ class Metrics:
         )
         for table in ("policy", "sent"):
             self._state_keys.labels(table=table).set(0)
+        self._silences = Gauge(
+            "silences_active",
+            "Silences holding now, by kind (rule snooze, story mute).",
+            ["kind"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._interactions = Counter(
+            "slack_interactions",
+            "Requests to /slack/interactions by outcome (accepted or the refusal reason).",
+            ["outcome"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._feedback = Counter(
+            "feedback",
+            "Judgements recorded on alerts.feedback.",
+            ["rule", "verdict"],
+            namespace=ns,
+            registry=reg,
+        )
+        self._precision = Gauge(
+            "feedback_precision",
+            "relevant / (relevant + not_relevant) over the rule's recent judgements.",
+            ["rule"],
+            namespace=ns,
+            registry=reg,
+        )
         self._lag_keys: set[tuple[str, str]] = set()
 
     # --- pipeline ---------------------------------------------------------------------
@@ -295,6 +335,25 @@ class Metrics:
         """A match or alert for ``channel`` was older than the maximum age: not delivered."""
         self._alerts.labels(channel=channel, outcome="stale").inc()
 
+    def alert_silenced(self, channel: str) -> None:
+        """An alert for ``channel`` was held back by a story mute or rule snooze."""
+        self._alerts.labels(channel=channel, outcome="silenced").inc()
+
+    def track_silences(self, count: Callable[[str], int]) -> None:
+        """Report ``count(kind)`` (active silences of ``rule`` / ``story`` kind) at every scrape."""
+        for kind in ("rule", "story"):
+            self._silences.labels(kind=kind).set_function(_bound(count, kind))
+
+    def slack_interaction(self, outcome: str) -> None:
+        """A request to ``/slack/interactions`` was accepted or refused (``outcome``: why)."""
+        self._interactions.labels(outcome=outcome).inc()
+
+    def feedback_recorded(self, rule: str, verdict: str, precision: float | None) -> None:
+        """A judgement of ``rule`` was recorded; ``precision``: the rule's rolling precision."""
+        self._feedback.labels(rule=rule, verdict=verdict).inc()
+        if precision is not None:
+            self._precision.labels(rule=rule).set(precision)
+
     def alert_retried(self, channel: str) -> None:
         """Delivery to ``channel`` is retried after a 429, 5xx or timeout."""
         self._alerts.labels(channel=channel, outcome="retried").inc()
@@ -353,3 +412,8 @@ class Metrics:
     def sample(self, name: str, **labels: str) -> float | None:
         """The current value of one sample (e.g. ``newswatch_alerts_total``), or None."""
         return self.registry.get_sample_value(name, labels)
+
+
+def _bound(count: Callable[[str], int], kind: str) -> Callable[[], float]:
+    """``count(kind)`` as a zero-argument gauge function."""
+    return lambda: float(count(kind))

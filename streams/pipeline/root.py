@@ -19,16 +19,20 @@ from typing import Any
 import httpx
 
 from alerts.channels import build_channels
+from alerts.channels.slack import SlackChannel
 from alerts.deliver import Deliverer
 from alerts.render import Renderer
 from alerts.service import AlertDecider, AlertSender, unreachable_channels
+from alerts.silences import SilenceBook
 from schemas.records import DeadLetter, EnrichedArticle, RawArticle
 from streams.enrich import AsyncEnricher
 from streams.kafka.codec import dumps
 from streams.kafka.probe import BrokerProbe
 from streams.pipeline.config import WorkerConfig, configured_kinds, worker_config
+from streams.pipeline.interactions import MessageUpdater, SlackInteractions
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.services import MetricsSink, Outbox, PipelineServices
+from streams.pipeline.silences import FeedbackFeed, SilenceFeed
 from streams.pipeline.web import HealthState
 from streams.settings import Settings
 from streams.watchlist import WatchlistReloader, match_article
@@ -67,6 +71,10 @@ class Worker:
         health: HealthState,
         metrics: Metrics,
         probe: BrokerProbe,
+        silences: SilenceBook,
+        silence_feed: SilenceFeed | None = None,
+        interactions: SlackInteractions | None = None,
+        feedback_feed: FeedbackFeed | None = None,
     ) -> None:
         self.config = config
         self.services = services
@@ -77,6 +85,11 @@ class Worker:
         self.health = health
         self.metrics = metrics
         self.probe = probe
+        self.silences = silences
+        self.silence_feed = silence_feed
+        #: ``POST /slack/interactions``; None unless ``SLACK_SIGNING_SECRET`` is set
+        self.interactions = interactions
+        self.feedback_feed = feedback_feed
         self.bootstrap = probe.bootstrap
         self.ready = asyncio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
@@ -97,6 +110,12 @@ class Worker:
             self.deliverer.note_assignment()  # alerts decided before this start: reconcile
             await self.deliverer.start()
             stack.push_async_callback(self.deliverer.stop)
+            if self.silence_feed is not None:  # every silence so far, before the first decision
+                await self.silence_feed.start()
+                stack.push_async_callback(self.silence_feed.stop)
+            if self.feedback_feed is not None:
+                await self.feedback_feed.start()
+                stack.push_async_callback(self.feedback_feed.stop)
         except BaseException:
             await stack.aclose()
             raise
@@ -108,6 +127,8 @@ class Worker:
     async def stop(self) -> None:
         """Stop everything started, in reverse order; safe to call twice."""
         self.ready.clear()
+        if self.interactions is not None:
+            await self.interactions.drain()
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()
@@ -177,8 +198,12 @@ def build_worker(
     state: AlertState | None = None,
     metrics: Metrics | None = None,
     bootstrap: str | None = None,
+    follow_silences: bool = False,
 ) -> Worker:
     """Build every service of a worker from ``settings`` (loads and validates the watch-list).
+
+    ``follow_silences``: read ``alerts.silences`` at start and follow it (the Faust worker);
+    tools and tests without a broker leave it off and fill ``worker.silences`` themselves.
 
     Raises the watch-list's or the templates' error (``file:line:col``) for a bad file.
     """
@@ -225,11 +250,13 @@ def build_worker(
         digest_check_s=min(60.0, max(0.5, settings.digest_interval_s / 4)),
     )
     alerts = config.alerts
+    silences = SilenceBook()
     decider = AlertDecider(
         state.policy,
         config=alerts.policy,
         test_channel=alerts.test_channel,
         max_age_s=alerts.max_age_s,
+        silences=silences,
     )
     sender = AlertSender(
         deliverer, max_age_s=alerts.max_age_s, retention_s=alerts.policy.retention_s
@@ -240,6 +267,7 @@ def build_worker(
 
     metrics.track_state_size("policy", lambda: len(state.policy))
     metrics.track_state_size("sent", lambda: len(state.sent))
+    metrics.track_silences(lambda kind: sum(s.kind == kind for s in silences.active()))
     sink: MetricsSink = metrics
     services = PipelineServices(
         topics=topics,
@@ -254,6 +282,35 @@ def build_worker(
         partitions=config.kafka.partitions,
         counters=counters,
     )
+    probe = BrokerProbe(settings, bootstrap or config.kafka.bootstrap_servers)
+    feed = feedback_feed = None
+    if follow_silences:
+        client = probe.security.client_kwargs()
+        feed = SilenceFeed(
+            silences, bootstrap=probe.bootstrap, topic=topics.silences, client=client
+        )
+        feedback_feed = FeedbackFeed(
+            metrics.feedback_recorded,
+            bootstrap=probe.bootstrap,
+            topic=topics.feedback,
+            client=client,
+        )
+    interactions = None
+    secret = config.web.slack_signing_secret
+    if secret is not None and secret.get_secret_value():
+        slack = channels.get("slack")
+        updater: MessageUpdater | None = slack if isinstance(slack, SlackChannel) else None
+        interactions = SlackInteractions(
+            signing_secret=secret.get_secret_value(),
+            outbox=outbox,
+            topics=topics,
+            metrics=metrics,
+            silences=silences,
+            updater=updater,
+            watchlist_version=lambda: watchlist.current.version if watchlist.current else "",
+            snooze_s=config.web.slack_snooze_s,
+            mute_s=config.web.slack_mute_s,
+        )
     return Worker(
         config,
         services,
@@ -263,5 +320,9 @@ def build_worker(
         http=http,
         health=health,
         metrics=metrics,
-        probe=BrokerProbe(settings, bootstrap or config.kafka.bootstrap_servers),
+        probe=probe,
+        silences=silences,
+        silence_feed=feed,
+        interactions=interactions,
+        feedback_feed=feedback_feed,
     )

@@ -75,6 +75,8 @@ class MetricsSink(Protocol):
 
     def alert_stale(self, channel: str) -> None: ...
 
+    def alert_silenced(self, channel: str) -> None: ...
+
 
 class NullMetrics:
     """A metrics sink that records nothing (tools, tests, benchmarks)."""
@@ -106,6 +108,9 @@ class NullMetrics:
         """Ignore."""
 
     def alert_stale(self, channel: str) -> None:
+        """Ignore."""
+
+    def alert_silenced(self, channel: str) -> None:
         """Ignore."""
 
 

@@ -217,6 +217,9 @@ async def decide(msg: InMessage, services: PipelineServices) -> None:
             alert = outcome.alert
             key, value = alert.alert_id.encode(), dumps(alert)
             await services.outbox.send(topics.alerts, key, value)
+            if outcome.action == "silenced":  # recorded on ``alerts``, no delivery work
+                services.count("silenced")
+                continue
             lanes = services.sender.lanes_of(alert)
             for lane in sorted(lanes):  # same key, same partition as on ``alerts``
                 await services.outbox.send(topics.lane(lane), key, value)
@@ -245,7 +248,7 @@ async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None
         await _dead_letter(services, topics.alerts_dlq, exc, msg)
         return
     sender = services.sender
-    if lane not in sender.lanes_of(alert):
+    if lane not in sender.lanes_of(alert) or alert.silenced_by is not None:
         return
     if sender.is_stale(alert):
         if lane == min(sender.lanes_of(alert)):  # log once, not once per lane
@@ -286,3 +289,5 @@ def _count_outcome(services: PipelineServices, outcome: Outcome) -> None:
             services.metrics.alert_throttled(kind)
         elif outcome.action == "stale":
             services.metrics.alert_stale(kind)
+        elif outcome.action == "silenced":
+            services.metrics.alert_silenced(kind)

@@ -174,6 +174,17 @@ ROWS: dict[str, Row] = {
     ),
     "SLACK_DEFAULT_CHANNEL": Row("#ops", lambda c: _slack(c).default_channel == "#ops", SLACK),
     "NEWSWATCH_SLACK_RATE": Row("4", lambda c: _slack(c).pacing.rate_per_s == 4.0, SLACK),
+    "SLACK_SIGNING_SECRET": Row(
+        "sign-row",
+        lambda c: _secret(c.web.slack_signing_secret) == "sign-row" and _slack(c).buttons,
+        SLACK,
+    ),
+    "NEWSWATCH_SLACK_SNOOZE": Row(
+        "3600",
+        lambda c: _slack(c).snooze_s == 3600.0 and c.web.slack_snooze_s == 3600.0,
+        SLACK,
+    ),
+    "NEWSWATCH_SLACK_MUTE": Row("60", lambda c: c.web.slack_mute_s == 60.0),
     "SMTP_HOST": Row("smtp.example.org", lambda c: _smtp(c).host == "smtp.example.org"),
     "SMTP_PORT": Row("587", lambda c: _smtp(c).port == 587, SMTP),
     "SMTP_USER": Row("bot", lambda c: _smtp(c).user == "bot", SMTP),
@@ -210,11 +221,16 @@ ROWS: dict[str, Row] = {
 #: Variables that name a file holding a secret (read by ``Settings``, not fields of their own).
 FILE_ROWS: dict[str, Check] = {
     "SLACK_BOT_TOKEN_FILE": lambda c: _slack(c).token.get_secret_value() == "from-file",
+    "SLACK_SIGNING_SECRET_FILE": lambda c: _secret(c.web.slack_signing_secret) == "from-file",
     "SMTP_PASSWORD_FILE": lambda c: (
         _smtp(c).password is not None and _smtp(c).password.get_secret_value() == "from-file"
     ),
 }
-FILE_EXTRA = {"SMTP_PASSWORD_FILE": SMTP, "SLACK_BOT_TOKEN_FILE": {}}
+FILE_EXTRA = {
+    "SMTP_PASSWORD_FILE": SMTP,
+    "SLACK_BOT_TOKEN_FILE": {},
+    "SLACK_SIGNING_SECRET_FILE": {},
+}
 
 
 def _aliases() -> set[str]:

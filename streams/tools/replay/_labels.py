@@ -1,4 +1,5 @@
-"""Labels for precision/recall: JSONL lines ``{"id", "rule", "relevant": true|false}``.
+"""Labels for precision/recall: JSONL lines ``{"id", "rule", "relevant": true|false}``, or
+the ``Feedback`` records of ``alerts.feedback`` (``labels_from_feedback``).
 
 Pure. Extra keys on a line are ignored (notes, annotator). The same (id, rule) twice with the
 same verdict is fine; with opposite verdicts it is an error naming both lines.
@@ -6,14 +7,17 @@ same verdict is fine; with opposite verdicts it is an error naming both lines.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+from pydantic import ValidationError
 
+from schemas.records import Feedback
 from streams.tools.replay.errors import ReplayInputError
 
-__all__ = ["Labels", "load_labels"]
+__all__ = ["Labels", "labels_from_feedback", "load_labels"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,29 @@ def load_labels(path: Path) -> Labels:
         judged[ident] = relevant
         first_line.setdefault((rule, ident), lineno)
     return Labels(path=str(path), by_rule=by_rule)
+
+
+def labels_from_feedback(values: Iterable[bytes | None], *, source: str) -> Labels:
+    """Labels from ``Feedback`` record values: relevant → true, not_relevant → false.
+
+    Mute and snooze judgements are no relevance label and are skipped, as are records that
+    are not valid feedback. When one analyst (or several) judged the same (article, rule)
+    more than once, the latest judgement (by its time) counts.
+    """
+    latest: dict[tuple[str, str], tuple[float, bool]] = {}
+    for value in values:
+        if value is None:
+            continue
+        try:
+            feedback = Feedback.model_validate_json(value)
+        except ValidationError:
+            continue
+        if feedback.verdict not in ("relevant", "not_relevant"):
+            continue
+        key = (feedback.rule_id, feedback.article_id)
+        if key not in latest or feedback.at >= latest[key][0]:
+            latest[key] = (feedback.at, feedback.verdict == "relevant")
+    by_rule: dict[str, dict[str, bool]] = {}
+    for (rule, article), (_at, relevant) in latest.items():
+        by_rule.setdefault(rule, {})[article] = relevant
+    return Labels(path=source, by_rule=by_rule)

@@ -21,6 +21,8 @@ class ReplayOptions:
     until: datetime | None = None
     topic: str = "articles.raw"
     labels: Path | None = None
+    #: labels from the ``Feedback`` records on ``alerts.feedback`` instead of a file
+    labels_from_topic: bool = False
     report: Path | None = None
     json_path: Path | None = None
     inputs: list[Path] = field(default_factory=list)

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from streams.settings import Settings
 from streams.tools.replay._backtest import Backtest
 from streams.tools.replay._figures import build_rules, labels_ref, timeline_days
-from streams.tools.replay._labels import Labels, load_labels
+from streams.tools.replay._labels import Labels, labels_from_feedback, load_labels
 from streams.tools.replay._options import ReplayOptions
 from streams.tools.replay._sources import (
     check_broker,
@@ -67,8 +67,27 @@ def _check(options: ReplayOptions) -> None:
         )
     if options.labels is not None and options.watchlist is None:
         raise ReplayInputError("--labels needs --watchlist")
+    if options.labels_from_topic and options.labels is not None:
+        raise ReplayInputError("give --labels FILE or --labels-from-topic, not both")
+    if options.labels_from_topic and options.watchlist is None:
+        raise ReplayInputError("--labels-from-topic needs --watchlist")
     if options.max_items < 1:
         raise ReplayInputError("--max-items must be at least 1")
+
+
+async def feedback_labels(settings: Settings) -> Labels:
+    """Labels from every ``Feedback`` record on the (prefixed) ``alerts.feedback`` topic."""
+    from streams.kafka.follow import read_whole_topic
+    from streams.kafka.security import KafkaSecurity
+
+    topic = settings.topics.feedback
+    records = await read_whole_topic(
+        settings.bootstrap_servers,
+        topic,
+        client=KafkaSecurity.from_settings(settings).client_kwargs(),
+        timeout=30.0,
+    )
+    return labels_from_feedback((value for _key, value in records), source=f"topic {topic}")
 
 
 def _compiled(path: Path) -> Any:
@@ -112,6 +131,8 @@ async def backtest(
         new = _compiled(options.watchlist)
         baseline = _compiled(options.baseline or settings.watchlist)
         labels = load_labels(options.labels) if options.labels is not None else None
+        if options.labels_from_topic:
+            labels = await feedback_labels(settings)
         if enricher is None:
             enricher = await asyncio.to_thread(
                 _make_enricher, settings, _union_patterns(new, baseline)

@@ -331,3 +331,27 @@ async def test_old_sent_records_expire_only_for_the_partition_being_processed(
     assert not any(aid in sent for aid in on[0])  # expired, by this partition's event
     assert all(aid in sent for aid in on[1])  # another partition's: its own events expire them
     assert "young" in sent
+
+
+async def test_snoozed_rule_alert_is_recorded_as_silenced_not_delivered(tmp_path: Path) -> None:
+    """A snoozed rule's alert goes to ``alerts`` with ``silenced_by``, to no lane; counted."""
+    from alerts.silences import SilenceBook, new_silence
+    from streams.pipeline.metrics import Metrics
+
+    outbox = MemoryOutbox()
+    services = _alert_services(outbox, tmp_path)
+    metrics = Metrics()
+    services.metrics = metrics
+    book = SilenceBook()
+    services.decider.silences = book
+    snooze = new_silence(rule_id="r1", duration_s=3600, reason="test")
+    book.apply(snooze)
+    await _run(services, _event("a1", url="https://n.example/a1"))
+    (alert,) = outbox.values("p.alerts")
+    assert alert["silenced_by"] == snooze.id
+    assert all(not outbox.records.get(services.topics.lane(lane)) for lane in LANES)
+    assert not (tmp_path / "alerts.jsonl").exists()
+    assert metrics.sample("newswatch_alerts_total", channel="file", outcome="silenced") == 1
+    book.apply(snooze.model_copy(update={"ends_at": time.time()}))
+    await _run(services, _event("a2", url="https://n.example/a2", text="another story " * 9))
+    assert [line["alert"]["article"]["id"] for line in _lines(tmp_path / "alerts.jsonl")] == ["a2"]

@@ -266,3 +266,61 @@ async def test_reader_end_is_the_fetch_high_watermark(broker: EmbeddedBroker) ->
         await reader.stop()
     assert (plan[0].end, reader.total) == (20, 20)
     assert offsets == list(range(20))
+
+
+async def test_labels_from_the_feedback_topic_score_like_the_labels_file(
+    corpus_settings: Settings,
+    watchlists: tuple[Path, Path],
+    labels_file: Path,
+    replay_enricher: Any,
+    tmp_path: Path,
+) -> None:
+    """Feedback records equivalent to the labels file give the same precision/recall per rule.
+
+    The topic also holds a mute (no relevance label) and an earlier judgement that a later
+    one overrides: neither changes the scores.
+    """
+    from replay_corpus import LABELS
+
+    from schemas.records import Feedback
+    from streams.kafka.codec import dumps
+    from streams.testing import aproduce_values
+
+    def feedback(label: dict[str, Any], at: float, verdict: str | None = None) -> Feedback:
+        return Feedback(
+            alert_id=f"al-{label['id']}",
+            rule_id=label["rule"],
+            article_id=label["id"],
+            story_id="st",
+            verdict=verdict or ("relevant" if label["relevant"] else "not_relevant"),  # type: ignore[arg-type]
+            user_id="U1",
+            at=at,
+            watchlist_version="v",
+        )
+
+    first = LABELS[0]
+    records = [feedback(first, 1.0, "relevant" if not first["relevant"] else "not_relevant")]
+    records += [feedback(label, 10.0 + i) for i, label in enumerate(LABELS)]
+    records.append(feedback(first, 500.0, "mute_story"))
+    await aproduce_values(
+        corpus_settings.bootstrap_servers,
+        corpus_settings.topics.feedback,
+        [(r.alert_id.encode(), dumps(r)) for r in records],
+    )
+    by_file = await backtest(
+        corpus_settings,
+        _options(watchlists, labels_file, report=tmp_path / "file.html"),
+        enricher=replay_enricher,
+    )
+    by_topic = await backtest(
+        corpus_settings,
+        _options(watchlists, None, labels_from_topic=True, report=tmp_path / "topic.html"),
+        enricher=replay_enricher,
+    )
+    assert by_file.report is not None and by_topic.report is not None
+    file_scores = {r.id: (r.new_scores, r.baseline_scores) for r in by_file.report.rules}
+    topic_scores = {r.id: (r.new_scores, r.baseline_scores) for r in by_topic.report.rules}
+    assert topic_scores == file_scores
+    assert any(new is not None and new.labelled for new, _ in topic_scores.values())
+    assert by_topic.report.labels is not None
+    assert by_topic.report.labels.path == f"topic {corpus_settings.topics.feedback}"

@@ -57,3 +57,37 @@ def test_missing_labels_file(tmp_path: Path) -> None:
     """A missing file is a clear error naming the path."""
     with pytest.raises(ReplayInputError, match="No such file"):
         load_labels(tmp_path / "nope.jsonl")
+
+
+def test_feedback_records_become_labels_latest_judgement_wins() -> None:
+    """relevant/not_relevant become labels; mutes, snoozes and invalid records are skipped."""
+    from schemas.records import Feedback
+    from streams.tools.replay._labels import labels_from_feedback
+
+    def record(article: str, verdict: str, at: float) -> bytes:
+        return (
+            Feedback(
+                alert_id="al",
+                rule_id="r1",
+                article_id=article,
+                story_id="st",
+                verdict=verdict,  # type: ignore[arg-type]
+                user_id="U1",
+                at=at,
+                watchlist_version="v",
+            )
+            .model_dump_json()
+            .encode()
+        )
+
+    values = [
+        record("a", "relevant", 2.0),
+        record("a", "not_relevant", 1.0),  # older: overridden
+        record("b", "not_relevant", 1.0),
+        record("c", "snooze_rule", 1.0),
+        b"not json",
+        None,
+    ]
+    labels = labels_from_feedback(values, source="topic alerts.feedback")
+    assert labels.by_rule == {"r1": {"a": True, "b": False}}
+    assert labels.path == "topic alerts.feedback"
