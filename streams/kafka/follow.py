@@ -54,7 +54,11 @@ class TopicFollower:
             auto_offset_reset="earliest",
             **self.client,
         )
-        await consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()  # a half-started client holds sockets (ResourceWarning)
+            raise
         self._consumer = consumer
         try:
             tps = await _assign_all(consumer, self.topic, timeout=catch_up_s)

@@ -57,7 +57,11 @@ async def _send(settings: Settings, silence: Silence) -> None:
         acks="all",
         **KafkaSecurity.from_settings(settings).client_kwargs(),
     )
-    await producer.start()
+    try:
+        await producer.start()
+    except BaseException:
+        await producer.stop()  # a half-started client holds sockets (ResourceWarning)
+        raise
     try:
         await producer.send_and_wait(
             settings.topics.silences, dumps(silence), key=silence.id.encode()
