@@ -144,6 +144,7 @@ def test_real_prometheus_scrapes_a_worker_and_fires_the_dead_letter_alert(
         )
 
     worker.start()
+    prom_log = (tmp_path / "prometheus.log").open("wb")
     prom = subprocess.Popen(
         [
             server,
@@ -151,7 +152,7 @@ def test_real_prometheus_scrapes_a_worker_and_fires_the_dead_letter_alert(
             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{prom_port}",
         ],
-        stdout=(tmp_path / "prometheus.log").open("wb"),
+        stdout=prom_log,
         stderr=subprocess.STDOUT,
     )
     try:
@@ -166,4 +167,5 @@ def test_real_prometheus_scrapes_a_worker_and_fires_the_dead_letter_alert(
     finally:
         prom.terminate()
         prom.wait(30)
+        prom_log.close()
         worker.stop()
