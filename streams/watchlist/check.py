@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from schemas.watchlist import Rule, did_you_mean
+from schemas.watchlist import Rule, did_you_mean, python_regex
 from streams.watchlist.errors import Problem
 from streams.watchlist.load import PACKS_DIR, LoadedFile, LoadedWatchlist
 from streams.watchlist.regex import RegexError, compile_regex
@@ -141,7 +141,7 @@ def _check_conditions(
 def _check_regex(pattern: str, where: tuple[str, int, int]) -> list[Problem]:
     """A problem when a (valid Python) pattern cannot run on the linear-time engine."""
     try:
-        re.compile(pattern)
+        python_regex(pattern)
     except (re.error, RecursionError, OverflowError):
         return []  # already reported by the schema as an invalid regex
     try:

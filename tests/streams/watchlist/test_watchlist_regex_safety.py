@@ -105,3 +105,22 @@ def test_compile_regex_error_is_value_error() -> None:
     """``RegexError`` is a ValueError with a clear message (no RE2 log noise)."""
     with pytest.raises(RegexError, match="backreference"):
         compile_regex(r"(a)\1")
+
+
+@pytest.mark.parametrize("pattern", ["[[", "[[a]", "(" * 2000 + "a" + ")" * 2000])
+def test_patterns_python_warns_about_or_cannot_nest_never_escape_the_loader(
+    write_yaml: Callable[..., Path], pattern: str
+) -> None:
+    """`[[` (a FutureWarning in Python's re) and absurd nesting load or fail as problems only."""
+    path = write_yaml(
+        "concepts:\n"
+        "  c:\n"
+        "    terms:\n"
+        f"      en: [spy, {json.dumps('regex:' + pattern)}]\n"
+        "rules:\n"
+        "  - {id: r, title: t, all: [concept:c]}\n"
+    )
+    try:
+        load_watchlist(path)
+    except WatchlistError as exc:
+        assert exc.problems and all(p.file == str(path) for p in exc.problems)
