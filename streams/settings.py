@@ -38,6 +38,8 @@ KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"
 KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 #: Kafka secrets that may also come from ``<NAME>_FILE``.
 KAFKA_SECRET_VARS = ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PASSWORD")
+#: Every secret that may come from ``<NAME>_FILE`` (read by one validator).
+SECRET_FILE_VARS = ("SLACK_BOT_TOKEN", "SMTP_PASSWORD", "SLACK_SIGNING_SECRET", *KAFKA_SECRET_VARS)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_WATCHLIST = PACKAGE_DIR / "watchlist" / "examples" / "watchlist.yaml"
@@ -296,21 +298,6 @@ class Settings(BaseSettings):
             return value.strip().upper().replace("SCRAM_", "SCRAM-").replace("SHA_", "SHA-") or None
         return value
 
-    @model_validator(mode="before")
-    @classmethod
-    def _kafka_secret_files(cls, data: Any) -> Any:
-        """Read ``<NAME>_FILE`` for the Kafka secrets in ``KAFKA_SECRET_VARS``."""
-        if not isinstance(data, dict):
-            return data
-        for name in KAFKA_SECRET_VARS:
-            file_var = os.environ.get(f"{name}_FILE")
-            if file_var and not (data.get(name) or os.environ.get(name)):
-                try:
-                    data[name] = Path(file_var).read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise ValueError(f"{name}_FILE={file_var}: {exc.strerror}") from None
-        return data
-
     # END kafka-security
 
     @field_validator(
@@ -327,10 +314,10 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _secret_files(cls, data: Any) -> Any:
-        """Read ``<NAME>_FILE`` for secrets when the secret itself is not set."""
+        """Read ``<NAME>_FILE`` for every secret in ``SECRET_FILE_VARS`` not set itself."""
         if not isinstance(data, dict):
             return data
-        for name in ("SLACK_BOT_TOKEN", "SMTP_PASSWORD", "SLACK_SIGNING_SECRET"):
+        for name in SECRET_FILE_VARS:
             file_var = os.environ.get(f"{name}_FILE")
             if file_var and not (data.get(name) or os.environ.get(name)):
                 try:
