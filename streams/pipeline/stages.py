@@ -22,6 +22,9 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from alerts.service import Outcome, lane_of
 from schemas.records import AlertRecord, DeadLetter, EnrichedArticle, RawArticle
@@ -78,6 +81,28 @@ async def _dead_letter(
     services.count(f"dlq:{dlq_topic}")
     services.metrics.dead_lettered(dlq_topic, letter.error)
     log.warning("dead-lettered %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, letter.reason)
+
+
+_R = TypeVar("_R", bound=BaseModel)
+
+
+async def _decode_or_dead_letter(
+    msg: InMessage, model: type[_R], services: PipelineServices, dlq_topic: str
+) -> _R | None:
+    """The record as ``model`` (alert-size limit), or None after dead-lettering it."""
+    try:
+        return decode_record(
+            msg.value,
+            model,
+            max_bytes=max(services.max_record_bytes, MIN_ALERT_RECORD_BYTES),
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=msg.key,
+        )
+    except RecordError as exc:
+        await _dead_letter(services, dlq_topic, exc, msg)
+        return None
 
 
 async def enrich_and_match(messages: Sequence[InMessage], services: PipelineServices) -> None:
@@ -183,18 +208,8 @@ async def _enrich_isolated(
 async def decide(msg: InMessage, services: PipelineServices) -> None:
     """Decide on one match event through the alert facade and publish each alert to ``alerts``."""
     topics = services.topics
-    try:
-        event = decode_record(
-            msg.value,
-            EnrichedArticle,
-            max_bytes=max(services.max_record_bytes, MIN_ALERT_RECORD_BYTES),
-            topic=msg.topic,
-            partition=msg.partition,
-            offset=msg.offset,
-            key=msg.key,
-        )
-    except RecordError as exc:
-        await _dead_letter(services, topics.alerts_dlq, exc, msg)
+    event = await _decode_or_dead_letter(msg, EnrichedArticle, services, topics.alerts_dlq)
+    if event is None:
         return
     try:
         outcomes = services.decider.decide(event, fallback_time=msg.timestamp or None)
@@ -234,18 +249,8 @@ async def decide(msg: InMessage, services: PipelineServices) -> None:
 async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None:
     """Deliver one alert (from ``lane``'s topic) to that lane's channels; stale ones are counted."""
     topics = services.topics
-    try:
-        alert = decode_record(
-            msg.value,
-            AlertRecord,
-            max_bytes=max(services.max_record_bytes, MIN_ALERT_RECORD_BYTES),
-            topic=msg.topic,
-            partition=msg.partition,
-            offset=msg.offset,
-            key=msg.key,
-        )
-    except RecordError as exc:
-        await _dead_letter(services, topics.alerts_dlq, exc, msg)
+    alert = await _decode_or_dead_letter(msg, AlertRecord, services, topics.alerts_dlq)
+    if alert is None:
         return
     sender = services.sender
     if lane not in sender.lanes_of(alert) or alert.silenced_by is not None:
