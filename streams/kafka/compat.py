@@ -22,7 +22,6 @@ an upgrade that could silently undo a fix fails at start with a clear message in
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from importlib.metadata import version as _dist_version
@@ -159,24 +158,33 @@ class Consumer(faust_aiokafka.Consumer):
     unprocessed (lost alerts in the SIGKILL test, tests/faults/test_worker_crash.py). Here
     the offset each partition must read next is tracked, and a hole makes the partition
     seek back and read again (at-least-once: a record may come twice). A hole still there
-    after that rewind is real (transaction markers, compaction) and is let through.
+    right after that rewind is real (transaction markers, compaction) and is let through;
+    once the partition was read past it, a new hole at the same offset is rewound again.
     """
 
     def _new_consumer_thread(self) -> Any:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
-    async def _rewind(self, tp: Any, offset: int) -> None:
-        """Seek ``tp`` back to ``offset`` in the consumer thread; the next record read is it."""
+    async def _rewind(self, tp: Any, offset: int) -> bool:
+        """Seek ``tp`` back to ``offset`` in the consumer thread; the next record read is it.
+
+        False when the seek failed (e.g. the partition was revoked meanwhile: its new owner
+        reads it from the committed offset).
+        """
         log.info("%s: reading again from offset %d", tp, offset)
         consumer = self._thread._ensure_consumer()  # type: ignore[attr-defined]
 
         async def seek() -> None:
             consumer.seek(tp, offset)
 
-        with contextlib.suppress(Exception):  # e.g. revoked meanwhile: the new owner reads it
+        try:
             await self._thread.call_thread(seek)  # type: ignore[attr-defined]
-            self._read_offset[tp] = offset
-            self._expected()[tp] = offset
+        except Exception as exc:
+            log.warning("%s: could not seek back to %d (%s)", tp, offset, exc)
+            return False
+        self._read_offset[tp] = offset
+        self._expected()[tp] = offset
+        return True
 
     def _expected(self) -> dict[Any, int]:
         """Per partition, the offset the next record must have (known after a seek)."""
@@ -217,12 +225,15 @@ class Consumer(faust_aiokafka.Consumer):
                     want,
                     message.offset - 1,
                 )
-                rewound[tp] = want
                 skipping.add(tp)
-                await self._rewind(tp, want)
+                if await self._rewind(tp, want):
+                    rewound[tp] = want  # a hole still there right after this is real
                 continue
             if want is None or message.offset >= want:
                 expected[tp] = message.offset + 1
+            # Read on past the rewind: a later hole at the same offset (two rebalances
+            # seeking back to the same committed offset) is a new hole, read again too.
+            rewound.pop(tp, None)
             yield tp, message
 
 

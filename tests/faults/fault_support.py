@@ -121,18 +121,40 @@ def generate_stream(
 
 
 def where_lost(bootstrap: str, topic: Callable[[str], str], stories: Sequence[str]) -> str:
-    """For an assertion message: how far each lost story got (enriched, matched, alerted)."""
+    """For an assertion message: how far each lost story got, hop by hop.
+
+    Counts the story's records on articles.enriched, articles.matches, alerts and the Slack
+    lane, then lists its ``alerts.outcomes`` records (decide action, deliver result).
+    """
     from streams.testing import read_topic
 
     found: dict[str, Counter[str]] = {}
-    for name in ("articles.enriched", "articles.matches", "alerts"):
+    article_of: dict[str, str] = {}
+    names = ("articles.enriched", "articles.matches", "alerts", "alerts.lane.slack", "alerts.dlq")
+    for name in names:
         records = read_topic(bootstrap, topic(name), expect=10**6, timeout=3)
-        found[name] = Counter(
-            m.group(0)
-            for r in records
-            if (m := _STORY.search(str((r["value"] or {}).get("article", {}).get("title"))))
+        found[name] = Counter()
+        for r in records:
+            value = r["value"] or {}
+            if name == "alerts.dlq":  # a dead letter carries the alert as a string
+                if m := _STORY.search(str(value.get("value"))):
+                    found[name][f"{m.group(0)}"] += 1
+                continue
+            article = value.get("article", {})
+            if m := _STORY.search(str(article.get("title"))):
+                found[name][m.group(0)] += 1
+                article_of[m.group(0)] = str(article.get("id"))
+    outcomes = read_topic(bootstrap, topic("alerts.outcomes"), expect=10**6, timeout=3)
+    trail: dict[str, list[str]] = {}
+    for r in outcomes:
+        value = r["value"] or {}
+        trail.setdefault(str(value.get("article_id")), []).append(
+            f"{value.get('stage')}:{value.get('action')}"
+            + (f"({value.get('reason')})" if value.get("reason") else "")
         )
     return "; ".join(
-        f"{s}: " + " ".join(f"{name.split('.')[-1]}={found[name][s]}" for name in found)
+        f"{s}: "
+        + " ".join(f"{name.removeprefix('articles.')}={found[name][s]}" for name in found)
+        + f" outcomes={trail.get(article_of.get(s, ''), [])}"
         for s in stories[:20]
     )

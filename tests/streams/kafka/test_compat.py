@@ -224,6 +224,52 @@ def test_a_hole_in_the_offsets_is_read_again(broker: EmbeddedBroker, tmp_path: P
     assert [offset for batch in rounds[2:] for offset in batch] == [3, 4, 5, 6, 7, 8]
 
 
+@pytest.mark.broker
+def test_a_second_hole_at_the_same_offset_is_read_again(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """After a partition was read past a rewound hole, a new hole at the same offset is read too.
+
+    Two rebalances in a row (a worker killed, then restarted) can both seek a partition back
+    to the same committed offset and both skip the same records; the second hole used to be
+    let through as "real" because the first rewind had the same offset (one lost alert in
+    the random SIGKILL test, tests/faults/test_worker_crash.py).
+    """
+    bootstrap, topic = broker.bootstrap_servers, _topic("compat-hole-twice")
+
+    async def scenario() -> list[int]:
+        assert await _produce(bootstrap, topic, 10) == list(range(10))
+        app = faust.App("compat-hole2", broker=f"kafka://{bootstrap}", datadir=str(tmp_path))
+        app.transport = _HoleTransport(app.conf.broker_consumer, app)
+        consumer = app.consumer
+        assert isinstance(consumer, _HoleConsumer)
+        source = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await source.start()
+        try:
+            tp = TopicPartition(topic, 0)
+            source.assign([tp])
+            source.seek(tp, 0)
+            consumer.source = source
+            consumer._thread.thread_loop.close()  # the real thread is never started
+            consumer._thread = _ThreadHop(source)  # type: ignore[assignment]
+            offsets = [m.offset async for _, m in consumer.getmany(timeout=2.0)]
+            for _ in range(2):  # two rebalances: each seeks back to 3 and skips 3..5
+                source.seek(tp, 3)
+                consumer._expected()[tp] = 3  # what perform_seek does with committed 3
+                source.seek(tp, 6)
+                for _ in range(3):
+                    offsets += [m.offset async for _, m in consumer.getmany(timeout=2.0)]
+            return offsets
+        finally:
+            await source.stop()
+
+    offsets = asyncio.run(scenario())
+    assert offsets[:3] == [0, 1, 2]
+    first, second = offsets[3:9], offsets[9:15]
+    assert first == [3, 4, 5, 6, 7, 8], offsets
+    assert second == [3, 4, 5, 6, 7, 8], offsets
+
+
 # --- check_versions ------------------------------------------------------------------------
 
 
