@@ -79,3 +79,27 @@ def test_an_empty_secret_file_means_unset(env: pytest.MonkeyPatch, tmp_path: Pat
     config = worker_config(Settings.load())
     assert config.web.email_links is None and config.web.slack_signing_secret is None
     assert config.alerts.channels.slack is not None and not config.alerts.channels.slack.buttons
+
+
+def test_built_worker_serves_the_endpoint_and_signs_emails_only_when_on(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With URL + secret the worker has the handler and the email channel a signer."""
+    from alerts.channels.email import EmailChannel
+    from streams.pipeline.root import build_worker
+    from streams.testing import MemoryOutbox
+
+    env.setenv("NEWSWATCH_DATA_DIR", str(tmp_path))
+    env.setenv("NEWSWATCH_ALERT_CHANNELS", "email")
+    env.setenv("SMTP_HOST", "127.0.0.1")
+    off = build_worker(Settings.load(), outbox=MemoryOutbox())
+    email = off.deliverer.channels["email"]
+    assert off.email_feedback is None and isinstance(email, EmailChannel)
+    assert email.signer is None
+    env.setenv("NEWSWATCH_PUBLIC_URL", "https://nw.example.org")
+    env.setenv("NEWSWATCH_LINK_SECRET", "w" * 32)
+    on = build_worker(Settings.load(), outbox=MemoryOutbox())
+    email = on.deliverer.channels["email"]
+    assert on.email_feedback is not None and isinstance(email, EmailChannel)
+    assert email.signer is not None and email.signer.base_url == "https://nw.example.org"
+    assert "w" * 32 in email.secrets()
