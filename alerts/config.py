@@ -21,6 +21,7 @@ __all__ = [
     "ChannelsConfig",
     "DeliveryConfig",
     "FileConfig",
+    "LinkConfig",
     "PacingConfig",
     "PolicyConfig",
     "RetryConfig",
@@ -89,6 +90,21 @@ class SlackConfig(_Config):
         return _http_url(value)
 
 
+class LinkConfig(_Config):
+    """Signed feedback links in alert emails (``NEWSWATCH_PUBLIC_URL``, ``NEWSWATCH_LINK_*``)."""
+
+    base_url: str
+    secret: SecretStr
+    #: the secret before the last rotation: links signed with it stay valid
+    previous_secret: SecretStr | None = None
+    ttl_s: float = Field(7 * 86400.0, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return _http_url(value)
+
+
 class SmtpConfig(_Config):
     """SMTP submission (``SMTP_*``): STARTTLS or implicit TLS, optional AUTH, digests."""
 
@@ -106,6 +122,8 @@ class SmtpConfig(_Config):
     digest_interval_s: float = Field(3600.0, gt=0)
     digest_max_items: int = Field(200, ge=1)
     pacing: PacingConfig = PacingConfig(rate_per_s=5.0, burst=10)
+    #: feedback links in alert emails (one message per recipient then); None: no links
+    links: LinkConfig | None = None
 
 
 class FileConfig(_Config):

@@ -24,6 +24,7 @@ import json
 import logging
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -67,6 +68,11 @@ FORMATS: dict[str, tuple[tuple[str, str, Mode], ...]] = {
         ("text", "digest.txt.j2", "text"),
         ("html", "digest.html.j2", "html"),
     ),
+}
+#: feedback links used to test-render the email templates
+SAMPLE_FEEDBACK = {
+    action: f"https://newswatch.example/email/feedback?t=sample-{action}"
+    for action in ("relevant", "not_relevant", "mute_story")
 }
 _SAFE_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 
@@ -155,31 +161,47 @@ class Renderer:
         for fmt, parts in FORMATS.items():
             for rule in rules:
                 alert = sample if rule is None else sample.model_copy(update={"rule_id": rule})
-                context = self._context(fmt, [alert, alert.model_copy(update={"kind": "new"})])
+                pair = [alert, alert.model_copy(update={"kind": "new"})]
+                contexts = [self._context(fmt, pair)]
+                if fmt == "email":  # with the signed feedback links too
+                    contexts.append(self._context(fmt, pair, SAMPLE_FEEDBACK))
                 for part, name, mode in parts:
                     template = self._template(name, mode, rule)
-                    self._render_part(template, mode, part, context)
+                    for context in contexts:
+                        self._render_part(template, mode, part, context)
                     if template.name not in checked:
                         checked.append(str(template.name))
         for fmt, parts in FORMATS.items():  # the fallbacks must work too
-            context = self._context(fmt, [sample])
+            context = self._context(fmt, [sample], SAMPLE_FEEDBACK)
             for part, name, mode in parts:
                 self._render_part(self._minimal[mode].get_template(name), mode, part, context)
         return checked
 
-    def render(self, alert: AlertRecord, fmt: str) -> Rendered:
-        """Render one alert; on a template error log it and use the minimal template."""
-        return self._render(fmt, [alert], alert.rule_id)
+    def render(
+        self, alert: AlertRecord, fmt: str, *, feedback: Mapping[str, str] | None = None
+    ) -> Rendered:
+        """Render one alert; on a template error log it and use the minimal template.
+
+        ``feedback``: the signed feedback links of an email (``{action: URL}``, template
+        variable ``feedback``; None: no links).
+        """
+        return self._render(fmt, [alert], alert.rule_id, feedback)
 
     def render_digest(self, alerts: list[AlertRecord]) -> Rendered:
         """Render several alerts as one digest email (subject, text, HTML)."""
         return self._render("digest", alerts, None)
 
     # ------------------------------------------------------------------ internals
-    def _render(self, fmt: str, alerts: list[AlertRecord], rule: str | None) -> Rendered:
+    def _render(
+        self,
+        fmt: str,
+        alerts: list[AlertRecord],
+        rule: str | None,
+        feedback: Mapping[str, str] | None = None,
+    ) -> Rendered:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; one of {sorted(FORMATS)}")
-        context = self._context(fmt, alerts)
+        context = self._context(fmt, alerts, feedback)
         try:
             parts = {}
             names = []
@@ -205,10 +227,14 @@ class Renderer:
         return self._assemble(fmt, parts, names, fallback=True)
 
     @staticmethod
-    def _context(fmt: str, alerts: list[AlertRecord]) -> dict[str, Any]:
+    def _context(
+        fmt: str, alerts: list[AlertRecord], feedback: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         if fmt == "digest":
             return digest_context(alerts)
-        return alert_context(alerts[0], mrkdwn=fmt == "slack")
+        context = alert_context(alerts[0], mrkdwn=fmt == "slack")
+        context["feedback"] = dict(feedback) if feedback else None
+        return context
 
     def _template(self, name: str, mode: Mode, rule: str | None) -> Template:
         env = self._envs[mode]

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,7 +40,16 @@ KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 #: Kafka secrets that may also come from ``<NAME>_FILE``.
 KAFKA_SECRET_VARS = ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PASSWORD")
 #: Every secret that may come from ``<NAME>_FILE`` (read by one validator).
-SECRET_FILE_VARS = ("SLACK_BOT_TOKEN", "SMTP_PASSWORD", "SLACK_SIGNING_SECRET", *KAFKA_SECRET_VARS)
+SECRET_FILE_VARS = (
+    "SLACK_BOT_TOKEN",
+    "SMTP_PASSWORD",
+    "SLACK_SIGNING_SECRET",
+    "NEWSWATCH_LINK_SECRET",
+    "NEWSWATCH_LINK_SECRET_PREVIOUS",
+    *KAFKA_SECRET_VARS,
+)
+#: a link secret shorter than this is refused (it signs links anyone may try to forge)
+MIN_LINK_SECRET = 16
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_WATCHLIST = PACKAGE_DIR / "watchlist" / "examples" / "watchlist.yaml"
@@ -209,6 +219,32 @@ class Settings(BaseSettings):
         validation_alias="NEWSWATCH_SLACK_MUTE",
         description="seconds the 'Mute this story' button silences the story",
     )
+    # --- signed feedback links in alert emails (alerts/links.py, docs/email-feedback.md) ---
+    public_url: str | None = Field(
+        None,
+        validation_alias="NEWSWATCH_PUBLIC_URL",
+        description="http(s) URL at which people reach this worker's web port (behind a "
+        "proxy: its URL); with NEWSWATCH_LINK_SECRET it turns on the signed feedback links "
+        "in alert emails and GET/POST /email/feedback",
+    )
+    link_secret: SecretStr | None = Field(
+        None,
+        validation_alias="NEWSWATCH_LINK_SECRET",
+        description="secret that signs the email feedback links (secret; or "
+        "NEWSWATCH_LINK_SECRET_FILE; at least 16 characters, e.g. `openssl rand -hex 32`)",
+    )
+    link_secret_previous: SecretStr | None = Field(
+        None,
+        validation_alias="NEWSWATCH_LINK_SECRET_PREVIOUS",
+        description="the link secret before a rotation (secret; or "
+        "NEWSWATCH_LINK_SECRET_PREVIOUS_FILE): links signed with it stay valid",
+    )
+    link_ttl_s: float = Field(
+        7 * 86400.0,
+        gt=0,
+        validation_alias="NEWSWATCH_LINK_TTL",
+        description="seconds an email feedback link stays valid",
+    )
     smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
     smtp_port: int = Field(25, ge=1, le=65535, validation_alias="SMTP_PORT")
     smtp_user: str | None = Field(None, validation_alias="SMTP_USER")
@@ -311,6 +347,33 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: Any) -> Any:
+        """Empty means unset; otherwise an http(s) URL with a host."""
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    "must be an http(s) URL with a host, e.g. https://newswatch.example"
+                )
+        return value
+
+    @field_validator("link_secret", "link_secret_previous", mode="before")
+    @classmethod
+    def _link_secret(cls, value: Any) -> Any:
+        """Empty means unset; a set secret has at least ``MIN_LINK_SECRET`` characters."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str):
+            if not text.strip():
+                return None
+            if len(text.strip()) < MIN_LINK_SECRET:
+                raise ValueError(f"must have at least {MIN_LINK_SECRET} characters")
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _secret_files(cls, data: Any) -> Any:
@@ -321,9 +384,11 @@ class Settings(BaseSettings):
             file_var = os.environ.get(f"{name}_FILE")
             if file_var and not (data.get(name) or os.environ.get(name)):
                 try:
-                    data[name] = Path(file_var).read_text(encoding="utf-8").strip()
+                    content = Path(file_var).read_text(encoding="utf-8").strip()
                 except OSError as exc:
                     raise ValueError(f"{name}_FILE={file_var}: {exc.strerror}") from None
+                if content:  # an empty file (an optional secret left blank) means unset
+                    data[name] = content
         return data
 
     # --- derived --------------------------------------------------------------------
@@ -350,7 +415,14 @@ class Settings(BaseSettings):
     def public_dump(self) -> dict[str, Any]:
         """Settings as a dict with every secret masked (for logs and `/ready`)."""
         dump = self.model_dump(mode="json")
-        for key in ("slack_bot_token", "smtp_password", "webhook_url", "slack_signing_secret"):
+        for key in (
+            "slack_bot_token",
+            "smtp_password",
+            "webhook_url",
+            "slack_signing_secret",
+            "link_secret",
+            "link_secret_previous",
+        ):
             if dump.get(key):
                 dump[key] = "**********"
         return dump

@@ -59,7 +59,7 @@ def build_channels(
 
         channels["slack"] = SlackChannel(config.slack)
     if config.smtp is not None:
-        email = EmailChannel(config.smtp)
+        email = EmailChannel(config.smtp, renderer=renderer)
         channels["email"] = email
         channels["digest"] = DigestChannel(
             email, renderer or Renderer(), digest_buffer, clock=clock

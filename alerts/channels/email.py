@@ -4,11 +4,17 @@ STARTTLS (``starttls``) or implicit TLS (``tls``), optional AUTH. One SMTP sessi
 message or digest. SMTP 4xx, timeouts and connection errors are retriable; 5xx (including
 a refused AUTH or recipient) is permanent. Updates carry ``In-Reply-To``/``References``
 to the first message, so mail clients thread them.
+
+With feedback links configured (``SmtpConfig.links``) every recipient gets a message of
+their own, rendered with links signed for that address (``alerts.links``); its Message-ID
+is the alert's plus a hash of the address. A retry after a partial failure skips the
+recipients already served (remembered in memory for the last ``REMEMBERED`` alerts).
 """
 
 from __future__ import annotations
 
 import ssl
+from collections import OrderedDict
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -20,11 +26,23 @@ from alerts._text import one_line
 from alerts.channels.base import Channel, Receipt
 from alerts.config import SmtpConfig
 from alerts.errors import DeliveryError
-from alerts.ids import delivery_key
-from alerts.render import Rendered
+from alerts.ids import delivery_key, short_hash
+from alerts.links import LinkSigner
+from alerts.render import Rendered, Renderer
 from schemas.records import AlertRecord
 
-__all__ = ["EmailChannel", "build_message"]
+__all__ = ["EmailChannel", "build_message", "recipient_message_id"]
+
+#: alerts whose per-recipient progress is remembered (retries skip who got it already)
+REMEMBERED = 1_000
+_DOMAIN = "@newswatch>"
+
+
+def recipient_message_id(message_id: str, recipient: str) -> str:
+    """The Message-ID of one recipient's copy: ``message_id`` plus a hash of the address."""
+    if not message_id.endswith(_DOMAIN):
+        return message_id
+    return f"{message_id[: -len(_DOMAIN)]}.{short_hash(recipient.casefold(), 8)}{_DOMAIN}"
 
 
 def build_message(
@@ -97,10 +115,14 @@ class EmailChannel(Channel):
     name = "email"
     fmt = "email"
 
-    def __init__(self, config: SmtpConfig) -> None:
+    def __init__(self, config: SmtpConfig, *, renderer: Renderer | None = None) -> None:
         self.config = config
         self.pacing = config.pacing
         self._tls_context: ssl.SSLContext | None = None
+        #: signs the feedback links; None: emails carry no links
+        self.signer = LinkSigner.from_config(config.links) if config.links else None
+        self.renderer = renderer or Renderer()
+        self._served: OrderedDict[str, set[str]] = OrderedDict()
 
     async def start(self) -> None:
         """Prepare the TLS context (no connection is kept open)."""
@@ -114,8 +136,12 @@ class EmailChannel(Channel):
             self._tls_context = ctx
 
     def secrets(self) -> list[str]:
-        """The SMTP password."""
-        return [self.config.password.get_secret_value()] if self.config.password else []
+        """The SMTP password and the link secrets."""
+        links = self.config.links
+        found = [self.config.password]
+        if links is not None:
+            found += [links.secret, links.previous_secret]
+        return [s.get_secret_value() for s in found if s is not None]
 
     def recipients(self, target: str | None) -> list[str]:
         """The addresses of a spec target, else the configured default recipients."""
@@ -136,6 +162,9 @@ class EmailChannel(Channel):
         recipients = self.recipients(target)
         key = delivery_key(alert).replace("/", ".")
         message_id = f"<{key}.{self._hash(recipients)}@newswatch>"
+        if self.signer is not None:
+            detail = await self._send_each(alert, rendered, recipients, message_id, thread, spec)
+            return Receipt(channel=spec, ref=message_id, detail=detail)
         msg = build_message(
             sender=self.config.sender,
             recipients=recipients,
@@ -148,6 +177,53 @@ class EmailChannel(Channel):
         )
         detail = await self.submit(msg, recipients, spec=spec)
         return Receipt(channel=spec, ref=message_id, detail=detail)
+
+    async def _send_each(
+        self,
+        alert: AlertRecord,
+        rendered: Rendered,
+        recipients: list[str],
+        message_id: str,
+        thread: str | None,
+        spec: str,
+    ) -> dict[str, Any]:
+        """One message per recipient, each with feedback links signed for that address."""
+        assert self.signer is not None
+        if not recipients:
+            raise DeliveryError(channel=spec, retriable=False, reason="no recipients configured")
+        served = self._served.setdefault(message_id, set())
+        self._served.move_to_end(message_id)
+        while len(self._served) > REMEMBERED:
+            self._served.popitem(last=False)
+        refused: list[str] = []
+        for recipient in recipients:
+            if recipient in served:
+                continue
+            own = self.renderer.render(alert, "email", feedback=self.signer.links(alert, recipient))
+            msg = build_message(
+                sender=self.config.sender,
+                recipients=[recipient],
+                subject=rendered.subject or alert.rule_title,
+                text=own.text,
+                html=own.html,
+                message_id=recipient_message_id(message_id, recipient),
+                in_reply_to=recipient_message_id(thread, recipient) if thread else None,
+                headers={
+                    "X-Newswatch-Alert-Id": alert.alert_id,
+                    "X-Newswatch-Rule": alert.rule_id,
+                },
+            )
+            try:
+                await self.submit(msg, [recipient], spec=spec)
+            except DeliveryError as exc:
+                if exc.retriable or "recipients refused" not in exc.reason:
+                    raise
+                refused.append(recipient)  # like a multi-recipient message: others still get it
+                if len(refused) == len(recipients):
+                    raise
+                continue
+            served.add(recipient)
+        return {"refused": sorted(refused)} if refused else {}
 
     async def submit(
         self, msg: EmailMessage, recipients: list[str], *, spec: str
@@ -209,6 +285,4 @@ class EmailChannel(Channel):
 
     @staticmethod
     def _hash(recipients: list[str]) -> str:
-        from alerts.ids import short_hash
-
         return short_hash(",".join(sorted(recipients)), 8)

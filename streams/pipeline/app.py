@@ -18,6 +18,7 @@ import mode
 from streams.kafka import compat
 from streams.kafka.faust_typed import timer
 from streams.kafka.security import KafkaSecurity
+from streams.pipeline import email_feedback
 from streams.pipeline.agents import FaustOutbox, register_agents
 from streams.pipeline.interactions import INTERACTIONS_PATH, MAX_BODY, SlackInteractions
 from streams.pipeline.root import AlertState, Worker, build_worker
@@ -134,6 +135,8 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
     mount(app, worker.health, worker.metrics)
     if worker.interactions is not None:
         _mount_interactions(app, worker.interactions)
+    if worker.email_feedback is not None:
+        _mount_email_feedback(app, worker.email_feedback)
     app.newswatch = worker  # type: ignore[attr-defined]
     return app
 
@@ -172,3 +175,33 @@ def _mount_interactions(app: faust.App, handler: SlackInteractions) -> None:
 
     view = type("NewswatchSlackInteractions", (View,), {"post": post, "__doc__": "POST only"})
     app.page(INTERACTIONS_PATH, name="newswatch_slack_interactions")(view)
+
+
+async def _read_body(request: Any, limit: int) -> bytes | None:
+    """The request body, or None when it is longer than ``limit`` bytes."""
+    length = request.content_length
+    if length is not None and length > limit:
+        return None
+    body: bytes = await request.content.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _mount_email_feedback(app: faust.App, handler: email_feedback.EmailFeedback) -> None:
+    """``GET`` (confirm page) and ``POST`` (record) ``/email/feedback?t=TOKEN``."""
+    from faust.web import View
+
+    def reply(view: Any, response: Any) -> Any:
+        headers = {"Content-Type": response.content_type, **dict(response.headers)}
+        return view.bytes(response.body, status=response.status, headers=headers)
+
+    async def get(view: Any, request: Any) -> Any:
+        return reply(view, handler.show(request.query.get("t")))
+
+    async def post(view: Any, request: Any) -> Any:
+        body = await _read_body(request, email_feedback.MAX_BODY)
+        return reply(view, await handler.confirm(body, request.query.get("t")))
+
+    view = type(
+        "NewswatchEmailFeedback", (View,), {"get": get, "post": post, "__doc__": "GET, POST"}
+    )
+    app.page(email_feedback.FEEDBACK_PATH, name="newswatch_email_feedback")(view)

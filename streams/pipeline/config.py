@@ -17,6 +17,7 @@ from alerts.config import (
     ChannelsConfig,
     DeliveryConfig,
     FileConfig,
+    LinkConfig,
     PacingConfig,
     PolicyConfig,
     RetryConfig,
@@ -40,6 +41,7 @@ __all__ = [
     "WatchlistView",
     "WebView",
     "WorkerConfig",
+    "link_config",
     "worker_config",
 ]
 
@@ -100,7 +102,8 @@ class AlertsView:
 
 @dataclass(frozen=True)
 class WebView:
-    """The web server: ``/health``, ``/ready``, ``/metrics``, ``/slack/interactions``."""
+    """The web server: ``/health``, ``/ready``, ``/metrics``, ``/slack/interactions``,
+    ``/email/feedback``."""
 
     host: str
     port: int
@@ -108,6 +111,8 @@ class WebView:
     slack_signing_secret: SecretStr | None
     slack_snooze_s: float
     slack_mute_s: float
+    #: None: ``/email/feedback`` is off (404) and emails carry no feedback links
+    email_links: LinkConfig | None
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
             slack_signing_secret=settings.slack_signing_secret,
             slack_snooze_s=settings.slack_snooze_s,
             slack_mute_s=settings.slack_mute_s,
+            email_links=link_config(settings),
         ),
         log=LogView(level=settings.log_level, json=settings.log_json),
         data_dir=Path(settings.data_dir),
@@ -217,6 +223,19 @@ def alerts_view(settings: Settings) -> AlertsView:
     )
 
 
+def link_config(settings: Settings) -> LinkConfig | None:
+    """The email feedback links: on when ``NEWSWATCH_PUBLIC_URL`` and the link secret are set."""
+    secret = settings.link_secret
+    if not settings.public_url or secret is None or not secret.get_secret_value():
+        return None
+    return LinkConfig(
+        base_url=settings.public_url,
+        secret=secret,
+        previous_secret=settings.link_secret_previous,
+        ttl_s=settings.link_ttl_s,
+    )
+
+
 def channels_config(settings: Settings) -> ChannelsConfig:
     """The channels this worker builds: a kind listed in ``NEWSWATCH_ALERT_CHANNELS`` and set up.
 
@@ -234,7 +253,9 @@ def channels_config(settings: Settings) -> ChannelsConfig:
             default_channel=settings.slack_default_channel,
             timeout_s=timeout,
             pacing=PacingConfig(rate_per_s=settings.slack_rate_per_s, burst=3),
-            buttons=settings.slack_signing_secret is not None,
+            buttons=bool(
+                settings.slack_signing_secret and settings.slack_signing_secret.get_secret_value()
+            ),
             snooze_s=settings.slack_snooze_s,
         )
     smtp = None
@@ -250,6 +271,7 @@ def channels_config(settings: Settings) -> ChannelsConfig:
             default_to=list(settings.alert_email_to),
             timeout_s=timeout,
             digest_interval_s=settings.digest_interval_s,
+            links=link_config(settings),
         )
     webhook = None
     if "webhook" in kinds and settings.webhook_url:

@@ -8,7 +8,8 @@ Off unless ``SLACK_SIGNING_SECRET`` is set. Each request is checked before anyth
 4. the signature valid for the body (slack-sdk's ``SignatureVerifier``; else 401 ``forged``);
 5. a signature not seen before within the 5 minutes (else 401 ``replayed``).
 
-A valid click is answered 200 at once; the work runs in a task: a ``Feedback`` record on
+A valid click is answered 200 at once; the work runs in a task: the judgement is applied
+by ``judgements.JudgementRecorder`` (shared with the email links): a ``Feedback`` record on
 ``alerts.feedback`` (key alert id), for *Mute this story* / *Snooze this rule* a ``Silence``
 on ``alerts.silences`` (applied to this worker's book at once, to the others by their
 feed), then the message is updated with ``chat.update`` to show who did what and when.
@@ -31,10 +32,10 @@ from urllib.parse import parse_qs
 from slack_sdk.signature import SignatureVerifier
 
 from alerts.feedback import ACTION_VERDICTS, judged_blocks, parse_button_value
-from alerts.silences import SilenceBook, new_silence
-from schemas.records import Feedback, Silence
+from alerts.silences import SilenceBook
+from schemas.records import Silence
 from schemas.topics import Topics
-from streams.kafka.codec import dumps
+from streams.pipeline.judgements import Judgement, JudgementRecorder
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.services import Outbox
 from streams.pipeline.web import Response
@@ -85,15 +86,18 @@ class SlackInteractions:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.verifier = SignatureVerifier(signing_secret)
-        self.outbox = outbox
-        self.topics = topics
         self.metrics = metrics
-        self.silences = silences
         self.updater = updater
-        self.watchlist_version = watchlist_version
-        self.snooze_s = snooze_s
-        self.mute_s = mute_s
         self.clock = clock
+        self.recorder = JudgementRecorder(
+            outbox=outbox,
+            topics=topics,
+            silences=silences,
+            watchlist_version=watchlist_version,
+            snooze_s=snooze_s,
+            mute_s=mute_s,
+            clock=clock,
+        )
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -151,38 +155,20 @@ class SlackInteractions:
             log.exception("processing a Slack interaction failed")
 
     async def _record(self, click: _Click) -> None:
-        verdict = ACTION_VERDICTS[click.action_id]
         ids = parse_button_value(click.value)
         user = str((click.payload.get("user") or {}).get("id") or "unknown")[:256]
-        now = self.clock()
-        silence: Silence | None = None
-        if verdict in ("mute_story", "snooze_rule"):
-            silence = new_silence(
-                rule_id=ids["r"],
-                story_id=ids["s"] if verdict == "mute_story" else None,
-                duration_s=self.mute_s if verdict == "mute_story" else self.snooze_s,
-                reason=f"{verdict.replace('_', ' ')} from Slack",
-                created_by=f"slack:{user}",
-                now=now,
-            )
-            self.silences.apply(silence)  # this worker at once; the others by their feed
-            await self.outbox.send(self.topics.silences, silence.id.encode(), dumps(silence))
-        feedback = Feedback(
+        judgement = Judgement(
+            verdict=ACTION_VERDICTS[click.action_id],
             alert_id=ids["a"],
             rule_id=ids["r"],
             article_id=ids["x"],
             story_id=ids["s"],
-            verdict=verdict,
+            watchlist_version=ids.get("v") or "",
             user_id=user,
-            at=now,
-            watchlist_version=ids.get("v") or self.watchlist_version(),
             source="slack",
-            silence_id=silence.id if silence else None,
         )
-        await self.outbox.send(self.topics.feedback, ids["a"].encode(), dumps(feedback))
-        await self.outbox.flush()
-        log.info("feedback %s on alert %s (rule %s) by %s", verdict, ids["a"], ids["r"], user)
-        await self._update_message(click, verdict, user, now, silence)
+        feedback, silence = await self.recorder.apply(judgement)
+        await self._update_message(click, judgement.verdict, user, feedback.at, silence)
 
     async def _update_message(
         self, click: _Click, verdict: Any, user: str, now: float, silence: Silence | None

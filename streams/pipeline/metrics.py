@@ -18,6 +18,9 @@ Exposed series (``METRIC_NAMES`` lists the family names as a scraper sees them):
     newswatch_slack_interactions_total{outcome}        Slack button requests: accepted, or
                                                        refused (forged|unsigned|stale|replayed|
                                                        too_large|malformed)
+    newswatch_email_feedback_total{outcome}            /email/feedback requests: shown, recorded,
+                                                       repeated, or refused (forged|expired|
+                                                       malformed|too_large) or failed
     newswatch_feedback_total{rule,verdict}             judgements recorded on alerts.feedback
     newswatch_feedback_precision{rule}                 relevant / (relevant + not_relevant)
                                                        over the rule's last judgements
@@ -78,6 +81,7 @@ METRIC_NAMES = tuple(
         "partial_articles",
         "silences_active",
         "slack_interactions",
+        "email_feedback",
         "feedback",
         "feedback_precision",
     )
@@ -234,6 +238,13 @@ class Metrics:
             namespace=ns,
             registry=reg,
         )
+        self._email_feedback = Counter(
+            "email_feedback",
+            "Requests to /email/feedback by outcome (shown, recorded, repeated, refusal reason).",
+            ["outcome"],
+            namespace=ns,
+            registry=reg,
+        )
         self._feedback = Counter(
             "feedback",
             "Judgements recorded on alerts.feedback.",
@@ -347,6 +358,10 @@ class Metrics:
     def slack_interaction(self, outcome: str) -> None:
         """A request to ``/slack/interactions`` was accepted or refused (``outcome``: why)."""
         self._interactions.labels(outcome=outcome).inc()
+
+    def email_feedback(self, outcome: str) -> None:
+        """A request to ``/email/feedback`` was answered (``outcome``: what it did or why not)."""
+        self._email_feedback.labels(outcome=outcome).inc()
 
     def feedback_recorded(self, rule: str, verdict: str, precision: float | None) -> None:
         """A judgement of ``rule`` was recorded; ``precision``: the rule's rolling precision."""

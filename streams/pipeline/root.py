@@ -21,6 +21,7 @@ import httpx
 from alerts.channels import build_channels
 from alerts.channels.slack import SlackChannel
 from alerts.deliver import Deliverer
+from alerts.links import LinkSigner
 from alerts.render import Renderer
 from alerts.service import AlertDecider, AlertSender, unreachable_channels
 from alerts.silences import SilenceBook
@@ -29,7 +30,9 @@ from streams.enrich import AsyncEnricher
 from streams.kafka.codec import dumps
 from streams.kafka.probe import BrokerProbe
 from streams.pipeline.config import WorkerConfig, configured_kinds, worker_config
+from streams.pipeline.email_feedback import EmailFeedback
 from streams.pipeline.interactions import MessageUpdater, SlackInteractions
+from streams.pipeline.judgements import JudgementRecorder
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.services import MetricsSink, Outbox, PipelineServices
 from streams.pipeline.silences import FeedbackFeed, SilenceFeed
@@ -75,6 +78,7 @@ class Worker:
         silence_feed: SilenceFeed | None = None,
         interactions: SlackInteractions | None = None,
         feedback_feed: FeedbackFeed | None = None,
+        email_feedback: EmailFeedback | None = None,
     ) -> None:
         self.config = config
         self.services = services
@@ -90,6 +94,8 @@ class Worker:
         #: ``POST /slack/interactions``; None unless ``SLACK_SIGNING_SECRET`` is set
         self.interactions = interactions
         self.feedback_feed = feedback_feed
+        #: ``GET``/``POST /email/feedback``; None unless the public URL and link secret are set
+        self.email_feedback = email_feedback
         self.bootstrap = probe.bootstrap
         self.ready = asyncio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
@@ -311,6 +317,20 @@ def build_worker(
             snooze_s=config.web.slack_snooze_s,
             mute_s=config.web.slack_mute_s,
         )
+    email_feedback = None
+    if config.web.email_links is not None:
+        email_feedback = EmailFeedback(
+            signer=LinkSigner.from_config(config.web.email_links),
+            recorder=JudgementRecorder(
+                outbox=outbox,
+                topics=topics,
+                silences=silences,
+                watchlist_version=lambda: watchlist.current.version if watchlist.current else "",
+                snooze_s=config.web.slack_snooze_s,
+                mute_s=config.web.slack_mute_s,
+            ),
+            metrics=metrics,
+        )
     return Worker(
         config,
         services,
@@ -325,4 +345,5 @@ def build_worker(
         silence_feed=feed,
         interactions=interactions,
         feedback_feed=feedback_feed,
+        email_feedback=email_feedback,
     )

@@ -13,7 +13,7 @@ A worker is ready only after it has read the topic up to its end.
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -81,7 +81,9 @@ class FeedbackFeed:
 
     Every worker reads the whole topic (like silences), so each ``/metrics`` shows the same
     figures: precision = relevant / (relevant + not relevant) over the rule's last
-    ``PRECISION_WINDOW`` relevance judgements.
+    ``PRECISION_WINDOW`` relevance judgements. One person's judgement of one alert counts
+    once: a repeat (a link confirmed twice, a double click) replaces the earlier verdict of
+    the same ``(alert id, user id)`` instead of adding a second one.
     """
 
     def __init__(
@@ -94,7 +96,7 @@ class FeedbackFeed:
     ) -> None:
         self.record = record
         self.follower = TopicFollower(bootstrap, topic, self.on_record, client=client)
-        self._judged: dict[str, deque[bool]] = {}
+        self._judged: dict[str, OrderedDict[tuple[str, str], bool]] = {}
 
     def on_record(self, key: bytes | None, value: bytes | None) -> None:
         """Count one feedback record (invalid ones are skipped)."""
@@ -107,9 +109,13 @@ class FeedbackFeed:
             return
         precision = None
         if feedback.verdict in ("relevant", "not_relevant"):
-            judged = self._judged.setdefault(feedback.rule_id, deque(maxlen=PRECISION_WINDOW))
-            judged.append(feedback.verdict == "relevant")
-            precision = sum(judged) / len(judged)
+            judged = self._judged.setdefault(feedback.rule_id, OrderedDict())
+            who = (feedback.alert_id, feedback.user_id)
+            judged.pop(who, None)
+            judged[who] = feedback.verdict == "relevant"
+            while len(judged) > PRECISION_WINDOW:
+                judged.popitem(last=False)
+            precision = sum(judged.values()) / len(judged)
         self.record(feedback.rule_id, feedback.verdict, precision)
 
     async def start(self) -> None:

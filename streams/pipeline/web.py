@@ -50,6 +50,8 @@ class Response:
     status: int
     content_type: str
     body: bytes
+    #: extra response headers (e.g. Cache-Control)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

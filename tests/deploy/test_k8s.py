@@ -13,6 +13,8 @@ from streams.pipeline.web import HEALTH_PATH, READY_PATH
 from streams.settings import Settings
 
 SECRET_NAMES = {"SLACK_BOT_TOKEN", "SMTP_PASSWORD"}
+#: secrets whose feature is off while their value in the Secret is empty
+OPTIONAL_SECRET_NAMES = {"SLACK_SIGNING_SECRET", "NEWSWATCH_LINK_SECRET"}
 
 
 def deployment(k8s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -191,6 +193,9 @@ def test_configmap_environment_parses_as_settings(k8s, monkeypatch, tmp_path) ->
         monkeypatch.setenv(name, value)
     for name in SECRET_NAMES:
         monkeypatch.setenv(f"{name}_FILE", str(tmp_path / name))
+    for name in OPTIONAL_SECRET_NAMES:  # left empty, as in secret.yaml
+        (tmp_path / name).write_text("")
+        monkeypatch.setenv(f"{name}_FILE", str(tmp_path / name))
     (tmp_path / "kafka-password").write_text("placeholder")  # the KafkaUser secret's file
     monkeypatch.setenv("KAFKA_SASL_PASSWORD_FILE", str(tmp_path / "kafka-password"))
     settings = Settings.load()
@@ -198,3 +203,35 @@ def test_configmap_environment_parses_as_settings(k8s, monkeypatch, tmp_path) ->
     assert settings.web_port == settings_default("web_port")
     assert settings.partitions >= deployment(k8s)["spec"]["replicas"]
     assert settings.public_dump()["slack_bot_token"] == "**********"
+
+
+def test_optional_secrets_are_mounted_files_that_stay_off_while_empty(
+    k8s, monkeypatch, tmp_path
+) -> None:
+    """Slack signing and link secrets come as Secret files; empty there, their features are off."""
+    names = set(config_env(k8s)) | set(env(k8s))
+    assert not names & OPTIONAL_SECRET_NAMES
+    files: dict[str, str] = {}
+    for name in OPTIONAL_SECRET_NAMES:
+        path = PurePosixPath(env(k8s)[f"{name}_FILE"])
+        mount, volume = mount_of(k8s, str(path.parent))
+        secret = k8s[("Secret", volume["secret"]["secretName"])]
+        assert mount["readOnly"] is True and "subPath" not in mount
+        assert secret["stringData"][path.name] == ""
+        files[name] = secret["stringData"][path.name]
+    assert "NEWSWATCH_PUBLIC_URL" in config_env(k8s)
+
+    def load(values: dict[str, str], public_url: str) -> Settings:
+        for name, value in {**config_env(k8s), **env(k8s)}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("NEWSWATCH_PUBLIC_URL", public_url)
+        for name in [*SECRET_NAMES, *OPTIONAL_SECRET_NAMES, "KAFKA_SASL_PASSWORD"]:
+            (tmp_path / name).write_text(values.get(name, "placeholder"))
+            monkeypatch.setenv(f"{name}_FILE", str(tmp_path / name))
+        return Settings.load()
+
+    off = load(files, config_env(k8s)["NEWSWATCH_PUBLIC_URL"])
+    assert off.slack_signing_secret is None and off.link_secret is None
+    assert off.public_url is None
+    on = load({name: "s3cret-" + "x" * 20 for name in OPTIONAL_SECRET_NAMES}, "https://nw.example")
+    assert on.slack_signing_secret is not None and on.link_secret is not None

@@ -108,7 +108,7 @@ def test_k8s_environment_builds_the_sasl_ssl_clients(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     for name in [n for n in env if n.endswith("_FILE")]:
-        (tmp_path / name).write_text("placeholder\n")
+        (tmp_path / name).write_text("placeholder-0123456789\n")  # link secret: >= 16 chars
         monkeypatch.setenv(name, str(tmp_path / name))
     monkeypatch.setenv("KAFKA_SSL_CAFILE", str(write_ca(tmp_path / "ca.crt")))
     settings = Settings.load()
@@ -116,7 +116,7 @@ def test_k8s_environment_builds_the_sasl_ssl_clients(
     assert kwargs["security_protocol"] == "SASL_SSL"
     assert kwargs["sasl_mechanism"] == "SCRAM-SHA-512"
     assert kwargs["sasl_plain_username"] == "newswatch"
-    assert kwargs["sasl_plain_password"] == "placeholder"
+    assert kwargs["sasl_plain_password"] == "placeholder-0123456789"
     assert settings.create_topics is False
 
 

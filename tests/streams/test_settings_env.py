@@ -35,6 +35,8 @@ SMTP = {"SMTP_HOST": "mail.example.org"}
 HOOK = {"NEWSWATCH_WEBHOOK_URL": "https://hooks.example.org/x"}
 EXTERNAL = {"KAFKA_BOOTSTRAP_SERVERS": "k1:9093"}
 SSL = {**EXTERNAL, "KAFKA_SECURITY_PROTOCOL": "SSL"}
+PUBLIC = {"NEWSWATCH_PUBLIC_URL": "https://nw.example.org"}
+LINK = {"NEWSWATCH_LINK_SECRET": "link-row-secret-0123456789"}
 
 
 def _secret(value: object) -> str | None:
@@ -185,6 +187,36 @@ ROWS: dict[str, Row] = {
         SLACK,
     ),
     "NEWSWATCH_SLACK_MUTE": Row("60", lambda c: c.web.slack_mute_s == 60.0),
+    "NEWSWATCH_PUBLIC_URL": Row(
+        "https://nw.example.org",
+        lambda c: (
+            c.web.email_links is not None
+            and c.web.email_links.base_url == "https://nw.example.org"
+            and _smtp(c).links == c.web.email_links
+        ),
+        {**SMTP, **LINK},
+    ),
+    "NEWSWATCH_LINK_SECRET": Row(
+        "link-row-secret-0123456789",
+        lambda c: (
+            c.web.email_links is not None
+            and c.web.email_links.secret.get_secret_value() == "link-row-secret-0123456789"
+        ),
+        PUBLIC,
+    ),
+    "NEWSWATCH_LINK_SECRET_PREVIOUS": Row(
+        "link-old-secret-0123456789",
+        lambda c: (
+            c.web.email_links is not None
+            and _secret(c.web.email_links.previous_secret) == "link-old-secret-0123456789"
+        ),
+        {**PUBLIC, **LINK},
+    ),
+    "NEWSWATCH_LINK_TTL": Row(
+        "3600",
+        lambda c: c.web.email_links is not None and c.web.email_links.ttl_s == 3600.0,
+        {**PUBLIC, **LINK},
+    ),
     "SMTP_HOST": Row("smtp.example.org", lambda c: _smtp(c).host == "smtp.example.org"),
     "SMTP_PORT": Row("587", lambda c: _smtp(c).port == 587, SMTP),
     "SMTP_USER": Row("bot", lambda c: _smtp(c).user == "bot", SMTP),
@@ -222,14 +254,29 @@ ROWS: dict[str, Row] = {
 FILE_ROWS: dict[str, Check] = {
     "SLACK_BOT_TOKEN_FILE": lambda c: _slack(c).token.get_secret_value() == "from-file",
     "SLACK_SIGNING_SECRET_FILE": lambda c: _secret(c.web.slack_signing_secret) == "from-file",
+    "NEWSWATCH_LINK_SECRET_FILE": lambda c: (
+        c.web.email_links is not None
+        and c.web.email_links.secret.get_secret_value() == "from-file-0123456789"
+    ),
+    "NEWSWATCH_LINK_SECRET_PREVIOUS_FILE": lambda c: (
+        c.web.email_links is not None
+        and _secret(c.web.email_links.previous_secret) == "from-file-0123456789"
+    ),
     "SMTP_PASSWORD_FILE": lambda c: (
         _smtp(c).password is not None and _smtp(c).password.get_secret_value() == "from-file"
     ),
+}
+#: file contents other than "from-file" (link secrets need at least 16 characters)
+FILE_VALUE = {
+    "NEWSWATCH_LINK_SECRET_FILE": "from-file-0123456789",
+    "NEWSWATCH_LINK_SECRET_PREVIOUS_FILE": "from-file-0123456789",
 }
 FILE_EXTRA = {
     "SMTP_PASSWORD_FILE": SMTP,
     "SLACK_BOT_TOKEN_FILE": {},
     "SLACK_SIGNING_SECRET_FILE": {},
+    "NEWSWATCH_LINK_SECRET_FILE": PUBLIC,
+    "NEWSWATCH_LINK_SECRET_PREVIOUS_FILE": {**PUBLIC, **LINK},
 }
 
 
@@ -289,7 +336,7 @@ def test_secret_file_variable_reaches_the_worker_config(
 ) -> None:
     """``<SECRET>_FILE`` names a file whose content becomes the secret."""
     secret = tmp_path / "secret"
-    secret.write_text("from-file\n")
+    secret.write_text(FILE_VALUE.get(name, "from-file") + "\n")
     for extra, value in FILE_EXTRA[name].items():
         clean_env.setenv(extra, value)
     clean_env.setenv(name, str(secret))
