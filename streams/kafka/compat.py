@@ -17,6 +17,9 @@ an upgrade that could silently undo a fix fails at start with a clear message in
     Consumer.getmany           a hole in a partition's offsets (records a rebalance made the
                                consumer skip) was acked as a compaction gap: the partition
                                now seeks back and reads the hole again
+    Consumer.ack               an event a stream skipped during a rebalance (flow stopped, or
+                               fetched in an older generation) was acked and its offset
+                               committed unprocessed: skipped events no longer count
     Transport                  the transport that uses the consumer above
 """
 
@@ -164,6 +167,23 @@ class Consumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> Any:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def ack(self, message: Any) -> bool:
+        """Mark a processed message safe to commit; a message a stream skipped is not.
+
+        A Faust stream skips (and acks) an event that reaches it while the flow is stopped
+        for a rebalance or that was fetched in an older consumer generation (stuck in the
+        conductor across the rebalance), relying on a seek back to the committed offset to
+        read it again. Acked, its offset was committed during the rebalance — past a record
+        no agent had processed (a lost alert in the random SIGKILL test). Such a message
+        never reached the agent, so the stream never tracked it: it is let go here without
+        counting toward the committed offset, and is read again from the committed offset.
+        """
+        if not getattr(message, "tracked", True):
+            message.acked = True
+            self._unacked_messages.discard(message)
+            return False
+        return cast(bool, super().ack(message))
 
     async def _rewind(self, tp: Any, offset: int) -> bool:
         """Seek ``tp`` back to ``offset`` in the consumer thread; the next record read is it.

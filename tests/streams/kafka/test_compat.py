@@ -270,6 +270,42 @@ def test_a_second_hole_at_the_same_offset_is_read_again(
     assert second == [3, 4, 5, 6, 7, 8], offsets
 
 
+# --- Consumer.ack ---------------------------------------------------------------------------
+
+
+def test_an_event_a_stream_skipped_in_a_rebalance_is_not_committed(tmp_path: Path) -> None:
+    """An event skipped by the stream (flow stopped for a rebalance) does not move the commit.
+
+    During a revoke Faust forgets the partition's committed offset and waits for in-flight
+    events; an event that reaches the stream then is skipped and acked, and the commit made
+    before handing the partition over went past it: nobody processed it (a lost alert in the
+    random SIGKILL test). Only events the stream tracked (handed to the agent) count.
+    """
+    from faust.types.tuples import TP, ConsumerMessage
+
+    app = faust.App("compat-ack", broker="kafka://127.0.0.1:1", datadir=str(tmp_path))
+    app.transport = compat.Transport(app.conf.broker_consumer, app)
+    consumer = app.consumer
+    consumer._thread.thread_loop.close()  # the real thread is never started
+    topic = "compat-ack-topic"
+    app.topics._acking_topics.add(topic)  # what subscribing an agent to the topic does
+    tp = TP(topic, 0)
+
+    def message(offset: int, *, tracked: bool) -> ConsumerMessage:
+        msg = ConsumerMessage(topic, 0, offset, 0.0, 0, None, b"k", b"v", None)
+        msg.tracked = tracked  # the stream tracks an event when it hands it to the agent
+        msg.incref()
+        return msg
+
+    in_flight = message(41, tracked=True)  # the agent was processing it when the revoke began
+    skipped = message(42, tracked=False)  # reached the stream with the flow stopped: skipped
+    assert consumer._committed_offset[tp] is None  # popped by the revoke
+    assert in_flight.ack(consumer) is True
+    assert skipped.ack(consumer) is False
+    assert skipped.acked and skipped not in consumer._unacked_messages
+    assert consumer._new_offset(tp) == 42  # 42 is read again by the partition's next owner
+
+
 # --- check_versions ------------------------------------------------------------------------
 
 
