@@ -183,7 +183,7 @@ class Consumer(faust_aiokafka.Consumer):
             message.acked = True
             self._unacked_messages.discard(message)
             return False
-        return cast(bool, super().ack(message))
+        return super().ack(message)
 
     async def _rewind(self, tp: Any, offset: int) -> bool:
         """Seek ``tp`` back to ``offset`` in the consumer thread; the next record read is it.
