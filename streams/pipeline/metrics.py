@@ -350,6 +350,10 @@ class Metrics:
         """An alert for ``channel`` was held back by a story mute or rule snooze."""
         self._alerts.labels(channel=channel, outcome="silenced").inc()
 
+    def alert_reconciled(self, channel: str) -> None:
+        """An alert not recorded as sent was found already in ``channel`` (after a crash)."""
+        self._alerts.labels(channel=channel, outcome="reconciled").inc()
+
     def track_silences(self, count: Callable[[str], int]) -> None:
         """Report ``count(kind)`` (active silences of ``rule`` / ``story`` kind) at every scrape."""
         for kind in ("rule", "story"):

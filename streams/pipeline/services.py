@@ -77,6 +77,8 @@ class MetricsSink(Protocol):
 
     def alert_silenced(self, channel: str) -> None: ...
 
+    def alert_reconciled(self, channel: str) -> None: ...
+
 
 class NullMetrics:
     """A metrics sink that records nothing (tools, tests, benchmarks)."""
@@ -111,6 +113,9 @@ class NullMetrics:
         """Ignore."""
 
     def alert_silenced(self, channel: str) -> None:
+        """Ignore."""
+
+    def alert_reconciled(self, channel: str) -> None:
         """Ignore."""
 
 

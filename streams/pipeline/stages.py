@@ -278,6 +278,8 @@ async def deliver(msg: InMessage, lane: str, services: PipelineServices) -> None
         kind = spec.split(":", 1)[0]
         if result == "sent":
             services.metrics.alert_sent(kind)
+        elif result == "reconciled":
+            services.metrics.alert_reconciled(kind)
         elif result in ("dead_lettered", "unconfigured"):
             services.metrics.alert_failed(kind)
         await publish_delivery(services, alert, spec, result)

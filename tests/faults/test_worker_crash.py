@@ -36,8 +36,10 @@ from streams.testing import (
     SlackThread,
     WorkerProcess,
     group_lag,
+    metric_value,
     produce_values,
     read_topic,
+    scrape_metrics,
     wait_until,
 )
 
@@ -188,6 +190,8 @@ def test_sigkill_after_slack_accepted_before_the_worker_heard_back_posts_once(
     log = restarted.log_tail(400)
     assert f"already in slack:{killed[0]['channel']}" in log, log
     assert len(slack.slack.calls("conversations.history")) >= 1
+    samples = scrape_metrics(restarted.web_port)
+    assert metric_value(samples, "newswatch_alerts_total", outcome="reconciled") == 1
 
 
 @pytest.mark.skipif(
