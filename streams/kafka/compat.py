@@ -182,6 +182,14 @@ class Consumer(faust_aiokafka.Consumer):
         if not getattr(message, "tracked", True):
             message.acked = True
             self._unacked_messages.discard(message)
+            said = self.__dict__.setdefault("_said_skipped", set())
+            if (message.tp, message.generation_id) not in said:  # once per partition and rebalance
+                said.add((message.tp, message.generation_id))
+                log.info(
+                    "%s: event at offset %d skipped during a rebalance: not committed, read again",
+                    message.tp,
+                    message.offset,
+                )
             return False
         return super().ack(message)
 
