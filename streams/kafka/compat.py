@@ -184,6 +184,8 @@ class Consumer(faust_aiokafka.Consumer):
             self._unacked_messages.discard(message)
             said = self.__dict__.setdefault("_said_skipped", set())
             if (message.tp, message.generation_id) not in said:  # once per partition and rebalance
+                if len(said) > 4096:
+                    said.clear()
                 said.add((message.tp, message.generation_id))
                 log.info(
                     "%s: event at offset %d skipped during a rebalance: not committed, read again",
