@@ -109,12 +109,6 @@ def _kill_at_random(
     return index, len(chunk.expected) - _delivered(slack, chunk.expected)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open (issue 12): a clean-clone CI run on 2026-11-30 lost 1 alert after a random "
-    "SIGKILL (story-01820: enriched, matched, decided and published on `alerts`, never posted "
-    "to Slack); not reproduced in 30 measured kills and 3 other runs; the cause is not found yet",
-)
 def test_sigkill_at_a_random_moment_loses_and_repeats_no_alert(
     fault_settings: Callable[..., Settings],
     slack_server: Callable[..., SlackThread],
