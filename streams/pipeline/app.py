@@ -19,6 +19,7 @@ from streams.kafka import compat
 from streams.kafka.faust_typed import timer
 from streams.kafka.security import KafkaSecurity
 from streams.pipeline.agents import FaustOutbox, register_agents
+from streams.pipeline.arrivals import SOURCE_CHECK_S, SourceArrivals
 from streams.pipeline.interactions import INTERACTIONS_PATH, MAX_BODY, SlackInteractions
 from streams.pipeline.root import AlertState, Worker, build_worker
 from streams.pipeline.web import mount
@@ -102,13 +103,23 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
         ready=worker.ready,
     )
 
+    arrivals = SourceArrivals.from_settings(
+        settings,
+        outbox.send,
+        bootstrap=worker.probe.bootstrap,
+        client=worker.probe.security.client_kwargs(),
+        on_rows=worker.metrics.sources_health,
+    )
+
     class WorkerService(mode.Service):
         """Starts and stops the worker's services with the app."""
 
         async def on_start(self) -> None:
             await wk.start()
+            await arrivals.start()
 
         async def on_stop(self) -> None:
+            await arrivals.stop()
             await wk.stop()
 
     app.service(WorkerService)
@@ -131,10 +142,15 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
     async def _consumer_lag() -> None:
         _record_lag(app, wk)
 
+    @timer(app, interval=SOURCE_CHECK_S)
+    async def _source_health() -> None:
+        await arrivals.check(outbox.flush)
+
     mount(app, worker.health, worker.metrics)
     if worker.interactions is not None:
         _mount_interactions(app, worker.interactions)
     app.newswatch = worker  # type: ignore[attr-defined]
+    app.newswatch_arrivals = arrivals  # type: ignore[attr-defined]
     return app
 
 

@@ -282,15 +282,19 @@ class Metrics:
             "items_today": "items_today",
             "baseline_items_per_day": "baseline_per_day",
         }
-        for row in rows:
+        all_kinds = ["failing", "zero_items", "silent", "low_volume"]
+        for row in rows:  # a row without a field (the worker's: no fetches) leaves its gauge
             label = self.source_label(str(row.get("source") or "unknown"))
             for gauge, key in fields.items():
+                if key not in row:
+                    continue
                 value = row.get(key)
                 number = float(value) if isinstance(value, (int, float)) else 0.0
                 self._source_gauges[gauge].labels(source=label).set(number)
             open_kinds = row.get("incidents")
             opened = set(open_kinds) if isinstance(open_kinds, list) else set()
-            for kind in ("failing", "zero_items", "silent", "low_volume"):
+            kinds = row.get("incident_kinds")
+            for kind in kinds if isinstance(kinds, list) else all_kinds:
                 self._source_incident.labels(source=label, kind=kind).set(kind in opened)
 
     def source_label(self, source: str | None) -> str:
