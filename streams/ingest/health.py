@@ -131,6 +131,8 @@ class SourceStats:
 
     def baseline(self, today: int) -> float | None:
         """Mean new items per day over up to 7 days before yesterday (3 needed)."""
+        if not self.daily:
+            return None
         days = [self.daily.get(d, 0) for d in range(today - 8, today - 1) if d >= min(self.daily)]
         return statistics.mean(days) if len(days) >= 3 and any(days) else None
 
