@@ -259,7 +259,10 @@ async def poll_feeds(
             for state in poller.due():
                 failures_before = state.failures
                 new = 0
-                for article in await poller.poll(state):
+                articles = await poller.poll(state)
+                if monitor is not None and articles:  # the worker names them by source
+                    monitor.origins[state.url] = sorted({a.source or "unknown" for a in articles})
+                for article in articles:
                     try:
                         new += await producer.produce(article)
                     except IngestError as exc:

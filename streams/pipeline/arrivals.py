@@ -5,12 +5,14 @@ host, the feed loop of ``newswatch run``, kcat), so the one place that sees ever
 the worker. Each worker follows the whole ``articles.raw`` (every partition, no consumer
 group, like ``alerts.silences``) and keeps per record ``source``: the last new item (the
 record's ``ingested_at``, else its Kafka timestamp), new items per day against the source's
-own baseline and its usual gap between items. Reading every partition, not only those the
-worker enriches, gives every worker the same complete view: a source is never "silent" on
-one worker because its articles hashed to another's partitions, any worker's ``/metrics``
-shows every source, and an incident starts at a time taken from the data, so every worker
-builds the same ops alert id and the deliver lanes' sent-state sends it once. At start the
-follower reads what the topic retains, which rebuilds the baselines after a restart.
+own baseline and its usual gap between items (an article id counts once: a file produced
+again by every cron run does not hide that nothing new arrives). Reading every partition,
+not only those the worker enriches, gives every worker the same complete view: a source is
+never "silent" on one worker because its articles hashed to another's partitions, any
+worker's ``/metrics`` shows every source, and an incident starts at a time taken from the
+data, so every worker builds the same ops alert id and the deliver lanes' sent-state sends
+it once. At start the follower reads what the topic retains, which rebuilds the baselines
+after a restart. The cost: each worker decodes every raw record a second time.
 
 Ops alerts from here: ``silent`` and ``low_volume`` (same ``ops_channels`` route and policy
 as the feed loop's). Not for records of a polled feed (``text_origin`` feed_*): the feed
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 WORKER_SOURCES_FILE = "sources.worker.json"
 #: Seconds between two evaluations (cheap: at most ``NEWSWATCH_SOURCE_MAX_TRACKED`` rows).
 SOURCE_CHECK_S = 2.0
+#: Article ids remembered to count each article once (a re-produced id is not a new item).
+SEEN_IDS = 100_000
 #: The row fields the worker knows (it sees no fetch: failures, items per fetch are the
 #: producer's).
 ARRIVAL_FIELDS = ("source", "last_new_item", "items_today", "baseline_per_day", "incidents")
@@ -85,6 +89,7 @@ class SourceArrivals:
             self.on_value, bootstrap=bootstrap, topic=topic, client=client
         )
         self._task: asyncio.Task[None] | None = None
+        self._seen: dict[str, None] = {}  # insertion-ordered: the oldest id goes first
 
     @classmethod
     def from_settings(
@@ -116,15 +121,26 @@ class SourceArrivals:
         )
 
     def on_value(self, value: bytes | None, timestamp: float) -> None:
-        """Count one record of ``articles.raw`` (a record that is not JSON is not counted)."""
+        """Count one record of ``articles.raw`` as a new item of its source.
+
+        Not counted: a record that is not a JSON object, a replayed one, an article id seen
+        among the last ``SEEN_IDS``.
+        """
         if not value:
             return
         try:
             data = json.loads(value)
         except ValueError:
             return
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or data.get("replayed") is True:
             return
+        article_id = data.get("id")
+        if isinstance(article_id, str):  # a file produced again by every cron run is not new
+            if article_id in self._seen:
+                return
+            self._seen[article_id] = None
+            if len(self._seen) > SEEN_IDS:
+                del self._seen[next(iter(self._seen))]
         source = data.get("source")
         name = " ".join(source.split())[:512] if isinstance(source, str) else ""
         at = data.get("ingested_at")

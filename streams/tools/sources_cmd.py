@@ -57,13 +57,26 @@ def _rows(data: dict[str, object]) -> list[dict[str, Any]]:
 
 
 def merge_rows(
-    fetched: list[dict[str, Any]], arrived: list[dict[str, Any]]
+    fetched: list[dict[str, Any]],
+    arrived: list[dict[str, Any]],
+    origins: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per source: the producer's fetch fields, the worker's arrival fields."""
+    """One row per source: the producer's fetch fields, the worker's arrival fields.
+
+    ``origins`` (feed URL -> the record sources it produced) joins a feed's URL row with the
+    worker's row of its records' source name.
+    """
     out = {str(r.get("source")): dict(r) for r in fetched}
+    alias = {
+        str(name): origin
+        for origin, names in (origins or {}).items()
+        if origin in out and isinstance(names, list)
+        for name in names
+        if str(name) not in out
+    }
     for row in arrived:
         name = str(row.get("source"))
-        mine = out.get(name)
+        mine = out.get(alias.get(name, name))
         if mine is None:
             out[name] = dict(row)
             continue
@@ -80,7 +93,7 @@ def sources_table(rows: list[dict[str, Any]], *, now: float, sort: str = "status
     ordered = sorted(rows, key=_key(sort))
     head = (
         f"{'source':<44} {'status':<15} {'last success':>13} {'last new item':>14} "
-        f"{'fails':>5} {'items/fetch':>11} {'today':>6} {'baseline/d':>10} {'seen by':<12} "
+        f"{'fails':>5} {'items/fetch':>11} {'today':>6} {'baseline/d':>10} {'seen by':<13} "
         "last error"
     )
     lines = [head]
@@ -92,7 +105,7 @@ def sources_table(rows: list[dict[str, Any]], *, now: float, sort: str = "status
             f"{_ago(r.get('last_success'), now):>13} {_ago(r.get('last_new_item'), now):>14} "
             f"{r.get('consecutive_failures', 0):>5} {('-' if items is None else items):>11} "
             f"{r.get('items_today', 0):>6} {('-' if base is None else f'{base:.1f}'):>10} "
-            f"{r.get('seen_by') or 'ingest'!s:<12} {(r.get('last_error') or '')[:80]}"
+            f"{r.get('seen_by') or 'ingest'!s:<13} {(r.get('last_error') or '')[:80]}"
         )
     return "\n".join(lines) + "\n"
 
@@ -101,7 +114,8 @@ def run_sources(data_dir: Path, *, as_json: bool = False, sort: str = "status") 
     """Print the table (or JSON); exit code 1 when a source is not healthy, 0 otherwise."""
     data = read_sources(data_dir)
     worker = read_sources(data_dir, WORKER_FILE)
-    rows = merge_rows(_rows(data), _rows(worker))
+    origins = data.get("origins")
+    rows = merge_rows(_rows(data), _rows(worker), origins if isinstance(origins, dict) else None)
     data = {**data, "worker_written_at": worker.get("written_at")}
     if as_json:
         print(json.dumps({**data, "sources": sorted(rows, key=_key(sort))}, indent=2))
@@ -111,5 +125,13 @@ def run_sources(data_dir: Path, *, as_json: bool = False, sort: str = "status") 
             "run `newswatch ingest`, `newswatch worker` or `newswatch run`"
         )
     else:
-        print(sources_table(rows, now=time.time(), sort=sort), end="")
+        now = time.time()
+        print(sources_table(rows, now=now, sort=sort), end="")
+        seen = worker.get("written_at")
+        print(
+            f"worker view (articles.raw): {_ago(seen, now)}"
+            if seen
+            else "no worker view yet (DATA_DIR/sources.worker.json): silence of non-feed "
+            "sources is judged by a running worker"
+        )
     return 1 if any(r.get("status") != "healthy" for r in rows) else 0
