@@ -8,6 +8,7 @@ has a lifecycle before the agents process their first message.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any, cast
@@ -19,7 +20,7 @@ from streams.kafka import compat
 from streams.kafka.faust_typed import timer
 from streams.kafka.security import KafkaSecurity
 from streams.pipeline.agents import FaustOutbox, register_agents
-from streams.pipeline.arrivals import SOURCE_CHECK_S, SourceArrivals
+from streams.pipeline.arrivals import ARRIVAL_GAUGES, SOURCE_CHECK_S, SourceArrivals
 from streams.pipeline.interactions import INTERACTIONS_PATH, MAX_BODY, SlackInteractions
 from streams.pipeline.root import AlertState, Worker, build_worker
 from streams.pipeline.web import mount
@@ -108,7 +109,7 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
         outbox.send,
         bootstrap=worker.probe.bootstrap,
         client=worker.probe.security.client_kwargs(),
-        on_rows=worker.metrics.sources_health,
+        on_rows=functools.partial(worker.metrics.sources_health, only=ARRIVAL_GAUGES),
     )
 
     class WorkerService(mode.Service):

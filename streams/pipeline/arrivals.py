@@ -39,7 +39,7 @@ from streams.ingest.sources import SourceMonitor, health_policy, ops_channels
 from streams.kafka.follow import TopicFollower
 from streams.settings import Settings
 
-__all__ = ["SOURCE_CHECK_S", "WORKER_SOURCES_FILE", "SourceArrivals"]
+__all__ = ["ARRIVAL_GAUGES", "SOURCE_CHECK_S", "WORKER_SOURCES_FILE", "SourceArrivals"]
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,8 @@ WORKER_SOURCES_FILE = "sources.worker.json"
 SOURCE_CHECK_S = 2.0
 #: Article ids remembered to count each article once (a re-produced id is not a new item).
 SEEN_IDS = 100_000
-#: The row fields the worker knows (it sees no fetch: failures, items per fetch are the
-#: producer's).
-ARRIVAL_FIELDS = ("source", "last_new_item", "items_today", "baseline_per_day", "incidents")
+#: The gauges a worker sets (it sees no fetch: failures, items per fetch are the producer's).
+ARRIVAL_GAUGES = ("last_new_item", "items_today", "baseline_per_day")
 
 
 class _TimedFollower(TopicFollower):
@@ -110,8 +109,7 @@ class SourceArrivals:
             path=Path(settings.data_dir) / WORKER_SOURCES_FILE,
         )
         monitor.seen_by = "worker"
-        if on_rows is not None:
-            monitor.on_rows = lambda rows: on_rows([_arrival_row(r) for r in rows])
+        monitor.on_rows = on_rows
         return cls(
             monitor,
             bootstrap=bootstrap,
@@ -156,13 +154,16 @@ class SourceArrivals:
         self._task = asyncio.create_task(self._follow(), name="source-arrivals")
 
     async def _follow(self) -> None:
-        try:
-            await self.follower.start(catch_up_s=60.0)
-            log.info("source health: %d sources on articles.raw", len(self.health.sources))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the broker probe reports an unreachable broker
-            log.warning("source health: cannot follow articles.raw: %s", exc)
+        while True:
+            try:
+                await self.follower.start(catch_up_s=60.0)
+                log.info("source health: %d sources on articles.raw", len(self.health.sources))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker probe reports an unreachable broker
+                log.warning("source health: cannot follow articles.raw (retrying): %s", exc)
+                await asyncio.sleep(5.0)
 
     async def stop(self) -> None:
         """Stop following (safe to call twice)."""
@@ -178,10 +179,3 @@ class SourceArrivals:
         if not self.follower.caught_up.is_set():
             return
         await self.monitor.check(flush)
-
-
-def _arrival_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Only the gauges the worker knows (and the incident kinds it may raise)."""
-    out = {key: row.get(key) for key in ARRIVAL_FIELDS}
-    out["incident_kinds"] = sorted(ARRIVAL_KINDS)
-    return out

@@ -272,8 +272,15 @@ class Metrics:
         kind = next((v for k, v in PARTIAL_REASONS.items() if reason.startswith(k)), "other")
         self._partial.labels(source=self.source_label(source), reason=kind).inc()
 
-    def sources_health(self, rows: Iterable[dict[str, object]]) -> None:
-        """Set the per-source gauges from ``SourceStats.snapshot`` rows (bounded sources)."""
+    def sources_health(
+        self, rows: Iterable[dict[str, object]], *, only: Iterable[str] | None = None
+    ) -> None:
+        """Set the per-source gauges from ``SourceStats.snapshot`` rows (bounded sources).
+
+        ``only``: the row fields to set (a worker knows arrivals, not fetches); a row's
+        ``incident_kinds`` limits the incident kinds set the same way.
+        """
+        only = set(only) if only is not None else None
         fields = {
             "consecutive_failures": "consecutive_failures",
             "last_success_timestamp_seconds": "last_success",
@@ -283,10 +290,10 @@ class Metrics:
             "baseline_items_per_day": "baseline_per_day",
         }
         all_kinds = ["failing", "zero_items", "silent", "low_volume"]
-        for row in rows:  # a row without a field (the worker's: no fetches) leaves its gauge
+        for row in rows:
             label = self.source_label(str(row.get("source") or "unknown"))
             for gauge, key in fields.items():
-                if key not in row:
+                if only is not None and key not in only:
                     continue
                 value = row.get(key)
                 number = float(value) if isinstance(value, (int, float)) else 0.0

@@ -5,6 +5,7 @@ consecutive failures with its last error, and the number of tracked sources is b
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import subprocess
@@ -20,7 +21,7 @@ from test_source_health_broker import WATCHLIST, _kinds, _ops_alerts
 from schemas.records import AlertRecord
 from streams.kafka.broker import EmbeddedBroker, free_port
 from streams.kafka.follow import read_whole_topic
-from streams.pipeline.arrivals import SourceArrivals
+from streams.pipeline.arrivals import ARRIVAL_GAUGES, SourceArrivals
 from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
 from streams.testing import (
@@ -161,7 +162,7 @@ def test_tracked_sources_are_capped_with_an_other_row(
             settings,
             lambda *_: asyncio.sleep(0),
             bootstrap=broker.bootstrap_servers,
-            on_rows=metrics.sources_health,
+            on_rows=functools.partial(metrics.sources_health, only=ARRIVAL_GAUGES),
         )
         await arrivals.start()
         try:
