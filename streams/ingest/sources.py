@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,7 @@ class SourceMonitor:
             row["seen_by"] = self.seen_by
         if self.on_rows is not None:
             self.on_rows(rows)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         data = {"written_at": now, "sources": rows, "origins": self.origins}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from streams.ingest.health import ARRIVAL_KINDS, OTHER, SourceHealth
 from streams.ingest.local_health import UNKNOWN_SOURCE
@@ -127,8 +128,8 @@ class SourceArrivals:
         if not value:
             return
         try:
-            data = json.loads(value)
-        except ValueError:
+            data = orjson.loads(value)
+        except orjson.JSONDecodeError:
             return
         if not isinstance(data, dict) or data.get("replayed") is True:
             return
