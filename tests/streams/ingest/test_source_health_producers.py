@@ -1,5 +1,5 @@
 """Source health of non-feed producers on the real broker: a JSONL source that stops goes
-silent in a separate worker (one ops alert, one recovery), a file that turns invalid shows
+silent in two separate workers (one ops alert, one recovery), a file that turns invalid shows
 consecutive failures with its last error, and the number of tracked sources is bounded."""
 
 from __future__ import annotations
@@ -73,38 +73,55 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
     return {**settings_env(settings), **extra}
 
 
-def test_jsonl_source_that_stops_goes_silent_in_a_separate_worker(
+def test_jsonl_source_that_stops_goes_silent_once_for_two_separate_workers(
     broker: EmbeddedBroker, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    """One-shot `newswatch ingest` runs feed a JSONL source every ~2 s, then stop: the worker
-    (another process) raises one silent alert; one more run: one recovery, nothing more."""
+    """One-shot `newswatch ingest` runs feed a JSONL source, then stop: two workers (other
+    processes, one consumer group) both see it silent, one ops alert is delivered; produced
+    again: one recovery, nothing more."""
     (tmp_path / "watchlist.yaml").write_text(WATCHLIST)
     settings = make_settings(broker, watchlist=tmp_path / "watchlist.yaml", partitions=2)
     env = _env(settings, NEWSWATCH_SOURCE_SILENT_FACTOR="2", NEWSWATCH_SOURCE_MIN_SILENT="6")
-    worker = WorkerProcess(env, web_port=free_port(), log_path=tmp_path / "worker.log")
-    worker.start()
+    workers = [
+        WorkerProcess(env, web_port=free_port(), log_path=tmp_path / f"worker-{n}.log")
+        for n in range(2)
+    ]
+    logs = lambda: "\n".join(w.log_tail(20) for w in workers)  # noqa: E731
     try:
-        worker.wait_ready(120)
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.wait_ready(180)
         for _ in range(5):
             assert _ingest(env, _jsonl(tmp_path / "wire.jsonl", "wire-jsonl")).returncode == 0
             time.sleep(0.5)
         assert _ops_alerts(settings) == [], _kinds(settings)
         opened = [("wire-jsonl:silent", False)]
-        assert wait_until(lambda: _kinds(settings) == opened, 90), worker.log_tail()
+        assert wait_until(lambda: _kinds(settings) == opened, 90), logs()
         row = _sources(env)["wire-jsonl"]
         assert row["status"] == "silent" and row["seen_by"] == "ingest+worker", row
-        metrics = scrape_metrics(worker.web_port)
-        incident = metric_value(
-            metrics, "newswatch_source_incident", source="wire-jsonl", kind="silent"
-        )
-        assert incident == 1.0, metrics
+
+        def seen() -> list[int]:
+            return [w.log_path.read_text().count("wire-jsonl has gone silent") for w in workers]
+
+        assert wait_until(lambda: seen() == [1, 1], 15), seen()  # each worker opened it ...
+        time.sleep(2)
+        assert _kinds(settings) == opened  # ... and the lanes delivered it once
+        for worker in workers:
+            metrics = scrape_metrics(worker.web_port)
+            incident = metric_value(
+                metrics, "newswatch_source_incident", source="wire-jsonl", kind="silent"
+            )
+            assert incident == 1.0, metrics
         assert _ingest(env, _jsonl(tmp_path / "wire.jsonl", "wire-jsonl")).returncode == 0
         closed = [("wire-jsonl:silent", False), ("wire-jsonl:silent", True)]
-        assert wait_until(lambda: _kinds(settings) == closed, 60), worker.log_tail()
-        time.sleep(5)
+        assert wait_until(lambda: _kinds(settings) == closed, 60), logs()
+        for _ in range(4):  # the source lives on: nothing more is alerted
+            assert _ingest(env, _jsonl(tmp_path / "wire.jsonl", "wire-jsonl")).returncode == 0
         assert _kinds(settings) == closed
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
     recovery = next(a for a in _ops_alerts(settings) if ":recovered:" in a["article"]["id"])
     assert recovery["article"]["title"].startswith("Recovered: source wire-jsonl was silent")
 
