@@ -201,9 +201,8 @@ class SourceHealth:
         """The row of ``name`` (``other`` past the cap), created on first use."""
         name = self.key(name)
         if name not in self.sources:
-            self.sources[name] = SourceStats(name, kind, alerts=self.alerts)
-            if name == OTHER:
-                self.sources[name].alerts = frozenset()
+            alerts = frozenset() if name == OTHER else self.alerts
+            self.sources[name] = SourceStats(name, kind, alerts=alerts)
         return self.sources[name]
 
     def fetched(self, name: str, parsed: int | None, new: int, *, kind: str = "feed") -> None:
