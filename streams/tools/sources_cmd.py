@@ -105,7 +105,7 @@ def sources_table(rows: list[dict[str, Any]], *, now: float, sort: str = "status
             f"{_ago(r.get('last_success'), now):>13} {_ago(r.get('last_new_item'), now):>14} "
             f"{r.get('consecutive_failures', 0):>5} {('-' if items is None else items):>11} "
             f"{r.get('items_today', 0):>6} {('-' if base is None else f'{base:.1f}'):>10} "
-            f"{r.get('seen_by') or 'ingest'!s:<13} {(r.get('last_error') or '')[:80]}"
+            f"{r.get('seen_by') or 'ingest'!s:<13} {(r.get('last_error') or '')[:80]}".rstrip()
         )
     return "\n".join(lines) + "\n"
 
