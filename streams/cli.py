@@ -426,9 +426,10 @@ def sources(
         str, typer.Option(help="status, source, failures, last_success, last_new_item, items")
     ] = "status",
 ) -> None:
-    """Health of every polled source: healthy / failing / silent / format changed.
+    """Health of every source: healthy / failing / silent / format changed / low volume.
 
-    Reads DATA_DIR/sources.json, written by the feed loop (ingest --follow, run FEEDS).
+    Reads DATA_DIR/sources.json (written by `newswatch ingest`: feeds, files, stdin) and
+    DATA_DIR/sources.worker.json (written by a worker: what arrived on articles.raw).
     Exits 1 when a source is not healthy."""
     from pathlib import Path
 

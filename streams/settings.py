@@ -195,6 +195,14 @@ class Settings(BaseSettings):
         validation_alias="NEWSWATCH_SOURCE_MIN_SILENT",
         description="a source is never called silent before this many seconds without a new item",
     )
+    source_max_tracked: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        validation_alias="NEWSWATCH_SOURCE_MAX_TRACKED",
+        description="source health tracks this many distinct sources (one `source` label each); "
+        "later ones are counted together as `other`",
+    )
 
     # --- channels -------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")

@@ -11,11 +11,22 @@ once when it starts and once when it recovers:
                  (median of recent gaps; needs ``min_gaps``); not while failing or empty
     low_volume   yesterday's new items below ``low_fraction`` of the daily baseline
                  (mean of up to 7 earlier days; needs 3 days of history)
+
+Which kinds a source raises depends on who watches it (``SourceStats.alerts``): the feed loop
+all four; a producer reading files only the fetch-side ``failing``/``zero_items``; the
+worker, which sees every record on ``articles.raw``, only ``silent``/``low_volume``. A silent
+or low-volume incident starts at a time taken from the data (the last new item, the day), so
+every worker following the same topic opens it with the same ``since`` and the same alert id.
+
+Label cardinality is bounded: past ``max_sources`` distinct names, a new name is counted in
+the one row ``other`` (no incident of ``other`` is alerted: it mixes unrelated sources).
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import logging
 import statistics
 import time
 from collections import deque
@@ -23,9 +34,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["HealthPolicy", "Incident", "SourceHealth", "SourceStats"]
+__all__ = [
+    "ALL_KINDS",
+    "ARRIVAL_KINDS",
+    "FETCH_KINDS",
+    "OTHER",
+    "HealthPolicy",
+    "Incident",
+    "SourceHealth",
+    "SourceStats",
+]
+
+log = logging.getLogger(__name__)
 
 IncidentKind = Literal["failing", "zero_items", "silent", "low_volume"]
+ALL_KINDS: frozenset[str] = frozenset({"failing", "zero_items", "silent", "low_volume"})
+FETCH_KINDS: frozenset[str] = frozenset({"failing", "zero_items"})
+ARRIVAL_KINDS: frozenset[str] = frozenset({"silent", "low_volume"})
+#: The row that counts every source past ``max_sources``.
+OTHER = "other"
 _DAY = 86_400
 
 
@@ -38,6 +65,7 @@ class HealthPolicy:
     min_gaps: int = 3
     min_silent_s: float = 0.0
     low_fraction: float = 0.3
+    max_sources: int = 100
 
 
 @dataclass(frozen=True)
@@ -93,6 +121,7 @@ class SourceStats:
     new_times: deque[float] = field(default_factory=lambda: deque(maxlen=50))
     daily: dict[int, int] = field(default_factory=dict)
     open: dict[str, float] = field(default_factory=dict)
+    alerts: frozenset[str] = ALL_KINDS
 
     def usual_gap(self, min_gaps: int) -> float | None:
         """Median seconds between new items over the recent history, or None if too little."""
@@ -102,6 +131,8 @@ class SourceStats:
 
     def baseline(self, today: int) -> float | None:
         """Mean new items per day over up to 7 days before yesterday (3 needed)."""
+        if not self.daily:
+            return None
         days = [self.daily.get(d, 0) for d in range(today - 8, today - 1) if d >= min(self.daily)]
         return statistics.mean(days) if len(days) >= 3 and any(days) else None
 
@@ -134,7 +165,10 @@ class SourceStats:
             "usual_gap_s": self.usual_gap(min_gaps),
             "new_items": self.new_items,
             "fetches": self.fetches,
+            "fetches_with_items": self.fetches_with_items,
             "incidents": sorted(self.open),
+            "incident_since": dict(sorted(self.open.items())),
+            "incident_kinds": sorted(self.alerts),
         }
 
 
@@ -147,16 +181,34 @@ class SourceHealth:
         self.policy = policy or HealthPolicy()
         self.clock = clock
         self.sources: dict[str, SourceStats] = {}
+        #: The incident kinds new sources raise (see the module docstring).
+        self.alerts: frozenset[str] = ALL_KINDS
 
-    def _get(self, name: str, kind: str) -> SourceStats:
+    def key(self, name: str) -> str:
+        """``name``, or ``other`` once ``max_sources`` distinct names are tracked."""
+        if name in self.sources or len(self.sources) < self.policy.max_sources:
+            return name
+        if OTHER not in self.sources:
+            log.warning(
+                "source health: more than %d sources; %r and later ones are counted as %r",
+                self.policy.max_sources,
+                name,
+                OTHER,
+            )
+        return OTHER
+
+    def stats(self, name: str, kind: str) -> SourceStats:
+        """The row of ``name`` (``other`` past the cap), created on first use."""
+        name = self.key(name)
         if name not in self.sources:
-            self.sources[name] = SourceStats(name, kind)
+            alerts = frozenset() if name == OTHER else self.alerts
+            self.sources[name] = SourceStats(name, kind, alerts=alerts)
         return self.sources[name]
 
     def fetched(self, name: str, parsed: int | None, new: int, *, kind: str = "feed") -> None:
         """A fetch succeeded: ``parsed`` items (None: not modified), ``new`` of them new."""
         now = self.clock()
-        stats = self._get(name, kind)
+        stats = self.stats(name, kind)
         stats.last_fetch = stats.last_success = now
         stats.failures = 0
         stats.last_error = None
@@ -172,13 +224,18 @@ class SourceHealth:
     ) -> None:
         """``count`` new items arrived from ``name`` (a feed or a producer ``source``)."""
         if count <= 0:
-            self._get(name, kind)
+            self.stats(name, kind)
             return
         now = self.clock() if now is None else now
-        stats = self._get(name, kind)
-        stats.last_new_item = now
+        stats = self.stats(name, kind)
+        stats.last_new_item = max(now, stats.last_new_item or now)
         stats.new_items += count
-        stats.new_times.append(now)
+        if not stats.new_times or now >= stats.new_times[-1]:
+            stats.new_times.append(now)
+        else:  # records of several partitions arrive interleaved: keep the times sorted
+            times = list(stats.new_times)
+            bisect.insort(times, now)
+            stats.new_times = deque(times[-50:], maxlen=50)
         day = int(now // _DAY)
         stats.daily[day] = stats.daily.get(day, 0) + count
         for old in [d for d in stats.daily if d < day - 15]:
@@ -186,7 +243,7 @@ class SourceHealth:
 
     def failed(self, name: str, error: str, *, kind: str = "feed") -> None:
         """A fetch failed with ``error``."""
-        stats = self._get(name, kind)
+        stats = self.stats(name, kind)
         stats.last_fetch = self.clock()
         stats.failures += 1
         stats.fetches += 1
@@ -197,17 +254,21 @@ class SourceHealth:
         now = self.clock()
         out: list[Incident] = []
         for stats in self.sources.values():
-            for kind, active, detail in self._conditions(stats, now):
+            for kind, active, detail, since in self._conditions(stats, now):
+                if kind not in stats.alerts:
+                    continue
                 opened = stats.open.get(kind)
                 if active and opened is None:
-                    stats.open[kind] = now
-                    out.append(Incident(stats.name, kind, False, now, now, detail))
+                    stats.open[kind] = since
+                    out.append(Incident(stats.name, kind, False, now, since, detail))
                 elif not active and opened is not None:
                     del stats.open[kind]
                     out.append(Incident(stats.name, kind, True, now, opened, detail))
         return out
 
-    def _conditions(self, stats: SourceStats, now: float) -> list[tuple[IncidentKind, bool, str]]:
+    def _conditions(
+        self, stats: SourceStats, now: float
+    ) -> list[tuple[IncidentKind, bool, str, float]]:
         p = self.policy
         failing = stats.failures >= p.fail_after or ("failing" in stats.open and stats.failures > 0)
         empty = (not failing and stats.items_last_fetch == 0 and stats.fetches_with_items > 0) or (
@@ -224,13 +285,15 @@ class SourceHealth:
         base = stats.baseline(today) if stats.daily else None
         yesterday = stats.daily.get(today - 1, 0)
         low = base is not None and yesterday < p.low_fraction * base
+        volume = f"{yesterday} new items yesterday, baseline {base or 0:.1f}/day"
         return [
             (
                 "failing",
                 failing,
                 f"{stats.failures} failures in a row; last error: {stats.last_error}",
+                now,
             ),
-            ("zero_items", bool(empty), "the last fetch parsed 0 items"),
-            ("silent", silent, detail),
-            ("low_volume", low, f"{yesterday} new items yesterday, baseline {base or 0:.1f}/day"),
+            ("zero_items", bool(empty), "the last fetch parsed 0 items", now),
+            ("silent", silent, detail, stats.last_new_item or now),
+            ("low_volume", low, volume, float((today - 1) * _DAY)),
         ]

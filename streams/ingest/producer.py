@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -29,6 +29,9 @@ from streams.kafka.codec import dumps
 from streams.kafka.jsonl import BadInput
 from streams.kafka.security import KafkaSecurity
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from streams.ingest.sources import SourceMonitor
 
 __all__ = [
     "ArticleProducer",
@@ -182,6 +185,8 @@ def collect_local(sources: Iterable[str]) -> tuple[list[RawArticle], list[str]]:
 
 
 async def _ingest(settings: Settings, sources: list[str], follow: bool) -> int:
+    from streams.ingest.local_health import produce_local
+    from streams.ingest.sources import SourceMonitor
     from streams.kafka.topics import TopicSpec, ensure_topics, verify_topics
 
     urls = [s for s in sources if s.startswith(("http://", "https://"))]
@@ -193,21 +198,13 @@ async def _ingest(settings: Settings, sources: list[str], follow: bool) -> int:
         if missing:
             raise BrokerError("; ".join(missing))
     async with ArticleProducer(settings) as producer:
-        items = iter_local(sources, settings)
-        while (pair := await asyncio.to_thread(next, items, None)) is not None:
-            origin, item = pair
-            if isinstance(item, BadInput):
-                problems += 1
-                print(f"newswatch ingest: {item}", file=sys.stderr)
-                continue
-            try:
-                await producer.produce(item)
-            except IngestError as exc:
-                problems += 1
-                print(f"newswatch ingest: {origin}: {exc}", file=sys.stderr)
-        await producer.flush()
+        monitor = SourceMonitor.from_settings(settings, producer.send_raw)
+        problems += await produce_local(settings, producer, sources, monitor)
+        await monitor.check(producer.flush)
         if urls:
-            problems += await poll_feeds(settings, producer, urls, follow=follow)
+            problems += await poll_feeds(
+                settings, producer, urls, follow=follow, monitor=monitor if follow else None
+            )
         await producer.flush()
         print(
             f"newswatch: produced {producer.produced} article(s) to {producer.topic}"
@@ -225,12 +222,14 @@ async def poll_feeds(
     *,
     follow: bool,
     on_health: Callable[[list[dict[str, Any]]], None] | None = None,
+    monitor: SourceMonitor | None = None,
 ) -> int:
     """Poll ``urls`` once (or forever with ``follow``); returns the number of failed feeds.
 
     With ``follow`` every fetch feeds the source health (``DATA_DIR/sources.json`` for
     ``newswatch sources``) and its incidents become ops alerts on the watch-list's
     ``ops_channels``; ``on_health`` gets the rows after each check (``/metrics``).
+    ``monitor``: the one of the caller (which also recorded local files), else a new one.
     """
     from streams.ingest.feeds import FeedPoller
     from streams.ingest.fetch import FetchConfig, GuardedFetcher
@@ -243,7 +242,8 @@ async def poll_feeds(
             max_bytes=settings.fetch_max_bytes,
         )
     )
-    monitor = SourceMonitor.from_settings(settings, producer.send_raw) if follow else None
+    if follow and monitor is None:
+        monitor = SourceMonitor.from_settings(settings, producer.send_raw)
     if monitor is not None:
         monitor.on_rows = on_health
     await fetcher.start()
@@ -259,7 +259,10 @@ async def poll_feeds(
             for state in poller.due():
                 failures_before = state.failures
                 new = 0
-                for article in await poller.poll(state):
+                articles = await poller.poll(state)
+                if monitor is not None and articles:  # the worker names them by source
+                    monitor.origins[state.url] = sorted({a.source or "unknown" for a in articles})
+                for article in articles:
                     try:
                         new += await producer.produce(article)
                     except IngestError as exc:

@@ -8,6 +8,7 @@ has a lifecycle before the agents process their first message.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any, cast
@@ -20,6 +21,7 @@ from streams.kafka.faust_typed import timer
 from streams.kafka.security import KafkaSecurity
 from streams.pipeline import email_feedback
 from streams.pipeline.agents import FaustOutbox, register_agents
+from streams.pipeline.arrivals import ARRIVAL_GAUGES, SOURCE_CHECK_S, SourceArrivals
 from streams.pipeline.interactions import INTERACTIONS_PATH, MAX_BODY, SlackInteractions
 from streams.pipeline.root import AlertState, Worker, build_worker
 from streams.pipeline.web import mount
@@ -103,13 +105,23 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
         ready=worker.ready,
     )
 
+    arrivals = SourceArrivals.from_settings(
+        settings,
+        outbox.send,
+        bootstrap=worker.probe.bootstrap,
+        client=worker.probe.security.client_kwargs(),
+        on_rows=functools.partial(worker.metrics.sources_health, only=ARRIVAL_GAUGES),
+    )
+
     class WorkerService(mode.Service):
         """Starts and stops the worker's services with the app."""
 
         async def on_start(self) -> None:
             await wk.start()
+            await arrivals.start()
 
         async def on_stop(self) -> None:
+            await arrivals.stop()
             await wk.stop()
 
     app.service(WorkerService)
@@ -132,12 +144,17 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
     async def _consumer_lag() -> None:
         _record_lag(app, wk)
 
+    @timer(app, interval=SOURCE_CHECK_S)
+    async def _source_health() -> None:
+        await arrivals.check(outbox.flush)
+
     mount(app, worker.health, worker.metrics)
     if worker.interactions is not None:
         _mount_interactions(app, worker.interactions)
     if worker.email_feedback is not None:
         _mount_email_feedback(app, worker.email_feedback)
     app.newswatch = worker  # type: ignore[attr-defined]
+    app.newswatch_arrivals = arrivals  # type: ignore[attr-defined]
     return app
 
 

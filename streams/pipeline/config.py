@@ -132,6 +132,7 @@ class IngestView:
     source_fail_after: int = 3
     source_silent_factor: float = 3.0
     source_min_silent_s: float = 3600.0
+    source_max_tracked: int = 100
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
             source_fail_after=settings.source_fail_after,
             source_silent_factor=settings.source_silent_factor,
             source_min_silent_s=settings.source_min_silent_s,
+            source_max_tracked=settings.source_max_tracked,
         ),
         web=WebView(
             host=settings.web_host,

@@ -283,8 +283,15 @@ class Metrics:
         kind = next((v for k, v in PARTIAL_REASONS.items() if reason.startswith(k)), "other")
         self._partial.labels(source=self.source_label(source), reason=kind).inc()
 
-    def sources_health(self, rows: Iterable[dict[str, object]]) -> None:
-        """Set the per-source gauges from ``SourceStats.snapshot`` rows (bounded sources)."""
+    def sources_health(
+        self, rows: Iterable[dict[str, object]], *, only: Iterable[str] | None = None
+    ) -> None:
+        """Set the per-source gauges from ``SourceStats.snapshot`` rows (bounded sources).
+
+        ``only``: the row fields to set (a worker knows arrivals, not fetches); a row's
+        ``incident_kinds`` limits the incident kinds set the same way.
+        """
+        only = set(only) if only is not None else None
         fields = {
             "consecutive_failures": "consecutive_failures",
             "last_success_timestamp_seconds": "last_success",
@@ -293,15 +300,19 @@ class Metrics:
             "items_today": "items_today",
             "baseline_items_per_day": "baseline_per_day",
         }
+        all_kinds = ["failing", "zero_items", "silent", "low_volume"]
         for row in rows:
             label = self.source_label(str(row.get("source") or "unknown"))
             for gauge, key in fields.items():
+                if only is not None and key not in only:
+                    continue
                 value = row.get(key)
                 number = float(value) if isinstance(value, (int, float)) else 0.0
                 self._source_gauges[gauge].labels(source=label).set(number)
             open_kinds = row.get("incidents")
             opened = set(open_kinds) if isinstance(open_kinds, list) else set()
-            for kind in ("failing", "zero_items", "silent", "low_volume"):
+            kinds = row.get("incident_kinds")
+            for kind in kinds if isinstance(kinds, list) else all_kinds:
                 self._source_incident.labels(source=label, kind=kind).set(kind in opened)
 
     def source_label(self, source: str | None) -> str:

@@ -167,6 +167,7 @@ ROWS: dict[str, Row] = {
     "NEWSWATCH_SOURCE_FAIL_AFTER": Row("5", lambda c: c.ingest.source_fail_after == 5),
     "NEWSWATCH_SOURCE_SILENT_FACTOR": Row("4", lambda c: c.ingest.source_silent_factor == 4.0),
     "NEWSWATCH_SOURCE_MIN_SILENT": Row("120", lambda c: c.ingest.source_min_silent_s == 120.0),
+    "NEWSWATCH_SOURCE_MAX_TRACKED": Row("7", lambda c: c.ingest.source_max_tracked == 7),
     # --- channels
     "SLACK_BOT_TOKEN": Row(
         "xoxb-secret", lambda c: _slack(c).token.get_secret_value() == "xoxb-secret"
