@@ -501,7 +501,13 @@ def bench_broker(
 def bench_e2e(
     rate: Annotated[str, typer.Option(help="articles/s, or 'max' to find the limit")] = "20",
     count: Annotated[int, typer.Option(help="articles per measured phase")] = 3000,
-    workers: Annotated[int, typer.Option(help="worker processes (one consumer group)")] = 1,
+    workers: Annotated[
+        str,
+        typer.Option(
+            help="worker processes (one consumer group); a list such as 1,2 runs each count "
+            "and compares articles per CPU-second"
+        ),
+    ] = "1",
     rules: Annotated[int, typer.Option(help="rules in the generated watch-list")] = 1000,
     partitions: Annotated[
         int | None, typer.Option(help="partitions per topic (default NEWSWATCH_PARTITIONS)")
@@ -535,9 +541,14 @@ def bench_e2e(
             raise typer.BadParameter("articles/s or 'max'", param_hint="--rate") from None
         if chosen <= 0:
             raise typer.BadParameter("must be > 0", param_hint="--rate")
+    try:
+        counts = [int(n) for n in workers.split(",") if n.strip()]
+    except ValueError:
+        raise typer.BadParameter("a count or a list such as 1,2", param_hint="--workers") from None
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--workers")
     for name, value in (
         ("--count", count),
-        ("--workers", workers),
         ("--rules", rules),
         ("--channels", channels),
         ("--words", words),
@@ -557,7 +568,7 @@ def bench_e2e(
     options = E2EOptions(
         rate=chosen,
         count=count,
-        workers=workers,
+        workers=counts[0],
         rules=rules,
         partitions=partitions,
         match_share=match_share,
@@ -568,6 +579,10 @@ def bench_e2e(
         keep_dir=Path(keep) if keep else None,
         profile=Path(profile) if profile else None,
     )
+    if len(counts) > 1:
+        from streams.tools.bench.e2e_scale import run_bench_e2e_scale
+
+        raise typer.Exit(run_bench_e2e_scale(_settings(), options, counts))
     raise typer.Exit(run_bench_e2e(_settings(), options))
 
 

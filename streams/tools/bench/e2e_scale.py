@@ -1,0 +1,104 @@
+"""``newswatch bench e2e --workers 1,2``: the same run per worker count, and how well it scales.
+
+Each worker count is a complete ``bench_e2e`` run (own broker, topics, consumer group and
+workers). Per count the comparison reports, from the measured phase (``rate=None``: the
+best phase of the search):
+
+* ``articles_per_cpu_s``: articles processed per CPU-second of all workers together
+  (``1000 / worker_cpu_ms_per_article``): the design's efficiency, independent of how busy
+  the machine is; the ratio of two counts says what coordination costs (≥ 0.9 is the target
+  for 2 vs 1 worker);
+* ``cpu_wait_share``: of the time the workers' threads wanted a CPU, the share they waited
+  for one (``/proc/<pid>/task/*/schedstat``: wait / (run + wait)). Near 0 the machine had
+  room; from ~0.3 on the box, not newswatch, sets the throughput;
+* throughput, end-to-end p99, worker and broker CPU %, and the load average around the run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from streams.tools.bench.e2e import E2EOptions, bench_e2e
+
+__all__ = ["TARGET_RATIO", "bench_e2e_scale", "ratios", "run_bench_e2e_scale", "scale_row"]
+
+#: Issue 15, target 6: n workers deliver ≥ 90 % of one worker's articles per CPU-second.
+TARGET_RATIO = 0.9
+
+
+def scale_row(result: dict[str, Any]) -> dict[str, Any]:
+    """One worker count's comparison figures from a ``bench_e2e`` result (its best phase)."""
+    phases = result["phases"]
+    sustain = [p for p in phases if p["phase"].startswith("sustain@")]
+    best = next((p for p in sustain if p["keeps_up"]), phases[-1])
+    workers = result["config"]["workers"]
+    cpu = best["cpu_pct"]
+    run_pct = sum(
+        cpu.get(f"worker-{j}", 0.0) + cpu.get(f"worker-{j}:children", 0.0) for j in range(workers)
+    )
+    wait_pct = sum(cpu.get(f"worker-{j}:waiting", 0.0) for j in range(workers))
+    ms = best["worker_cpu_ms_per_article"]
+    return {
+        "workers": workers,
+        "phase": best["phase"],
+        "rate_offered_articles_per_s": best["rate_offered_articles_per_s"],
+        "throughput_articles_per_s": best["throughput_articles_per_s"],
+        "keeps_up": best["keeps_up"],
+        "processed": best["processed"],
+        "worker_cpu_ms_per_article": ms,
+        "articles_per_cpu_s": round(1000.0 / ms, 1) if ms else None,
+        "worker_cpu_pct": [cpu.get(f"worker-{j}") for j in range(workers)],
+        "worker_waiting_pct": [cpu.get(f"worker-{j}:waiting") for j in range(workers)],
+        "cpu_wait_share": round(wait_pct / (run_pct + wait_pct), 2) if run_pct + wait_pct else None,
+        "broker_cpu_pct": cpu.get("broker"),
+        "bench_cpu_pct": cpu.get("bench"),
+        "e2e_p99_ms": best["latency_ms"]["end_to_end"]["p99"],
+        "loadavg_before_after": [
+            result["machine"]["loadavg_before"],
+            result["machine"]["loadavg_after"],
+        ],
+    }
+
+
+def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Articles per CPU-second of each count relative to the first (e.g. ``"2_vs_1"``)."""
+    base = rows[0]
+    out: dict[str, float | None] = {}
+    for row in rows[1:]:
+        key = f"{row['workers']}_vs_{base['workers']}"
+        a, b = row["articles_per_cpu_s"], base["articles_per_cpu_s"]
+        out[key] = round(a / b, 3) if a and b else None
+    return out
+
+
+def bench_e2e_scale(base: Any, options: E2EOptions, counts: list[int]) -> dict[str, Any]:
+    """Run ``bench_e2e`` once per worker count in ``counts``; the runs and their comparison."""
+    runs = []
+    for n in counts:
+        keep = options.keep_dir / f"workers-{n}" if options.keep_dir is not None else None
+        profile = options.profile
+        if profile is not None:  # one profile per worker count: name-w2.svg
+            profile = profile.with_name(f"{profile.stem}-w{n}{profile.suffix}")
+        runs.append(bench_e2e(base, replace(options, workers=n, keep_dir=keep, profile=profile)))
+    rows = [scale_row(r) for r in runs]
+    compared = ratios(rows)
+    return {
+        "bench": "e2e-scale",
+        "scale": rows,
+        "articles_per_cpu_s_ratio": compared,
+        "target_ratio": TARGET_RATIO,
+        "meets_target": all(v is not None and v >= TARGET_RATIO for v in compared.values())
+        if compared
+        else None,
+        "runs": runs,
+    }
+
+
+def run_bench_e2e_scale(settings: Any, options: E2EOptions, counts: list[int]) -> int:
+    """Print the JSON comparison; exit 0 (1 if a phase of a run did not drain)."""
+    result = bench_e2e_scale(settings, options, counts)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    drained = all(p["consumer_lag"]["drained"] for r in result["runs"] for p in r["phases"])
+    return 0 if drained else 1
