@@ -11,6 +11,9 @@ best phase of the search):
 * ``cpu_wait_share``: of the time the workers' threads wanted a CPU, the share they waited
   for one (``/proc/<pid>/task/*/schedstat``: wait / (run + wait)). Near 0 the machine had
   room; from ~0.3 on the box, not newswatch, sets the throughput;
+* ``worker_idle_cpu_pct``: each worker's CPU while no article arrives (5 s after the warm-up:
+  fetch polls, heartbeats, timers), the fixed cost a second worker adds, and
+  ``worker_cpu_ms_per_article_net_of_idle``: the per-article CPU without that fixed cost;
 * throughput, end-to-end p99, worker and broker CPU %, and the load average around the run.
 """
 
@@ -40,6 +43,15 @@ def scale_row(result: dict[str, Any]) -> dict[str, Any]:
     )
     wait_pct = sum(cpu.get(f"worker-{j}:waiting", 0.0) for j in range(workers))
     ms = best["worker_cpu_ms_per_article"]
+    idle = result.get("idle_cpu_pct") or {}
+    idle_pct = [
+        round(idle.get(f"worker-{j}", 0.0) + idle.get(f"worker-{j}:children", 0.0), 1)
+        for j in range(workers)
+    ]
+    net = None
+    if ms and idle and best["processed"]:
+        fixed_ms = sum(idle_pct) / 100.0 * best["duration_s"] * 1000.0
+        net = round(ms - fixed_ms / best["processed"], 2)
     return {
         "workers": workers,
         "phase": best["phase"],
@@ -49,6 +61,8 @@ def scale_row(result: dict[str, Any]) -> dict[str, Any]:
         "processed": best["processed"],
         "worker_cpu_ms_per_article": ms,
         "articles_per_cpu_s": round(1000.0 / ms, 1) if ms else None,
+        "worker_idle_cpu_pct": idle_pct,
+        "worker_cpu_ms_per_article_net_of_idle": net,
         "worker_cpu_pct": [cpu.get(f"worker-{j}") for j in range(workers)],
         "worker_waiting_pct": [cpu.get(f"worker-{j}:waiting") for j in range(workers)],
         "cpu_wait_share": round(wait_pct / (run_pct + wait_pct), 2) if run_pct + wait_pct else None,

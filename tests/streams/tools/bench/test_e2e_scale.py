@@ -22,6 +22,7 @@ def _result(workers: int, ms: float, cpu: dict[str, float], phases: list[str]) -
             "throughput_articles_per_s": 49.0,
             "keeps_up": name != "sustain@90.0",
             "processed": 1000,
+            "duration_s": 20.0,
             "worker_cpu_ms_per_article": ms if name != "backlog" else 99.0,
             "cpu_pct": cpu,
             "latency_ms": {"end_to_end": {"p99": 210.0}},
@@ -30,6 +31,7 @@ def _result(workers: int, ms: float, cpu: dict[str, float], phases: list[str]) -
     ]
     return {
         "config": {"workers": workers},
+        "idle_cpu_pct": {f"worker-{j}": 2.0 for j in range(workers)},
         "machine": {"loadavg_before": [1.0, 1.0, 1.0], "loadavg_after": [1.5, 1.0, 1.0]},
         "phases": rows,
     }
@@ -50,6 +52,9 @@ def test_row_takes_cpu_per_article_and_the_wait_share_of_all_workers() -> None:
     assert row["cpu_wait_share"] == 0.2
     assert row["worker_cpu_pct"] == [40.0, 30.0] and row["worker_waiting_pct"] == [10.0, 10.0]
     assert row["broker_cpu_pct"] == 7.0 and row["e2e_p99_ms"] == 210.0
+    # two idle workers at 2 % each for 20 s: 0.8 CPU-s of 8 CPU-s over 1,000 articles
+    assert row["worker_idle_cpu_pct"] == [2.0, 2.0]
+    assert row["worker_cpu_ms_per_article_net_of_idle"] == 7.2
 
 
 def test_rate_search_uses_the_first_sustained_phase() -> None:
