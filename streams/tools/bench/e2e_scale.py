@@ -15,17 +15,32 @@ best phase of the search):
   fetch polls, heartbeats, timers), the fixed cost a second worker adds, and
   ``worker_cpu_ms_per_article_net_of_idle``: the per-article CPU without that fixed cost;
 * throughput, end-to-end p99, worker and broker CPU %, and the load average around the run.
+
+Before the runs, ``box_calibration`` times a fixed pure-Python task alone and as n copies at
+once: on a shared 2-core machine n CPU-bound processes each need more CPU time for the same
+work. ``box_ratio`` is that loss with no coordination at all, ``design_ratio`` = measured /
+box ratio is what is left for newswatch's own overhead (consumer group, commits, standby
+tables, idle polls).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from typing import Any
 
 from streams.tools.bench.e2e import E2EOptions, bench_e2e
 
-__all__ = ["TARGET_RATIO", "bench_e2e_scale", "ratios", "run_bench_e2e_scale", "scale_row"]
+__all__ = [
+    "TARGET_RATIO",
+    "bench_e2e_scale",
+    "box_calibration",
+    "ratios",
+    "run_bench_e2e_scale",
+    "scale_row",
+]
 
 #: Issue 15, target 6: n workers deliver ≥ 90 % of one worker's articles per CPU-second.
 TARGET_RATIO = 0.9
@@ -87,8 +102,48 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     return out
 
 
+#: A fixed CPU-bound, allocation-heavy pure-Python task (dicts of short strings, like text
+#: processing); prints its own CPU seconds.
+_BOX_TASK = """
+import time
+words = [f"w{i}x{i * 7 % 1000}" for i in range(200000)]
+t = time.process_time()
+for _ in range(ROUNDS):
+    d = {}
+    for w in words:
+        d[w] = d.get(w, 0) + len(w.upper())
+print(time.process_time() - t)
+"""
+
+
+def box_calibration(counts: list[int], rounds: int = 15) -> dict[str, Any]:
+    """CPU seconds of one fixed task when ``n`` copies run at once, for each ``n`` in ``counts``.
+
+    No Kafka, no coordination: what the machine alone takes from per-CPU-second efficiency
+    when n processes compute at the same time (shared caches, memory bandwidth, other
+    users). ``ratio["2_vs_1"]`` is the best a 2-worker run can reach on this box.
+    """
+    code = _BOX_TASK.replace("ROUNDS", str(rounds))
+    cpu: dict[int, float] = {}
+    for n in sorted(set(counts)):
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+            for _ in range(n)
+        ]
+        outs = [float(p.communicate(timeout=600)[0]) for p in procs]
+        cpu[n] = sum(outs) / len(outs)
+    first = min(cpu)
+    return {
+        "task_cpu_s_per_copy": {str(n): round(v, 3) for n, v in cpu.items()},
+        "ratio": {
+            f"{n}_vs_{first}": round(cpu[first] / v, 3) for n, v in cpu.items() if n != first
+        },
+    }
+
+
 def bench_e2e_scale(base: Any, options: E2EOptions, counts: list[int]) -> dict[str, Any]:
     """Run ``bench_e2e`` once per worker count in ``counts``; the runs and their comparison."""
+    box = box_calibration(counts)
     runs = []
     for n in counts:
         keep = options.keep_dir / f"workers-{n}" if options.keep_dir is not None else None
@@ -102,6 +157,14 @@ def bench_e2e_scale(base: Any, options: E2EOptions, counts: list[int]) -> dict[s
         "bench": "e2e-scale",
         "scale": rows,
         "articles_per_cpu_s_ratio": compared,
+        # the same ratio for a task without any coordination: the machine's share of the loss
+        "box_ratio": box["ratio"],
+        # measured / box: what newswatch's own coordination leaves (1.0 = none lost)
+        "design_ratio": {
+            k: round(v / box["ratio"][k], 3) if v and box["ratio"].get(k) else None
+            for k, v in compared.items()
+        },
+        "box_calibration": box,
         "target_ratio": TARGET_RATIO,
         "meets_target": all(v is not None and v >= TARGET_RATIO for v in compared.values())
         if compared

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from streams.tools.bench.e2e_scale import ratios, scale_row
+from streams.tools.bench.e2e_scale import box_calibration, ratios, scale_row
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -80,3 +80,11 @@ def test_bad_worker_list_is_a_usage_error() -> None:
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "--workers" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_box_calibration_times_the_task_alone_and_in_parallel() -> None:
+    """One and two copies of the fixed task each report CPU seconds; the ratio compares them."""
+    box = box_calibration([2, 1], rounds=1)
+    cpu = box["task_cpu_s_per_copy"]
+    assert set(cpu) == {"1", "2"} and all(v > 0 for v in cpu.values())
+    assert box["ratio"]["2_vs_1"] == round(cpu["1"] / cpu["2"], 3)
