@@ -87,4 +87,4 @@ def test_box_calibration_times_the_task_alone_and_in_parallel() -> None:
     box = box_calibration([2, 1], rounds=1)
     cpu = box["task_cpu_s_per_copy"]
     assert set(cpu) == {"1", "2"} and all(v > 0 for v in cpu.values())
-    assert box["ratio"]["2_vs_1"] == round(cpu["1"] / cpu["2"], 3)
+    assert abs(box["ratio"]["2_vs_1"] - cpu["1"] / cpu["2"]) < 0.01  # from unrounded times
