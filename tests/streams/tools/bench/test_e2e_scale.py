@@ -84,7 +84,7 @@ def test_bad_worker_list_is_a_usage_error() -> None:
 
 def test_box_calibration_times_the_task_alone_and_in_parallel() -> None:
     """One and two copies of the fixed task each report CPU seconds; the ratio compares them."""
-    box = box_calibration([2, 1], rounds=1)
+    box = box_calibration([2, 1], articles=32)
     cpu = box["task_cpu_s_per_copy"]
     assert set(cpu) == {"1", "2"} and all(v > 0 for v in cpu.values())
     assert abs(box["ratio"]["2_vs_1"] - cpu["1"] / cpu["2"]) < 0.01  # from unrounded times
