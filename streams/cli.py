@@ -458,11 +458,57 @@ def bench_replay(
     )
 
 
+@bench_cli.command("broker")
+def bench_broker(
+    stored: Annotated[
+        str, typer.Option(help="comma-separated stored record counts")
+    ] = "1000,10000,100000",
+    partitions: Annotated[int, typer.Option(help="partitions of the benchmark topic")] = 4,
+    rate: Annotated[float, typer.Option(help="produce+fetch per second while measuring")] = 30.0,
+    seconds: Annotated[float, typer.Option(help="measuring time per size")] = 10.0,
+    record_bytes: Annotated[int, typer.Option(help="bytes per record")] = 3000,
+    batch: Annotated[int, typer.Option(help="records per stored batch when filling")] = 1,
+) -> None:
+    """Embedded broker: fetch latency and broker CPU by records stored in the topic; JSON."""
+    from streams.tools.bench.broker import BrokerBenchOptions, run_bench_broker
+
+    try:
+        sizes = [int(n) for n in stored.split(",") if n.strip()]
+    except ValueError:
+        raise typer.BadParameter("comma-separated counts", param_hint="--stored") from None
+    if not sizes or min(sizes) < 0:
+        raise typer.BadParameter("comma-separated counts >= 0", param_hint="--stored")
+    for name, value in (
+        ("--partitions", partitions),
+        ("--record-bytes", record_bytes),
+        ("--batch", batch),
+    ):
+        if value < 1:
+            raise typer.BadParameter("must be at least 1", param_hint=name)
+    if rate <= 0 or seconds <= 0:
+        raise typer.BadParameter("must be > 0", param_hint="--rate/--seconds")
+    options = BrokerBenchOptions(
+        stored=sizes,
+        partitions=partitions,
+        rate=rate,
+        seconds=seconds,
+        record_bytes=record_bytes,
+        batch=batch,
+    )
+    raise typer.Exit(run_bench_broker(_settings(), options))
+
+
 @bench_cli.command("e2e")
 def bench_e2e(
     rate: Annotated[str, typer.Option(help="articles/s, or 'max' to find the limit")] = "20",
     count: Annotated[int, typer.Option(help="articles per measured phase")] = 3000,
-    workers: Annotated[int, typer.Option(help="worker processes (one consumer group)")] = 1,
+    workers: Annotated[
+        str,
+        typer.Option(
+            help="worker processes (one consumer group); a list such as 1,2 runs each count "
+            "and compares articles per CPU-second"
+        ),
+    ] = "1",
     rules: Annotated[int, typer.Option(help="rules in the generated watch-list")] = 1000,
     partitions: Annotated[
         int | None, typer.Option(help="partitions per topic (default NEWSWATCH_PARTITIONS)")
@@ -496,9 +542,14 @@ def bench_e2e(
             raise typer.BadParameter("articles/s or 'max'", param_hint="--rate") from None
         if chosen <= 0:
             raise typer.BadParameter("must be > 0", param_hint="--rate")
+    try:
+        counts = [int(n) for n in workers.split(",") if n.strip()]
+    except ValueError:
+        raise typer.BadParameter("a count or a list such as 1,2", param_hint="--workers") from None
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--workers")
     for name, value in (
         ("--count", count),
-        ("--workers", workers),
         ("--rules", rules),
         ("--channels", channels),
         ("--words", words),
@@ -518,7 +569,7 @@ def bench_e2e(
     options = E2EOptions(
         rate=chosen,
         count=count,
-        workers=workers,
+        workers=counts[0],
         rules=rules,
         partitions=partitions,
         match_share=match_share,
@@ -529,6 +580,10 @@ def bench_e2e(
         keep_dir=Path(keep) if keep else None,
         profile=Path(profile) if profile else None,
     )
+    if len(counts) > 1:
+        from streams.tools.bench.e2e_scale import run_bench_e2e_scale
+
+        raise typer.Exit(run_bench_e2e_scale(_settings(), options, counts))
     raise typer.Exit(run_bench_e2e(_settings(), options))
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from streams.errors import BrokerError
+from streams.kafka.broker_watch import MemoryWatch
 from streams.kafka.security import KafkaSecurity, wait_connection
 from streams.settings import Settings
 
@@ -130,11 +131,17 @@ class EmbeddedBroker:
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: object | None = None
+        self._watch: MemoryWatch | None = None
 
     @property
     def bootstrap_servers(self) -> str:
         """``host:port`` for Kafka clients."""
         return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The broker process id while it runs (for CPU and memory readings), else None."""
+        return self._proc.pid if self.running and self._proc is not None else None
 
     @property
     def running(self) -> bool:
@@ -181,6 +188,7 @@ class EmbeddedBroker:
                     + (f"; see {self.log_path}" if self.log_path else "")
                 )
             if metadata_ok(self.host, self.port):
+                self._watch = MemoryWatch(self._proc.pid).start()
                 return self
             time.sleep(0.05)
         self.stop()
@@ -191,6 +199,9 @@ class EmbeddedBroker:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the broker (SIGTERM, then SIGKILL after ``timeout``)."""
         proc, self._proc = self._proc, None
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
         if proc is not None and proc.poll() is None:
             proc.terminate()
             try:

@@ -268,6 +268,20 @@ def _growth(series: list[list[Any]]) -> dict[str, float | None]:
     return out
 
 
+async def _idle_cpu(run: Run, seconds: float) -> dict[str, float]:
+    """CPU % of each process while no article arrives: a worker's fixed cost (polls, timers)."""
+    if seconds <= 0:
+        return {}
+    before, t0 = _cpu(run), time.monotonic()
+    await asyncio.sleep(seconds)
+    after, wall = _cpu(run), time.monotonic() - t0
+    return {
+        name: round(100.0 * (value - (before.get(name) or 0.0)) / wall, 1)
+        for name, value in after.items()
+        if value is not None and name != "bench"
+    }
+
+
 # ---------------------------------------------------------------- phases of a run
 async def measure_run(run: Run) -> dict[str, Any]:
     """Warm up, then the measured phase (or the search for the sustained rate); the results."""
@@ -278,6 +292,7 @@ async def measure_run(run: Run) -> dict[str, Any]:
         partitions = len(run.probe.partitions)
         warm_n = o.warmup if o.warmup is not None else max(40, 12 * partitions * o.workers)
         warm = await _run_phase(run, Phase("warm-up", run.next_articles(warm_n), None))
+        idle = await _idle_cpu(run, o.idle_s)
         phases: list[dict[str, Any]] = []
         if o.rate is not None:
             measured = Phase("measured", run.next_articles(o.count), o.rate)
@@ -300,7 +315,13 @@ async def measure_run(run: Run) -> dict[str, Any]:
         brief = {
             k: warm[k] for k in ("articles", "duration_s", "throughput_articles_per_s", "slack")
         }
-        return {"warm_up": brief, "phases": phases, "best": best, "produced": run.next_index}
+        return {
+            "warm_up": brief,
+            "idle_cpu_pct": idle,
+            "phases": phases,
+            "best": best,
+            "produced": run.next_index,
+        }
     finally:
         for part in (run.producer, run.alerts, run.enriched, run.probe):
             await part.stop()

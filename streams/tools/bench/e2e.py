@@ -73,6 +73,7 @@ class E2EOptions:
     channels: int = 50
     warmup: int | None = None
     drain_timeout_s: float = 60.0
+    idle_s: float = 5.0
     sample_every_s: float = 1.0
     state_every_s: float = 30.0
     window: str = "6h"
@@ -250,6 +251,7 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         "max_matches_per_rule": per_rule,
         "warnings": warnings,
         "warm_up": measured["warm_up"],
+        "idle_cpu_pct": measured["idle_cpu_pct"],
         "phases": measured["phases"],
     }
 
