@@ -114,30 +114,42 @@ def test_deployed_watchlist_is_valid() -> None:
     assert compiled.version
 
 
-def test_slack_token_comes_from_a_compose_secret(compose) -> None:
-    """SLACK_BOT_TOKEN_FILE points at /run/secrets/<name> of a declared secret; no plain token."""
+def test_secrets_come_from_compose_secrets(compose) -> None:
+    """Every *_FILE points at /run/secrets/<name> of a declared secret; no secret in plain env."""
     declared = compose["secrets"]
+    expected = {
+        "SLACK_BOT_TOKEN_FILE": ("slack_bot_token", "SLACK_BOT_TOKEN"),
+        "SLACK_SIGNING_SECRET_FILE": ("slack_signing_secret", "SLACK_SIGNING_SECRET"),
+        "NEWSWATCH_LINK_SECRET_FILE": ("link_secret", "NEWSWATCH_LINK_SECRET"),
+    }
     for svc in workers(compose).values():
         env = svc["environment"]
-        assert "SLACK_BOT_TOKEN" not in env
-        path = Path(env["SLACK_BOT_TOKEN_FILE"])
-        assert path.parent == Path("/run/secrets")
-        assert path.name in svc["secrets"] and path.name in declared
-    assert declared["slack_bot_token"] == {"environment": "SLACK_BOT_TOKEN"}
+        for variable, (secret, shell_variable) in expected.items():
+            assert variable.removesuffix("_FILE") not in env
+            path = Path(env[variable])
+            assert path.parent == Path("/run/secrets")
+            assert path.name == secret and secret in svc["secrets"]
+            assert declared[secret] == {"environment": shell_variable}
 
 
 def test_worker_environment_parses_as_settings(compose, monkeypatch, tmp_path) -> None:
-    """The worker environment (defaults substituted) is accepted by Settings.load."""
-    token = tmp_path / "slack_bot_token"
-    token.write_text("xoxb-test\n")
+    """The worker environment (defaults substituted) is accepted by Settings.load.
+
+    Secrets are files as compose writes them: the bot token set, the signing and link
+    secrets empty (their shell variables unset), which leaves buttons and links off.
+    """
     env = next(iter(workers(compose).values()))["environment"]
     for name, value in env.items():
         monkeypatch.setenv(name, substitute(value))
-    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(token))
+        if name.endswith("_FILE"):
+            secret = tmp_path / Path(value).name
+            secret.write_text("xoxb-test\n" if name == "SLACK_BOT_TOKEN_FILE" else "")
+            monkeypatch.setenv(name, str(secret))
     settings = Settings.load()
     assert settings.bootstrap_servers == "kafka:9092" and not settings.embedded_broker
     assert settings.slack_bot_token is not None
     assert settings.slack_bot_token.get_secret_value() == "xoxb-test"
+    assert settings.slack_signing_secret is None and settings.link_secret is None
     assert str(settings.watchlist) == "/etc/newswatch/watchlist.yaml"
 
 
