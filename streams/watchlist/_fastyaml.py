@@ -1,0 +1,145 @@
+"""Fast path of the watch-list YAML parser: libyaml's C parser, ruamel's YAML 1.2 resolution.
+
+ruamel.yaml's round-trip loader (needed for ``FILE:LINE:COL`` problems) composes every node
+in pure Python: 18 s for a 10,000-rule list. Here libyaml (PyYAML's C parser) produces the
+events and a flat loop builds the plain data; plain scalars are resolved with ruamel's own
+YAML 1.2 resolver and values, so the result equals what ``_yaml.parse_yaml`` builds from
+the round-trip tree. Whenever the two could differ — a tag, an anchor or alias, a merge
+key, a duplicate key, a directive, several documents, a scalar key that is not a string,
+number, boolean or null, a syntax error, too many nodes — ``fast_parse`` returns
+``UNSURE`` and the caller takes the round-trip path, which decides and reports.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Final
+
+try:  # PyYAML built with libyaml
+    from yaml import CSafeLoader as _CLoader
+    from yaml import YAMLError as _PyYAMLError
+    from yaml import events as _ev
+except ImportError:  # pragma: no cover - PyYAML without libyaml: always the round-trip path
+    _CLoader = None
+
+from ruamel.yaml import YAML
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
+
+__all__ = ["UNSURE", "available", "fast_parse"]
+
+
+class _Unsure:
+    """Marker: the fast path cannot vouch for this document."""
+
+
+UNSURE: Final = _Unsure()
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_RESOLVER = VersionedResolver()  # YAML 1.2, as the round-trip loader without a directive
+#: first characters of plain scalars that some implicit resolver may claim ('' = empty)
+_CLAIMED = frozenset(_RESOLVER.versioned_resolver)
+
+
+def available() -> bool:
+    """True when PyYAML's libyaml parser is installed."""
+    return _CLoader is not None
+
+
+@lru_cache(maxsize=4096)
+def _typed(value: str) -> tuple[bool, Any]:
+    """``(ok, plain value)`` of a plain scalar that resolves to a non-string type, as the
+    round-trip loader constructs it (loaded on its own: same resolution, same value)."""
+    from streams.watchlist._yaml import plain_scalar
+
+    try:
+        loaded = YAML(typ="rt", pure=True).load(value)
+    except Exception:
+        return False, None
+    return plain_scalar(loaded)
+
+
+def _scalar(event: Any) -> Any:
+    value: str = event.value
+    if not event.implicit[0]:  # quoted or block scalar: always a string
+        return value
+    if value and value[0] not in _CLAIMED:
+        return value
+    tag = _RESOLVER.resolve(ScalarNode, value, (True, False))
+    if tag == _STR:
+        return value
+    if tag == _NULL:
+        return None
+    ok, plain = _typed(value)
+    return plain if ok else UNSURE
+
+
+def fast_parse(text: str, max_nodes: int) -> Any:
+    """The plain data of ``text`` (as ``_yaml.parse_yaml`` would build it), or ``UNSURE``."""
+    if _CLoader is None or "%" in text[:1] or "\n%" in text:  # directives: round-trip path
+        return UNSURE
+    loader = _CLoader(text)
+    try:
+        return _build(loader, max_nodes)
+    except (_PyYAMLError, RecursionError, ValueError, TypeError):
+        return UNSURE
+    finally:
+        loader.dispose()
+
+
+def _build(loader: Any, max_nodes: int) -> Any:
+    root: list[Any] = []
+    #: open collections: (container, is_mapping); a mapping's pending key is in ``keys``
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    keys: list[Any] = []
+    expect_key = False
+    nodes = 0
+    documents = 0
+    scalar_ev, map_start, seq_start = _ev.ScalarEvent, _ev.MappingStartEvent, _ev.SequenceStartEvent
+    end_evs = (_ev.MappingEndEvent, _ev.SequenceEndEvent)
+    while loader.check_event():
+        event = loader.get_event()
+        kind = type(event)
+        if kind is scalar_ev or kind is map_start or kind is seq_start:
+            nodes += 1
+            if nodes > max_nodes or event.anchor is not None or event.tag is not None:
+                return UNSURE
+            if kind is scalar_ev:
+                value = _scalar(event)
+                if value is UNSURE:
+                    return UNSURE
+                container, is_map = stack[-1]
+                if is_map and expect_key:
+                    if not (isinstance(value, str | int | float | bool) or value is None):
+                        return UNSURE
+                    if value in container:
+                        return UNSURE  # duplicate key: the round-trip loader reports it
+                    keys.append(value)
+                    expect_key = False
+                    continue
+                _attach(container, is_map, keys, value)
+                expect_key = is_map
+                continue
+            if stack[-1][1] and expect_key:
+                return UNSURE  # a collection as a mapping key
+            new: Any = {} if kind is map_start else []
+            _attach(stack[-1][0], stack[-1][1], keys, new)
+            stack.append((new, kind is map_start))
+            expect_key = kind is map_start
+        elif kind in end_evs:
+            stack.pop()
+            expect_key = stack[-1][1]
+        elif kind is _ev.DocumentStartEvent:
+            documents += 1
+            if documents > 1 or event.version is not None or event.tags:
+                return UNSURE
+        elif kind is _ev.AliasEvent:
+            return UNSURE
+    return root[0] if root else None
+
+
+def _attach(container: Any, is_map: bool, keys: list[Any], value: Any) -> None:
+    if is_map:
+        container[keys.pop()] = value
+    else:
+        container.append(value)
