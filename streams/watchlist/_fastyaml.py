@@ -23,10 +23,9 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml: always the rou
     _CLoader = None
 
 from ruamel.yaml import YAML
-from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
-__all__ = ["UNSURE", "available", "fast_parse"]
+__all__ = ["UNSURE", "available", "fast_parse", "resolve_plain"]
 
 
 class _Unsure:
@@ -37,8 +36,25 @@ UNSURE: Final = _Unsure()
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 _RESOLVER = VersionedResolver()  # YAML 1.2, as the round-trip loader without a directive
-#: first characters of plain scalars that some implicit resolver may claim ('' = empty)
-_CLAIMED = frozenset(_RESOLVER.versioned_resolver)
+#: first character of a plain scalar ('' = empty) -> the implicit resolvers to try, in
+#: order: ruamel's own table, read once (its ``resolve`` looks it up again per scalar)
+_TABLE: dict[str, tuple[tuple[str, Any], ...]] = {
+    first: tuple((str(tag), rx) for tag, rx in resolvers)
+    + tuple((str(tag), rx) for tag, rx in _RESOLVER.versioned_resolver.get(None, []))
+    for first, resolvers in _RESOLVER.versioned_resolver.items()
+    if first is not None
+}
+_ANY_FIRST = tuple((str(tag), rx) for tag, rx in _RESOLVER.versioned_resolver.get(None, []))
+#: first characters of plain scalars that some implicit resolver may claim
+_CLAIMED = frozenset(_TABLE) if not _ANY_FIRST else None
+
+
+def resolve_plain(value: str) -> str:
+    """The tag ruamel's YAML 1.2 resolver gives the plain scalar ``value``."""
+    for tag, regexp in _TABLE.get(value[:1], _ANY_FIRST):
+        if regexp.match(value):
+            return tag
+    return _STR
 
 
 def available() -> bool:
@@ -63,9 +79,9 @@ def _scalar(event: Any) -> Any:
     value: str = event.value
     if not event.implicit[0]:  # quoted or block scalar: always a string
         return value
-    if value and value[0] not in _CLAIMED:
+    if _CLAIMED is not None and value and value[0] not in _CLAIMED:
         return value
-    tag = _RESOLVER.resolve(ScalarNode, value, (True, False))
+    tag = resolve_plain(value)
     if tag == _STR:
         return value
     if tag == _NULL:

@@ -96,6 +96,7 @@ def _check_rules(loaded: LoadedWatchlist) -> list[Problem]:
     main = loaded.main
     seen: dict[str, int] = {}
     defined = {"entity": sorted(loaded.entities), "concept": sorted(loaded.concepts)}
+    known = {kind: frozenset(ids) for kind, ids in defined.items()}
     for i, rule in enumerate(loaded.rules):
         if rule.id in seen:
             first = main.positions.value(("rules", seen[rule.id], "id"))[0]
@@ -107,12 +108,16 @@ def _check_rules(loaded: LoadedWatchlist) -> list[Problem]:
             )
         else:
             seen[rule.id] = i
-        problems += _check_conditions(main, i, rule, defined)
+        problems += _check_conditions(main, i, rule, defined, known)
     return problems
 
 
 def _check_conditions(
-    main: LoadedFile, index: int, rule: Rule, defined: dict[str, list[str]]
+    main: LoadedFile,
+    index: int,
+    rule: Rule,
+    defined: dict[str, list[str]],
+    known: dict[str, frozenset[str]],
 ) -> list[Problem]:
     problems = []
     positive: dict[str, str] = {}
@@ -124,7 +129,7 @@ def _check_conditions(
             kind, _, rest = condition.partition(":")
             kind, rest = kind.strip(), rest.strip()
             canonical = f"{kind}:{rest}"
-            if kind in defined and rest not in defined[kind]:
+            if kind in known and rest not in known[kind]:
                 problems.append(
                     Problem(
                         *at(),

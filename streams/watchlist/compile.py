@@ -29,6 +29,7 @@ from schemas.watchlist import (
     Watchlist,
     parse_scope,
 )
+from streams.watchlist._gc import gc_paused
 from streams.watchlist.confusables import skeleton
 from streams.watchlist.elision import compound_terms
 from streams.watchlist.errors import Problem, WatchlistError
@@ -57,6 +58,11 @@ class Pattern:
     entity: str | None = None
     labels: frozenset[str] = frozenset()
     when: int = ALWAYS  # ALWAYS, IN_COMPOUNDING or IN_OTHERS (article language)
+
+
+def _with_when(pattern: Pattern, when: int) -> Pattern:
+    """``dataclasses.replace(pattern, when=when)`` without its per-call introspection."""
+    return Pattern(pattern.cond, pattern.spec, pattern.entity, pattern.labels, when)
 
 
 @dataclass(frozen=True)
@@ -126,11 +132,11 @@ class CompiledWatchlist:
                     continue
                 for key, when in term_keys(pattern.spec):
                     keys.setdefault(key, []).append(len(self.patterns))
-                    self.patterns.append(replace(pattern, when=when))
+                    self.patterns.append(_with_when(pattern, when))
                 if cond.startswith("entity:"):  # homoglyph spellings of names (confusables)
                     for key, _ in term_keys(_skeleton_spec(pattern.spec)):
                         keys.setdefault(key, []).append(len(self.patterns))
-                        self.patterns.append(replace(pattern, when=SKELETON))
+                        self.patterns.append(_with_when(pattern, SKELETON))
                         self.skeleton_keys += 1
         self.key_count = len(keys)
         self._index_rules()
@@ -335,6 +341,11 @@ def _compile_rule(rule: Rule) -> CompiledRule:
 
 def compile_watchlist(loaded: LoadedWatchlist | Watchlist) -> CompiledWatchlist:
     """Compile a loaded watch-list (or a self-contained model) for matching."""
+    with gc_paused():
+        return _compile(loaded)
+
+
+def _compile(loaded: LoadedWatchlist | Watchlist) -> CompiledWatchlist:
     if isinstance(loaded, LoadedWatchlist):
         return CompiledWatchlist(loaded.effective(), loaded)
     try:

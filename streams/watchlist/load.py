@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.watchlist import ConceptDef, EntityDef, Rule, Watchlist, did_you_mean
+from streams.watchlist._gc import gc_paused
 from streams.watchlist._includes import (
     MAX_FILE_BYTES,
     PACKS_DIR,
@@ -112,7 +113,11 @@ class LoadedWatchlist:
 
 def load_watchlist(path: Path | str) -> LoadedWatchlist:
     """Load, validate and check a watch-list; ``WatchlistError`` lists every problem."""
-    path = Path(path)
+    with gc_paused():
+        return _load(Path(path))
+
+
+def _load(path: Path) -> LoadedWatchlist:
     loader = _Loader(allowed_roots(path))
     main = loader.load_file(path, stack=(), origin=None)
     if main is None or loader.over_limit:
