@@ -16,10 +16,12 @@ from functools import lru_cache
 from typing import Any, Final
 
 try:  # PyYAML built with libyaml
-    from yaml import CSafeLoader as _CLoader
-    from yaml import YAMLError as _PyYAMLError
-    from yaml import events as _ev
-except ImportError:  # pragma: no cover - PyYAML without libyaml: always the round-trip path
+    import yaml as _pyyaml
+
+    _CLoader: Any = _pyyaml.CSafeLoader
+    _PyYAMLError: Any = _pyyaml.YAMLError
+    _ev: Any = _pyyaml.events
+except (ImportError, AttributeError):  # pragma: no cover - no libyaml: round-trip path only
     _CLoader = None
 
 from ruamel.yaml import YAML
