@@ -145,7 +145,9 @@ def add_phrase_patterns(
     built = shared.get(version, cache_key) if shared is not None else None
     if built is None:
         # keys live in a small vocabulary of their own, not in the pipeline's
-        matcher: Any = PhraseMatcher(Vocab(), attr=attr, validate=getattr(ruler, "_validate", False))
+        matcher: Any = PhraseMatcher(
+            Vocab(), attr=attr, validate=getattr(ruler, "_validate", False)
+        )
         strings = matcher.vocab.strings
         ent_ids, records = ruler._ent_ids, ruler.phrase_patterns
         for entry, keyword in zip(phrases, keywords, strict=True):

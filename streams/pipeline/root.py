@@ -146,7 +146,8 @@ class Worker:
             self.health.watchlist_valid()  # restored to a valid file, maybe the same version
         if changed and self.watchlist.current is not None:
             if self.enricher.running:
-                self.enricher.set_entity_patterns(self.watchlist.current.entity_patterns())
+                # off the loop: 20,000 aliases take a second to list and validate
+                await asyncio.to_thread(_update_patterns, self.enricher, self.watchlist.current)
             self._note_watchlist()
 
     async def check_broker(self) -> bool:
@@ -326,3 +327,8 @@ def build_worker(
         interactions=interactions,
         feedback_feed=feedback_feed,
     )
+
+
+def _update_patterns(enricher: Any, compiled: CompiledWatchlist) -> None:
+    """Give the enricher the entity patterns of ``compiled`` (run in a thread)."""
+    enricher.set_entity_patterns(compiled.entity_patterns())

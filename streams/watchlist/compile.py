@@ -16,7 +16,6 @@ RE2 (``regex``): linear time whatever the pattern.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,6 +29,7 @@ from schemas.watchlist import (
     parse_scope,
 )
 from streams.watchlist._gc import gc_paused
+from streams.watchlist._steps import canonical_json
 from streams.watchlist.confusables import skeleton
 from streams.watchlist.elision import compound_terms
 from streams.watchlist.errors import Problem, WatchlistError
@@ -100,9 +100,7 @@ def _canonical(condition: str) -> str:
 
 def watchlist_version(model: Watchlist) -> str:
     """Content hash of a self-contained watch-list: ``sha256:`` + 16 hex digits."""
-    canonical = json.dumps(
-        model.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
+    canonical = canonical_json(model)  # item by item: a reload thread leaves the loop the GIL
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 

@@ -36,6 +36,7 @@ from streams.watchlist._includes import (
     resolve_include,
     shipped_packs,
 )
+from streams.watchlist._steps import validate_watchlist
 from streams.watchlist._validation import problems_from_validation, salvage
 from streams.watchlist._yaml import Positions, YamlPath, parse_yaml
 from streams.watchlist.errors import Problem, WatchlistError
@@ -205,7 +206,7 @@ class _Loader:
             self.over_limit = True
             return None
         try:
-            model = Watchlist.model_validate(data)
+            model = validate_watchlist(data)
         except ValidationError as exc:
             self.problems.extend(problems_from_validation(exc, shown, positions))
             # go on with the valid parts, so that one run reports every problem
