@@ -37,6 +37,9 @@ class _Unsure:
 UNSURE: Final = _Unsure()
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
+_KEY_TAGS = frozenset(
+    {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"}
+)
 _RESOLVER = VersionedResolver()  # YAML 1.2, as the round-trip loader without a directive
 #: first character of a plain scalar ('' = empty) -> the implicit resolvers to try, in
 #: order: ruamel's own table, read once (its ``resolve`` looks it up again per scalar)
@@ -77,7 +80,7 @@ def _typed(value: str) -> tuple[bool, Any]:
     return plain_scalar(loaded)
 
 
-def _scalar(event: Any) -> Any:
+def _scalar(event: Any, key: bool) -> Any:
     value: str = event.value
     if not event.implicit[0]:  # quoted or block scalar: always a string
         return value
@@ -88,6 +91,8 @@ def _scalar(event: Any) -> Any:
         return value
     if tag == _NULL:
         return None
+    if key and tag not in _KEY_TAGS:  # a date key: the round-trip path keys it by str(date)
+        return UNSURE
     ok, plain = _typed(value)
     return plain if ok else UNSURE
 
@@ -123,10 +128,10 @@ def _build(loader: Any, max_nodes: int) -> Any:
             if nodes > max_nodes or event.anchor is not None or event.tag is not None:
                 return UNSURE
             if kind is scalar_ev:
-                value = _scalar(event)
+                container, is_map = stack[-1]
+                value = _scalar(event, is_map and expect_key)
                 if value is UNSURE:
                     return UNSURE
-                container, is_map = stack[-1]
                 if is_map and expect_key:
                     if not (isinstance(value, str | int | float | bool) or value is None):
                         return UNSURE

@@ -20,7 +20,7 @@ CHUNK = 256
 
 def sole_owner(obj: Any, holders: int) -> bool:
     """True when ``obj`` has no references besides the ``holders`` the caller knows."""
-    return sys.getrefcount(obj) - 1 <= holders  # getrefcount's own argument excluded
+    return sys.getrefcount(obj) - 2 <= holders  # getrefcount's argument and ``obj`` excluded
 
 
 def _drain_container(value: Any) -> None:
