@@ -37,6 +37,7 @@ from streams.pipeline.web import HealthState
 from streams.settings import Settings
 from streams.watchlist import WatchlistReloader, match_article
 from streams.watchlist.compile import CompiledWatchlist
+from streams.watchlist.reload import apply_entity_patterns
 
 __all__ = ["AlertState", "Worker", "build_worker"]
 
@@ -147,7 +148,11 @@ class Worker:
         if changed and self.watchlist.current is not None:
             if self.enricher.running:
                 # off the loop: 20,000 aliases take a second to list and validate
-                await asyncio.to_thread(_update_patterns, self.enricher, self.watchlist.current)
+                await asyncio.to_thread(
+                    apply_entity_patterns,
+                    self.watchlist.current,
+                    self.enricher.set_entity_patterns,
+                )
             self._note_watchlist()
 
     async def check_broker(self) -> bool:
@@ -327,8 +332,3 @@ def build_worker(
         interactions=interactions,
         feedback_feed=feedback_feed,
     )
-
-
-def _update_patterns(enricher: Any, compiled: CompiledWatchlist) -> None:
-    """Give the enricher the entity patterns of ``compiled`` (run in a thread)."""
-    enricher.set_entity_patterns(compiled.entity_patterns())

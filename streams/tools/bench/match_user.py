@@ -18,8 +18,9 @@ Hot reload: a ``WatchlistReloader`` on the high-count list, an ``Enricher`` with
 patterns, and a loop-lag probe (``asyncio.sleep(1 ms)`` in a loop; lag = how late it
 wakes). The list is edited (an ops channel added) and the worker's steps run as in
 ``pipeline.root.poll_watchlist``: ``check`` in a thread, the new entity patterns set in a
-thread, one article enriched in a thread (the ruler rebuild). The same probe runs as long
-on an idle loop first: on a shared machine the OS alone delays a thread by tens of ms.
+thread (``apply_entity_patterns``), one article enriched in a thread (the ruler rebuild).
+The same probe runs as long on an idle loop first: on a shared machine the OS alone
+delays a thread by tens of ms.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ def _lag_summary(lags: list[float]) -> dict[str, float]:
 async def _reload_stall(path: Path) -> dict[str, Any]:
     from schemas.records import RawArticle
     from streams.enrich import EnrichConfig, Enricher
-    from streams.watchlist.reload import WatchlistReloader
+    from streams.watchlist.reload import WatchlistReloader, apply_entity_patterns
 
     reloader = WatchlistReloader(path)
     assert reloader.current is not None
@@ -191,7 +192,7 @@ async def _reload_stall(path: Path) -> dict[str, Any]:
     changed = await asyncio.to_thread(reloader.check)
     t1 = time.perf_counter()
     current = reloader.current
-    await asyncio.to_thread(lambda: enricher.set_entity_patterns(current.entity_patterns()))
+    await asyncio.to_thread(apply_entity_patterns, current, enricher.set_entity_patterns)
     t2 = time.perf_counter()
     await asyncio.to_thread(enricher.enrich, article)  # rebuilds the ruler
     t3 = time.perf_counter()
