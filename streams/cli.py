@@ -287,6 +287,13 @@ def bench_match(
     articles: Annotated[int, typer.Option(help="distinct articles in the corpus")] = 200,
     seconds: Annotated[float, typer.Option(help="minimum time per measurement")] = 2.0,
     phrasematcher: Annotated[bool, typer.Option(help="also time spaCy's PhraseMatcher")] = True,
+    user: Annotated[
+        bool,
+        typer.Option(help="also time `newswatch match` (enrichment on) and a hot reload"),
+    ] = True,
+    user_articles: Annotated[
+        int, typer.Option(help="articles for the `newswatch match` runs")
+    ] = 400,
     regex_worst_case: Annotated[
         bool, typer.Option(help="instead: time catastrophic regexes on 100 KB adversarial text")
     ] = False,
@@ -300,7 +307,14 @@ def bench_match(
 
     counts = [int(n) for n in rules.split(",") if n.strip()]
     raise typer.Exit(
-        run_bench_match(counts, articles=articles, seconds=seconds, phrasematcher=phrasematcher)
+        run_bench_match(
+            counts,
+            articles=articles,
+            seconds=seconds,
+            phrasematcher=phrasematcher,
+            user=user,
+            user_articles=user_articles,
+        )
     )
 
 

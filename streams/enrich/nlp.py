@@ -31,6 +31,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from streams.enrich.ruler import SharedPhrases, add_ruler_patterns
+
 __all__ = ["LoadedPipeline", "PipelineStore", "freeze_heap", "lemma_lookup"]
 
 log = logging.getLogger(__name__)
@@ -236,6 +238,7 @@ class PipelineStore:
         self._lock = threading.RLock()
         self._patterns: list[dict[str, Any]] = []
         self._patterns_version = 0
+        self._shared_phrases = SharedPhrases()
 
     # ---------------------------------------------------------------- patterns
     def set_patterns(self, patterns: list[dict[str, Any]]) -> None:
@@ -261,7 +264,15 @@ class PipelineStore:
                 config={"phrase_matcher_attr": self.ruler_attr, "overwrite_ents": False},
                 **where,
             )
-            ruler.add_patterns(patterns)
+            add_ruler_patterns(
+                nlp,
+                ruler,
+                RULER_NAME,
+                self.ruler_attr,
+                patterns,
+                shared=self._shared_phrases,
+                version=version,
+            )
         pipe.patterns_version = version
 
     # ---------------------------------------------------------------- pipelines

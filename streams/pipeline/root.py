@@ -40,6 +40,7 @@ from streams.pipeline.web import HealthState
 from streams.settings import Settings
 from streams.watchlist import WatchlistReloader, match_article
 from streams.watchlist.compile import CompiledWatchlist
+from streams.watchlist.reload import apply_entity_patterns
 
 __all__ = ["AlertState", "Worker", "build_worker"]
 
@@ -152,7 +153,12 @@ class Worker:
             self.health.watchlist_valid()  # restored to a valid file, maybe the same version
         if changed and self.watchlist.current is not None:
             if self.enricher.running:
-                self.enricher.set_entity_patterns(self.watchlist.current.entity_patterns())
+                # off the loop: 20,000 aliases take a second to list and validate
+                await asyncio.to_thread(
+                    apply_entity_patterns,
+                    self.watchlist.current,
+                    self.enricher.set_entity_patterns,
+                )
             self._note_watchlist()
 
     async def check_broker(self) -> bool:

@@ -7,7 +7,7 @@ lists and scalars, bounded in size so that alias bombs cannot exhaust memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from streams.watchlist.errors import Problem, WatchlistError
 from streams.watchlist.limits import MAX_ALIAS_NODES
 
-__all__ = ["MAX_NODES", "Positions", "YamlPath", "parse_yaml"]
+__all__ = ["MAX_NODES", "Positions", "YamlPath", "parse_yaml", "plain_scalar"]
 
 #: Upper bound on nodes after alias expansion (a watch-list of 10,000 rules has ~200,000).
 MAX_NODES = 2_000_000
@@ -26,12 +26,36 @@ MAX_NODES = 2_000_000
 YamlPath = tuple[str | int, ...]
 
 
-@dataclass
 class Positions:
-    """1-based (line, col) of values and of mapping keys, by path from the document root."""
+    """1-based (line, col) of values and of mapping keys, by path from the document root.
 
-    values: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    Built lazily by ``fill`` when given (the fast parser records no positions: they are
+    computed by the round-trip parser the first time a problem needs one)."""
+
+    def __init__(self, fill: Callable[[], Positions] | None = None) -> None:
+        self._values: dict[YamlPath, tuple[int, int]] = {}
+        self._keys: dict[YamlPath, tuple[int, int]] = {}
+        self._fill = fill
+
+    def _filled(self) -> None:
+        fill, self._fill = self._fill, None
+        if fill is not None:
+            other = fill()
+            self._values, self._keys = other.values, other.keys
+
+    @property
+    def values(self) -> dict[YamlPath, tuple[int, int]]:
+        """Positions of values by path."""
+        if self._fill is not None:
+            self._filled()
+        return self._values
+
+    @property
+    def keys(self) -> dict[YamlPath, tuple[int, int]]:
+        """Positions of mapping keys by path."""
+        if self._fill is not None:
+            self._filled()
+        return self._keys
 
     def value(self, path: YamlPath) -> tuple[int, int]:
         """Position of the value at ``path``, else of its nearest ancestor, else (1, 1)."""
@@ -58,7 +82,27 @@ def _loader() -> YAML:
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
-    """Parse ``text``; raise ``WatchlistError`` with the position of any syntax problem."""
+    """Parse ``text``; raise ``WatchlistError`` with the position of any syntax problem.
+
+    The libyaml fast path (``_fastyaml``) builds the same data when it can vouch for the
+    document; positions are then computed on first use by the round-trip parser."""
+    from streams.watchlist._fastyaml import UNSURE, fast_parse
+
+    data = fast_parse(text, MAX_NODES)
+    if data is not UNSURE:
+        return data, Positions(lambda: _positions_of(text, file))
+    return parse_round_trip(text, file)
+
+
+def _positions_of(text: str, file: str) -> Positions:
+    try:
+        return parse_round_trip(text, file)[1]
+    except WatchlistError:  # cannot happen for a document the fast path accepted
+        return Positions()
+
+
+def parse_round_trip(text: str, file: str) -> tuple[Any, Positions]:
+    """``parse_yaml`` with ruamel.yaml's round-trip parser only (every position recorded)."""
     try:
         doc = _loader().load(text)
     except MarkedYAMLError as exc:
@@ -94,6 +138,22 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
         raise WatchlistError(problems)
     positions.values.setdefault((), (1, 1))
     return data, positions
+
+
+def plain_scalar(node: Any) -> tuple[bool, Any]:
+    """``(True, plain value)`` for a scalar the loader built (ruamel's int, float and
+    string subclasses become the builtin types, dates ISO strings), else ``(False, None)``."""
+    if node is None or isinstance(node, bool):
+        return True, node
+    if isinstance(node, int):
+        return True, int(node)
+    if isinstance(node, float):
+        return True, float(node)
+    if isinstance(node, str):
+        return True, str(node)
+    if isinstance(node, datetime | date):
+        return True, node.isoformat()
+    return False, None
 
 
 def _expanded_size(node: Any, memo: dict[int, int], reused: list[int]) -> int:
@@ -153,12 +213,9 @@ def _plain(
                 pass
             items.append(_plain(value, (*path, i), pos, problems, file, counter))
         return items
-    if node is None or isinstance(node, bool | int | float):
-        return node
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, datetime | date):
-        return node.isoformat()
+    ok, plain = plain_scalar(node)
+    if ok:
+        return plain
     if isinstance(node, dict | list | tuple | set):  # sets and other plain containers
         return [str(x) for x in node]
     tag = getattr(getattr(node, "tag", None), "value", None) or type(node).__name__

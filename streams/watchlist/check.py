@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 
 from schemas.watchlist import Rule, did_you_mean, python_regex
 from streams.watchlist.errors import Problem
@@ -31,45 +33,54 @@ def check_watchlist(loaded: LoadedWatchlist) -> list[Problem]:
 
 def _check_terms(f: LoadedFile) -> list[Problem]:
     problems = []
-    lists: list[tuple[tuple[str | int, ...], list[str], str, bool]] = []
+    # (parent path, language key as in the model or None, terms, term language, is a name)
+    lists: list[tuple[tuple[str | int, ...], str | None, list[str], str, bool]] = []
     for ident, entity in f.model.entities.items():
-        lists.append((("entities", ident, "aliases"), entity.aliases, "any", True))
-        lists.append((("entities", ident, "exclude"), entity.exclude, "any", True))
+        lists.append((("entities", ident, "aliases"), None, entity.aliases, "any", True))
+        lists.append((("entities", ident, "exclude"), None, entity.exclude, "any", True))
     for ident, concept in f.model.concepts.items():
         for section in ("terms", "exclude"):
             for lang, terms in getattr(concept, section).items():
-                key = _orig_key(f, ("concepts", ident, section), lang)
-                lists.append((("concepts", ident, section, key), terms, lang, False))
-    for path, terms, lang, name in lists:
+                lists.append((("concepts", ident, section), lang, terms, lang, False))
+    for parent, lang_key, terms, lang, name in lists:
+        # positions are looked up only for a problem (the fast parser computes them lazily)
+        at = partial(_term_at, f, parent, lang_key)
         seen: dict[tuple[str, bool, bool, bool, str | None], int] = {}
         for i, raw in enumerate(terms):
             spec = parse_term(raw, lang, name=name)
-            where = f.where((*path, i))
             if spec.regex is None and not spec.key:
-                problems.append(Problem(*where, f"term '{raw}' is empty after normalization"))
+                problems.append(Problem(*at(i), f"term '{raw}' is empty after normalization"))
                 continue
             if spec.regex is not None:
-                problems += _check_regex(spec.regex, where)
+                problems += _check_regex(spec.regex, partial(at, i))
             wild = spec.left_free or spec.right_free
             if wild and len(spec.key) < MIN_WILDCARD_CHARS:
                 problems.append(
                     Problem(
-                        *where,
+                        *at(i),
                         f"wildcard term '{raw}' is too short: at least {MIN_WILDCARD_CHARS} "
                         "characters besides '*'",
                     )
                 )
             sig = (spec.key, spec.left_free, spec.right_free, spec.whole_word, spec.regex)
             if sig in seen:
-                first = f.positions.value((*path, seen[sig]))[0]
+                first = at(seen[sig])[1]
                 problems.append(
                     Problem(
-                        *where, f"duplicate term '{raw}' (same as line {first} after normalization)"
+                        *at(i), f"duplicate term '{raw}' (same as line {first} after normalization)"
                     )
                 )
             else:
                 seen[sig] = i
     return problems
+
+
+def _term_at(
+    f: LoadedFile, parent: tuple[str | int, ...], lang_key: str | None, index: int
+) -> tuple[str, int, int]:
+    """``(file, line, col)`` of term ``index`` of a list (a concept's language key as written)."""
+    path = parent if lang_key is None else (*parent, _orig_key(f, parent, lang_key))
+    return f.where((*path, index))
 
 
 def _orig_key(f: LoadedFile, parent: tuple[str | int, ...], lang: str) -> str:
@@ -85,6 +96,7 @@ def _check_rules(loaded: LoadedWatchlist) -> list[Problem]:
     main = loaded.main
     seen: dict[str, int] = {}
     defined = {"entity": sorted(loaded.entities), "concept": sorted(loaded.concepts)}
+    known = {kind: frozenset(ids) for kind, ids in defined.items()}
     for i, rule in enumerate(loaded.rules):
         if rule.id in seen:
             first = main.positions.value(("rules", seen[rule.id], "id"))[0]
@@ -96,12 +108,16 @@ def _check_rules(loaded: LoadedWatchlist) -> list[Problem]:
             )
         else:
             seen[rule.id] = i
-        problems += _check_conditions(main, i, rule, defined)
+        problems += _check_conditions(main, i, rule, defined, known)
     return problems
 
 
 def _check_conditions(
-    main: LoadedFile, index: int, rule: Rule, defined: dict[str, list[str]]
+    main: LoadedFile,
+    index: int,
+    rule: Rule,
+    defined: dict[str, list[str]],
+    known: dict[str, frozenset[str]],
 ) -> list[Problem]:
     problems = []
     positive: dict[str, str] = {}
@@ -109,28 +125,28 @@ def _check_conditions(
         conditions: list[str] = getattr(rule, group)
         seen: set[str] = set()
         for j, condition in enumerate(conditions):
-            where = main.where(("rules", index, group, j))
+            at = partial(main.where, ("rules", index, group, j))
             kind, _, rest = condition.partition(":")
             kind, rest = kind.strip(), rest.strip()
             canonical = f"{kind}:{rest}"
-            if kind in defined and rest not in defined[kind]:
+            if kind in known and rest not in known[kind]:
                 problems.append(
                     Problem(
-                        *where,
+                        *at(),
                         f"undefined {kind} '{rest}'" + did_you_mean_ref(kind, rest, defined),
                     )
                 )
             if kind == "regex":
-                problems += _check_regex(rest, where)
+                problems += _check_regex(rest, at)
             if canonical in seen:
-                problems.append(Problem(*where, f"duplicate condition '{condition}' in '{group}'"))
+                problems.append(Problem(*at(), f"duplicate condition '{condition}' in '{group}'"))
             seen.add(canonical)
             if group != "none":
                 positive.setdefault(canonical, group)
             elif canonical in positive:
                 problems.append(
                     Problem(
-                        *where,
+                        *at(),
                         f"condition '{condition}' is both in '{positive[canonical]}' and in "
                         "'none': the rule can never fire",
                     )
@@ -138,7 +154,7 @@ def _check_conditions(
     return problems
 
 
-def _check_regex(pattern: str, where: tuple[str, int, int]) -> list[Problem]:
+def _check_regex(pattern: str, at: Callable[[], tuple[str, int, int]]) -> list[Problem]:
     """A problem when a (valid Python) pattern cannot run on the linear-time engine."""
     try:
         python_regex(pattern)
@@ -147,7 +163,7 @@ def _check_regex(pattern: str, where: tuple[str, int, int]) -> list[Problem]:
     try:
         compile_regex(pattern)
     except RegexError as exc:
-        return [Problem(*where, f"regex '{pattern}': {exc}")]
+        return [Problem(*at(), f"regex '{pattern}': {exc}")]
     return []
 
 

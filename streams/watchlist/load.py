@@ -15,13 +15,16 @@ before it is read: only regular files of at most ``MAX_FILE_BYTES`` are read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from schemas.watchlist import ConceptDef, EntityDef, Rule, Watchlist, did_you_mean
+from streams.watchlist._gc import gc_paused
 from streams.watchlist._includes import (
     MAX_FILE_BYTES,
     PACKS_DIR,
@@ -33,6 +36,7 @@ from streams.watchlist._includes import (
     resolve_include,
     shipped_packs,
 )
+from streams.watchlist._steps import validate_watchlist
 from streams.watchlist._validation import problems_from_validation, salvage
 from streams.watchlist._yaml import Positions, YamlPath, parse_yaml
 from streams.watchlist.errors import Problem, WatchlistError
@@ -110,7 +114,11 @@ class LoadedWatchlist:
 
 def load_watchlist(path: Path | str) -> LoadedWatchlist:
     """Load, validate and check a watch-list; ``WatchlistError`` lists every problem."""
-    path = Path(path)
+    with gc_paused():
+        return _load(Path(path))
+
+
+def _load(path: Path) -> LoadedWatchlist:
     loader = _Loader(allowed_roots(path))
     main = loader.load_file(path, stack=(), origin=None)
     if main is None or loader.over_limit:
@@ -134,27 +142,34 @@ class _Loader:
         self.over_limit = False  # then the whole-document checks would only add noise
 
     def load_file(
-        self, path: Path, *, stack: tuple[Path, ...], origin: tuple[str, int, int] | None
+        self,
+        path: Path,
+        *,
+        stack: tuple[Path, ...],
+        origin: Callable[[], tuple[str, int, int]] | None,
     ) -> LoadedFile | None:
         shown = str(path)
-        where = origin or (shown, 1, 1)
+
+        def where() -> tuple[str, int, int]:  # looked up only for a problem (lazy positions)
+            return origin() if origin is not None else (shown, 1, 1)
+
         try:
             resolved = path.resolve()
         except (OSError, RuntimeError) as exc:
-            self.problems.append(Problem(*where, f"cannot resolve '{shown}': {exc}"))
+            self.problems.append(Problem(*where(), f"cannot resolve '{shown}': {exc}"))
             return None
         if resolved in self.files:
             return self.files[resolved]
         try:
             raw = read_limited(path)
         except FileNotFoundError:
-            self.problems.append(Problem(*where, f"file not found: {shown}"))
+            self.problems.append(Problem(*where(), f"file not found: {shown}"))
             return None
         except IsADirectoryError:
-            self.problems.append(Problem(*where, f"is a directory, not a file: {shown}"))
+            self.problems.append(Problem(*where(), f"is a directory, not a file: {shown}"))
             return None
         except OSError as exc:
-            self.problems.append(Problem(*where, f"cannot read {shown}: {exc.strerror or exc}"))
+            self.problems.append(Problem(*where(), f"cannot read {shown}: {exc.strerror or exc}"))
             return None
         except NotReadable as exc:
             # located in the file itself, so that the reloader watches it for a fix
@@ -191,7 +206,7 @@ class _Loader:
             self.over_limit = True
             return None
         try:
-            model = Watchlist.model_validate(data)
+            model = validate_watchlist(data)
         except ValidationError as exc:
             self.problems.extend(problems_from_validation(exc, shown, positions))
             # go on with the valid parts, so that one run reports every problem
@@ -205,12 +220,12 @@ class _Loader:
                 )
             )
         for i, entry in enumerate(model.include):
-            inc_where = loaded.where(("include", i))
+            inc_where = partial(loaded.where, ("include", i))
             target = resolve_include(entry, path.parent, self.roots)
             if isinstance(target, Outside):
                 self.problems.append(
                     Problem(
-                        *inc_where,
+                        *inc_where(),
                         f"include '{entry}' refused: it resolves outside the watch-list's "
                         f"folder ({target.root}) and the shipped packs; includes may only "
                         "name files in that folder tree or shipped packs",
@@ -222,7 +237,7 @@ class _Loader:
                 stem = Path(entry).stem
                 self.problems.append(
                     Problem(
-                        *inc_where,
+                        *inc_where(),
                         f"include '{entry}' not found next to {path.name} or among the shipped "
                         f"packs ({', '.join(names)})" + did_you_mean(stem, names),
                     )
@@ -230,11 +245,11 @@ class _Loader:
                 continue
             if target.resolve() in (*stack, resolved):
                 self.problems.append(
-                    Problem(*inc_where, f"include cycle: '{entry}' includes itself")
+                    Problem(*inc_where(), f"include cycle: '{entry}' includes itself")
                 )
                 continue
             if len(stack) >= MAX_INCLUDE_DEPTH:
-                self.problems.append(Problem(*inc_where, "includes nested too deeply"))
+                self.problems.append(Problem(*inc_where(), "includes nested too deeply"))
                 continue
             self.load_file(target, stack=(*stack, resolved), origin=inc_where)
         self.order.append(loaded)  # includes first (post-order), the main file last

@@ -35,11 +35,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from streams.watchlist._gc import gc_paused
+from streams.watchlist._retire import drain, sole_owner
 from streams.watchlist.compile import CompiledWatchlist, compile_watchlist
 from streams.watchlist.errors import WatchlistError
 from streams.watchlist.load import allowed_roots, inside_roots, load_watchlist, read_limited
 
-__all__ = ["WatchlistReloader"]
+__all__ = ["WatchlistReloader", "apply_entity_patterns"]
 
 log = logging.getLogger("newswatch.watchlist")
 
@@ -71,6 +73,8 @@ class WatchlistReloader:
         self._seen: dict[Path, tuple[tuple[int, ...], str]] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        #: replaced lists, freed piecewise by a later poll once nothing else holds them
+        self._retired: list[CompiledWatchlist] = []
         if load:
             self.load_now()
 
@@ -84,6 +88,8 @@ class WatchlistReloader:
 
     def _install(self, compiled: CompiledWatchlist) -> bool:
         changed = self.current is None or self.current.version != compiled.version
+        if self.current is not None and self.current is not compiled:
+            self._retired.append(self.current)
         self.current = compiled
         self.last_error = None
         self.last_error_at = None
@@ -139,6 +145,7 @@ class WatchlistReloader:
         True when a new version became active. Does not call ``on_change`` (the caller
         reacts to the return value); ``check_once`` is the async variant that does."""
         with self._lock:
+            self._free_retired()
             if self._compute_fingerprint() == self._fingerprint:
                 return False
             result = self._attempt()
@@ -161,7 +168,20 @@ class WatchlistReloader:
             changed = self._install(result)
             if changed:
                 self.reloads += 1
+            self._free_retired()
             return changed
+
+    def _free_retired(self) -> None:
+        """Free (piece by piece, in this thread) replaced lists that nobody holds any more."""
+        kept = []
+        while self._retired:
+            old = self._retired.pop()
+            if sole_owner(old, holders=1):  # only ``old`` here
+                drain(old)
+            else:  # still matching an article somewhere: try again at the next poll
+                kept.append(old)
+            del old
+        self._retired = kept
 
     async def check_once(self) -> bool:
         """Poll once without blocking the loop; on a new version call ``on_change``."""
@@ -223,6 +243,17 @@ class WatchlistReloader:
             "last_error": str(self.last_error) if self.last_error else None,
             "last_error_at": self.last_error_at,
         }
+
+
+def apply_entity_patterns(
+    compiled: CompiledWatchlist, apply: Callable[[list[dict[str, str]]], Any]
+) -> None:
+    """``apply(compiled.entity_patterns())`` with the cyclic GC paused; call it in a thread.
+
+    Listing and validating 20,000 aliases makes some 100,000 objects: a full collection
+    they trigger scans the heap while holding the GIL (60 ms stalls of the event loop)."""
+    with gc_paused():
+        apply(compiled.entity_patterns())
 
 
 def _text_digest(text: str | None) -> str | None:

@@ -14,6 +14,10 @@ synthetic multi-paragraph articles (~400 words). The same articles go through:
 - ``phrasematcher``: spaCy ``PhraseMatcher(attr="LOWER")`` over the same terms (tokenizing
   included; ``phrasematcher_match_only`` on pre-tokenized docs), then the same rule check.
 
+``user`` (on by default): ``newswatch match`` as users and replay run it, enrichment
+included, timed from the outside at the lowest and highest rule count, plus the
+event-loop lag of a hot reload (``match_user``).
+
 Each engine cycles through the corpus in three rounds of at least ``seconds / 3`` (and at
 least 20 articles) each; the result is the best round's articles per CPU second of this
 process (all engines are single-threaded; CPU time keeps other processes on a shared
@@ -231,6 +235,8 @@ def run_bench_match(
     articles: int = 200,
     seconds: float = 2.0,
     phrasematcher: bool = True,
+    user: bool = True,
+    user_articles: int = 400,
     out: Any = None,
 ) -> int:
     """Run the bench and print one JSON document; returns the exit code (0)."""
@@ -298,5 +304,9 @@ def run_bench_match(
             "throughput_at_max_rules>=50%_of_min_rules": own_rates[hi] >= 0.5 * own_rates[lo],
         },
     }
+    if user:  # issue 15: the ``newswatch match`` command, enrichment included, from outside
+        from streams.tools.bench.match_user import run_user_bench
+
+        report["user"] = run_user_bench(rule_counts, articles=user_articles)
     print(json.dumps(report, indent=2), file=out)
     return 0

@@ -142,7 +142,7 @@ def test_bench_match_reports_json() -> None:
     from streams.tools.bench.match import run_bench_match
 
     out = io.StringIO()
-    assert run_bench_match([3, 30], articles=6, seconds=0.0, out=out) == 0
+    assert run_bench_match([3, 30], articles=6, seconds=0.0, user=False, out=out) == 0
     report = json.loads(out.getvalue())
     assert [r["rules"] for r in report["results"]] == [3, 30]
     for row in report["results"]:
