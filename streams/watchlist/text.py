@@ -218,7 +218,7 @@ class _Builder:
             i = j
 
     def add_replacement(self, norm: str, orig_start: int, orig_end: int) -> None:
-        """Append a normalized, whitespace-collapsed string standing for ``[orig_start, orig_end)``."""
+        """Append a normalized, whitespace-collapsed string for ``[orig_start, orig_end)``."""
         if not norm:
             return
         self.emit(norm, orig_start, orig_end - orig_start)

@@ -48,9 +48,7 @@ def bench_cpu(count: int, rules: int, *, words: int = 300, profile: int = 0) -> 
         path.write_text(json.dumps(bench_watchlist(rules)), encoding="utf-8")
         compiled = load_and_compile(path)
     settings = Settings.load()
-    config = EnrichConfig.from_settings(settings).with_detector_languages(
-        compiled.term_languages()
-    )
+    config = EnrichConfig.from_settings(settings).with_detector_languages(compiled.term_languages())
     enricher = Enricher(config)
     enricher.set_entity_patterns(compiled.entity_patterns())
     raw = [
