@@ -78,7 +78,7 @@ class EnrichConfig(BaseModel):
         "gets tokenizer, sentences, lookup lemmas and the EntityRuler (bounds latency)",
     )
     max_vocab_strings: int = Field(
-        50_000,
+        30_000,
         ge=1_000,
         description="a pipeline whose vocabulary grew by more than this many strings since "
         "it was loaded is rebuilt in the background and swapped in (bounds RSS: each new "
