@@ -2,7 +2,7 @@
 
 The CLI maps ``streams.settings.Settings`` onto it (``EnrichConfig.from_settings``):
 ``languages`` → ``languages``, ``spacy_models`` → ``models``, ``max_article_chars`` →
-``max_chars``, ``batch_size`` → ``batch_size``.
+``max_chars``, ``batch_size`` → ``batch_size``, ``max_vocab_strings`` → ``max_vocab_strings``.
 """
 
 from __future__ import annotations
@@ -132,6 +132,7 @@ class EnrichConfig(BaseModel):
             "models": dict(settings.spacy_models),
             "max_chars": settings.max_article_chars,
             "batch_size": settings.batch_size,
+            "max_vocab_strings": getattr(settings, "max_vocab_strings", 30_000),
         }
         data.update(overrides)
         return cls(**data)
