@@ -21,6 +21,8 @@ lookup lemmatizer uses; POS-split tables such as Polish are merged, nouns first)
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import importlib
 import logging
@@ -77,6 +79,12 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def _trim_heap() -> None:
+    """Give freed heap pages back to the OS (glibc ``malloc_trim``; no-op elsewhere)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def lemma_lookup(lang: str) -> Callable[[int], str | None] | None:
@@ -320,6 +328,7 @@ class PipelineStore:
         if self.freeze_gc:  # the old pipeline has reference cycles: let the collector see it
             gc.unfreeze()
             freeze_heap()
+        _trim_heap()
 
     def _build(self, key: str) -> LoadedPipeline:
         """Load the pipeline of a resolved ``key`` again (``model:<spec>`` or ``blank:<lang>``)."""
