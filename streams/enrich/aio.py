@@ -85,6 +85,12 @@ class AsyncEnricher:
         self._blob = pickle.dumps([])
 
     @property
+    def pipeline_loads(self) -> int | None:
+        """spaCy pipelines built so far (thread mode; None in process mode or when stopped)."""
+        enricher = self._enricher
+        return enricher.pipeline_loads if enricher is not None else None
+
+    @property
     def running(self) -> bool:
         """True between ``start()`` and ``stop()``."""
         return self._executor is not None

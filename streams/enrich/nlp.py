@@ -21,6 +21,8 @@ lookup lemmatizer uses; POS-split tables such as Polish are merged, nouns first)
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import importlib
 import logging
@@ -81,6 +83,12 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def _trim_heap() -> None:
+    """Give freed heap pages back to the OS (glibc ``malloc_trim``; no-op elsewhere)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def lemma_lookup(lang: str) -> Callable[[int], str | None] | None:
     """``orth hash → lemma`` getter from spacy-lookups-data for ``lang`` (None if no table)."""
     with _LEMMA_LOCK:
@@ -122,6 +130,9 @@ class LoadedPipeline:
     statistical: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
     patterns_version: int = -1
+    #: strings in the vocabulary once loaded and its ruler built (the growth is measured from it)
+    base_strings: int = 0
+    rebuilding: bool = False
     _tail_sentencizer: Any = None
 
     def process_long(self, text: str, head_chars: int) -> Any:
@@ -239,6 +250,9 @@ class PipelineStore:
         self._patterns: list[dict[str, Any]] = []
         self._patterns_version = 0
         self._shared_phrases = SharedPhrases()
+        #: pipelines built so far (first loads and background rebuilds)
+        self.loads = 0
+        self._rebuilds: list[threading.Thread] = []
 
     # ---------------------------------------------------------------- patterns
     def set_patterns(self, patterns: list[dict[str, Any]]) -> None:
@@ -274,27 +288,69 @@ class PipelineStore:
                 version=version,
             )
         pipe.patterns_version = version
+        pipe.base_strings = len(nlp.vocab.strings)
 
     # ---------------------------------------------------------------- pipelines
     def recycle_if_bloated(self, pipe: LoadedPipeline) -> bool:
-        """Forget ``pipe`` once its string store outgrows the limit; the next ``get`` reloads.
+        """Rebuild ``pipe`` in a background thread once its vocabulary grew by more than
+        ``max_vocab_strings`` strings since it was loaded; True if a rebuild started.
 
         spaCy interns every new token string for the life of the pipeline, so a worker that
-        reads news for weeks grows without bound; reloading is the documented remedy.
+        reads news for weeks grows without bound; reloading is the documented remedy. The
+        old pipeline keeps serving until the new one (ruler included) is swapped in, so
+        enrichment never waits for a load.
         """
         size = len(pipe.nlp.vocab.strings)
-        if size <= self.max_vocab_strings:
+        if pipe.rebuilding or size <= pipe.base_strings + self.max_vocab_strings:
             return False
+        pipe.rebuilding = True
+        log.info("rebuilding spaCy pipeline %s: %d strings interned", pipe.name, size)
+        thread = threading.Thread(
+            target=self._rebuild, args=(pipe,), name=f"spacy-rebuild-{pipe.name}", daemon=True
+        )
         with self._lock:
-            keys = [key for key, loaded in self._by_key.items() if loaded is pipe]
-            for key in keys:
-                del self._by_key[key]
-            for lang in [lang for lang, key in self._key_of_lang.items() if key in keys]:
-                del self._key_of_lang[lang]
-        if self.freeze_gc:
-            gc.unfreeze()  # let the collector reclaim the old pipeline's reference cycles
-        log.info("reloading spaCy pipeline %s: %d strings interned", pipe.name, size)
+            self._rebuilds = [t for t in self._rebuilds if t.is_alive()] + [thread]
+        thread.start()
         return True
+
+    def wait_rebuilds(self, timeout: float | None = None) -> None:
+        """Wait for the background rebuilds started so far (tests, orderly shutdown)."""
+        with self._lock:
+            threads = list(self._rebuilds)
+        for thread in threads:
+            thread.join(timeout)
+
+    def _rebuild(self, old: LoadedPipeline) -> None:
+        with self._lock:
+            key = next((k for k, loaded in self._by_key.items() if loaded is old), None)
+        if key is None:
+            return
+        try:
+            fresh = self._build(key)
+            with fresh.lock:
+                self.sync_ruler(fresh)
+        except Exception:  # keep serving with the old pipeline; retry at the next batch
+            log.exception("rebuilding spaCy pipeline %s failed", old.name)
+            old.rebuilding = False
+            return
+        with self._lock:
+            if self._by_key.get(key) is old:
+                self._by_key[key] = fresh
+        if self.freeze_gc:  # the old pipeline has reference cycles: let the collector see it
+            gc.unfreeze()
+            freeze_heap()
+        _trim_heap()
+
+    def _build(self, key: str) -> LoadedPipeline:
+        """Load the pipeline of a resolved ``key`` again (``model:<spec>`` or ``blank:<lang>``)."""
+        kind, _, spec = key.partition(":")
+        self.loads += 1
+        if kind == "model":
+            for module in self.import_modules:
+                importlib.import_module(module)
+            return _load_trained(spec, self.max_chars)
+        nlp, name = _blank(spec)
+        return _finish(nlp, name, nlp.lang, True, self.max_chars)
 
     def loaded(self) -> dict[str, str]:
         """language → pipeline name, for every language resolved so far."""
@@ -327,6 +383,7 @@ class PipelineStore:
             try:
                 for module in self.import_modules:
                     importlib.import_module(module)
+                self.loads += 1
                 self._by_key[key] = _load_trained(spec, self.max_chars)
             except Exception as exc:  # a broken model must not kill the worker
                 _warn_once(
@@ -342,8 +399,7 @@ class PipelineStore:
             return key
         key = f"blank:{lang}"
         if key not in self._by_key:
-            nlp, name = _blank(lang)
-            self._by_key[key] = _finish(nlp, name, nlp.lang, True, self.max_chars)
+            self._by_key[key] = self._build(key)
         self._warn_missing(lang, missing, self._by_key[key].name)
         return key
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -66,7 +67,8 @@ class Enricher:
             max_vocab_strings=self.config.max_vocab_strings,
             freeze_gc=self.config.freeze_gc,
         )
-        self._lemma_memo: dict[tuple[int, str], dict[Any, str]] = {}
+        #: (pipeline name, language) → lemma decisions; a rebuilt pipeline decides the same
+        self._lemma_memo: dict[tuple[str, str], dict[Any, str]] = {}
         self._patterns_lock = threading.Lock()
         self.patterns_count = 0
 
@@ -87,7 +89,17 @@ class Enricher:
                 self._store.sync_ruler(pipe)
             lemma_lookup(lang)
         if self.config.freeze_gc:
+            gc.set_threshold(self.config.gc_threshold, 20, 20)
             freeze_heap()
+
+    @property
+    def pipeline_loads(self) -> int:
+        """spaCy pipelines built so far by this enricher (first loads and rebuilds)."""
+        return self._store.loads
+
+    def wait_rebuilds(self, timeout: float | None = None) -> None:
+        """Wait until the pipelines being rebuilt in the background are swapped in."""
+        self._store.wait_rebuilds(timeout)
 
     def loaded_pipelines(self) -> dict[str, str]:
         """language → name of the spaCy pipeline serving it (``'blank:de'`` for fallbacks)."""
@@ -172,9 +184,7 @@ class Enricher:
                     except Exception as exc:
                         docs.append(self._error(item.article, exc, f"spaCy {pipe.name}"))
             elapsed = time.perf_counter() - t0
-            if self._store.recycle_if_bloated(pipe):
-                for key in [k for k in self._lemma_memo if k[0] == id(pipe)]:
-                    del self._lemma_memo[key]
+            self._store.recycle_if_bloated(pipe)  # rebuilt in the background, swapped in
         total_chars = sum(len(t) for t in texts) or 1
         results: list[EnrichedArticle | ArticleEnrichError] = []
         for item, doc in zip(items, docs, strict=True):
@@ -193,7 +203,7 @@ class Enricher:
         clean = item.clean
         sentences = sentences_of(doc, clean.text, clean.paragraphs)
         lookup = lemma_lookup(item.language)
-        memo = self._lemma_memo.setdefault((id(pipe), item.language), {})
+        memo = self._lemma_memo.setdefault((pipe.name, item.language), {})
         if len(memo) > _MEMO_LIMIT:
             memo.clear()
         lemmas = lemmas_of(doc, lookup, pipe.sets_lemmas, memo)

@@ -27,7 +27,7 @@ from alerts.config import (
     WebhookConfig,
 )
 from schemas.topics import Topics
-from streams.enrich.config import EnrichConfig
+from streams.enrich.config import EnrichConfig, normalize_lang
 from streams.ingest.fetch import FetchConfig
 from streams.kafka.security import KafkaSecurity
 from streams.settings import Settings
@@ -42,6 +42,7 @@ __all__ = [
     "WebView",
     "WorkerConfig",
     "link_config",
+    "preload_languages",
     "worker_config",
 ]
 
@@ -76,6 +77,8 @@ class EnrichView:
 
     config: EnrichConfig
     workers: int
+    #: NEWSWATCH_PRELOAD_LANGUAGES as given ('auto' is resolved by ``preload_languages``)
+    preload: tuple[str, ...] = ("auto",)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,22 @@ class WorkerConfig:
     data_dir: Path
 
 
+def preload_languages(
+    requested: tuple[str, ...] | list[str], languages: list[str], term_languages: list[str]
+) -> list[str]:
+    """NEWSWATCH_PRELOAD_LANGUAGES resolved: ``auto`` → the configured ``languages`` the
+    watch-list has terms for, ``none`` → nothing, codes as given (normalized, in order)."""
+    terms = {normalize_lang(code) for code in term_languages}
+    out: list[str] = []
+    for item in requested:
+        code = item.strip().lower()
+        if code == "auto":
+            out.extend(lang for lang in languages if normalize_lang(lang) in terms)
+        elif code and code != "none":
+            out.append(code)
+    return list(dict.fromkeys(normalize_lang(code) for code in out))
+
+
 def worker_config(settings: Settings) -> WorkerConfig:
     """Map ``settings`` onto the views (pure; no I/O)."""
     return WorkerConfig(
@@ -173,7 +192,9 @@ def worker_config(settings: Settings) -> WorkerConfig:
             create_topics=settings.create_topics,
         ),
         enrich=EnrichView(
-            config=EnrichConfig.from_settings(settings), workers=settings.enrich_workers
+            config=EnrichConfig.from_settings(settings),
+            workers=settings.enrich_workers,
+            preload=tuple(settings.preload_languages),
         ),
         watchlist=WatchlistView(path=settings.watchlist, poll_s=settings.watchlist_poll_s),
         alerts=alerts_view(settings),

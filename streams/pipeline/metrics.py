@@ -224,6 +224,13 @@ class Metrics:
         )
         for table in ("policy", "sent"):
             self._state_keys.labels(table=table).set(0)
+        self._pipeline_loads = Gauge(
+            "nlp_pipeline_loads",
+            "spaCy pipelines this worker built so far: preloads, loads on a first article of "
+            "a language, background rebuilds (bounded vocabulary). NaN in process mode.",
+            namespace=ns,
+            registry=reg,
+        )
         self._silences = Gauge(
             "silences_active",
             "Silences holding now, by kind (rule snooze, story mute).",
@@ -364,6 +371,15 @@ class Metrics:
     def alert_reconciled(self, channel: str) -> None:
         """An alert not recorded as sent was found already in ``channel`` (after a crash)."""
         self._alerts.labels(channel=channel, outcome="reconciled").inc()
+
+    def track_pipeline_loads(self, loads: Callable[[], int | None]) -> None:
+        """Report ``loads()`` (spaCy pipelines built so far; None: unknown) at every scrape."""
+
+        def read() -> float:
+            value = loads()
+            return float("nan") if value is None else float(value)
+
+        self._pipeline_loads.set_function(read)
 
     def track_silences(self, count: Callable[[str], int]) -> None:
         """Report ``count(kind)`` (active silences of ``rule`` / ``story`` kind) at every scrape."""

@@ -29,7 +29,12 @@ from schemas.records import DeadLetter, EnrichedArticle, RawArticle
 from streams.enrich import AsyncEnricher
 from streams.kafka.codec import dumps
 from streams.kafka.probe import BrokerProbe
-from streams.pipeline.config import WorkerConfig, configured_kinds, worker_config
+from streams.pipeline.config import (
+    WorkerConfig,
+    configured_kinds,
+    preload_languages,
+    worker_config,
+)
 from streams.pipeline.email_feedback import EmailFeedback
 from streams.pipeline.interactions import MessageUpdater, SlackInteractions
 from streams.pipeline.judgements import JudgementRecorder
@@ -112,8 +117,9 @@ class Worker:
             stack.push_async_callback(self.http.aclose)
             current = self._current()
             self.enricher.set_entity_patterns(current.entity_patterns())
-            await self.enricher.start()
+            await self.enricher.start()  # loads the preloaded languages' pipelines
             stack.push_async_callback(self.enricher.stop)
+            self.health.pipelines_loaded(self.enricher.config.preload)
             self.deliverer.note_assignment()  # alerts decided before this start: reconcile
             await self.deliverer.start()
             stack.push_async_callback(self.deliverer.stop)
@@ -236,6 +242,12 @@ def build_worker(
     enrich_config = config.enrich.config
     if loaded is not None:  # the detector knows every language the watch-list has terms for
         enrich_config = enrich_config.with_detector_languages(loaded.term_languages())
+    preload = preload_languages(
+        config.enrich.preload,
+        enrich_config.languages,
+        loaded.term_languages() if loaded is not None else [],
+    )
+    enrich_config = enrich_config.model_copy(update={"preload": preload})
     enricher = AsyncEnricher(
         enrich_config,
         mode="process" if workers > 1 else "thread",  # thread: measured best on 2 cores
@@ -279,6 +291,7 @@ def build_worker(
 
     metrics.track_state_size("policy", lambda: len(state.policy))
     metrics.track_state_size("sent", lambda: len(state.sent))
+    metrics.track_pipeline_loads(lambda: enricher.pipeline_loads)
     metrics.track_silences(lambda kind: sum(s.kind == kind for s in silences.active()))
     sink: MetricsSink = metrics
     services = PipelineServices(

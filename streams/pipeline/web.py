@@ -6,9 +6,11 @@ aiohttp web server on ``NEWSWATCH_WEB_HOST:NEWSWATCH_WEB_PORT``) without importi
 
 - ``/health`` (liveness): 200 while the process serves requests, 503 once a fatal error
   was recorded (``mark_fatal``) so the orchestrator restarts the worker.
-- ``/ready`` (readiness): 200 only when the broker is reachable, a watch-list is loaded and
-  the templates are valid; the JSON body lists each check. A failed watch-list *reload*
-  keeps the worker ready (the last good version stays active) and shows the error.
+- ``/ready`` (readiness): 200 only when the broker is reachable, a watch-list is loaded,
+  the templates are valid and the preloaded spaCy pipelines are loaded (``nlp``: an article
+  in those languages never waits for a load); the JSON body lists each check. A failed
+  watch-list *reload* keeps the worker ready (the last good version stays active) and
+  shows the error.
 - ``/metrics``: the Prometheus text format of :class:`streams.pipeline.metrics.Metrics`.
 """
 
@@ -76,6 +78,12 @@ class HealthState:
         self.watchlist_rules: int | None = None
         self._channels = _Check(True, "no rule names a channel")
         self.topic_problems: list[str] | None = None  # checked only with topic creation off
+        self._nlp = _Check(False, "spaCy pipelines not loaded yet")
+
+    def pipelines_loaded(self, languages: list[str]) -> None:
+        """The enricher started with the pipelines of ``languages`` loaded (preload)."""
+        detail = f"loaded: {', '.join(languages)}" if languages else "none preloaded"
+        self._nlp = _Check(True, detail, self._clock())
 
     def topics_checked(self, problems: list[str]) -> None:
         """Record the topic check (NEWSWATCH_CREATE_TOPICS=false): each problem and its fix."""
@@ -140,6 +148,7 @@ class HealthState:
             "watchlist": watchlist,
             "templates": self._as_dict(self._templates),
             "channels": self._as_dict(self._channels),
+            "nlp": self._as_dict(self._nlp),
         }
         if self.topic_problems is not None:
             checks["topics"] = {"ok": not self.topic_problems, "problems": self.topic_problems}

@@ -21,7 +21,15 @@ class WorkerProcess:
     """``newswatch worker`` in a subprocess with the given environment."""
 
     def __init__(self, env: dict[str, str], *, web_port: int, log_path: Path) -> None:
-        self.env = {**os.environ, **env, "NEWSWATCH_WEB_PORT": str(web_port)}
+        # Test workers load pipelines on first use unless told otherwise: preloading every
+        # configured language the example watch-list has terms for (10) costs each worker
+        # ~15 s of CPU and ~0.7 GB at start (tests/streams/pipeline/test_preload.py covers it).
+        self.env = {
+            "NEWSWATCH_PRELOAD_LANGUAGES": "none",
+            **os.environ,
+            **env,
+            "NEWSWATCH_WEB_PORT": str(web_port),
+        }
         self.web_port = web_port
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None

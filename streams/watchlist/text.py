@@ -82,6 +82,16 @@ def _fold(chunk: str) -> str:
     return unicodedata.normalize("NFKC", chunk).casefold().translate(_TRANSLATE)
 
 
+@lru_cache(maxsize=65_536)
+def _normalized_lemma(lemma: str) -> str:
+    """A lemma as the lemma view holds it: normalized, whitespace runs as one space.
+
+    Cached: an article has a hundred lemmas, mostly common words, and normalizing each
+    through a full ``normalize_text`` was most of the lemma view's cost.
+    """
+    return " ".join(normalize(lemma).split())
+
+
 def normalize(text: str) -> str:
     """Normalize a term or a text the way the matcher does (no offset map)."""
     return normalize_text(text).text
@@ -208,8 +218,7 @@ class _Builder:
             i = j
 
     def add_replacement(self, norm: str, orig_start: int, orig_end: int) -> None:
-        """Append an already normalized string that stands for ``[orig_start, orig_end)``."""
-        norm = " ".join(norm.split())
+        """Append a normalized, whitespace-collapsed string for ``[orig_start, orig_end)``."""
         if not norm:
             return
         self.emit(norm, orig_start, orig_end - orig_start)
@@ -233,7 +242,7 @@ def normalize_text(text: str, replacements: list[tuple[int, int, str]] | None = 
             continue
         if start > last:
             b.add_text(text[last:start], last)
-        b.add_replacement(normalize(lemma), start, end)
+        b.add_replacement(_normalized_lemma(lemma), start, end)
         last = end
     if last < len(text):
         b.add_text(text[last:], last)

@@ -109,12 +109,13 @@ def _alert_state(run: Run) -> dict[str, Any]:
         except Exception:  # a slow scrape must not end the benchmark
             per_worker.append({"policy": None, "sent": None})
             continue
-        per_worker.append(
-            {
-                table: metric_value(samples, "newswatch_alert_state_keys", table=table)
-                for table in ("policy", "sent")
-            }
-        )
+        keys: dict[str, float | None] = {
+            table: metric_value(samples, "newswatch_alert_state_keys", table=table)
+            for table in ("policy", "sent")
+        }
+        # spaCy pipelines built so far (preloads, first-article loads, vocabulary rebuilds)
+        keys["nlp_pipeline_loads"] = metric_value(samples, "newswatch_nlp_pipeline_loads")
+        per_worker.append(keys)
     total = {
         table: sum(w[table] or 0 for w in per_worker)
         if all(w[table] is not None for w in per_worker)

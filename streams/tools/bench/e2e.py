@@ -167,6 +167,8 @@ def bench_e2e(base: Any, options: E2EOptions) -> dict[str, Any]:
         env["NEWSWATCH_RULE_LIMIT_WINDOW"] = str(window_s)
         # alert state older than twice the window expires, so a soak shows whether it is flat
         env["NEWSWATCH_STATE_RETENTION"] = str(2 * window_s)
+        # the corpus is German, English and French: preload those (not every configured one)
+        env.setdefault("NEWSWATCH_PRELOAD_LANGUAGES", "de,en,fr")
         t0 = time.monotonic()
         for j in range(options.workers):
             worker = WorkerProcess(env, web_port=free_port(), log_path=run_dir / f"worker-{j}.log")

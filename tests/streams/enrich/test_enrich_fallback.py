@@ -181,10 +181,49 @@ def test_pipeline_is_reloaded_when_its_vocabulary_outgrows_the_limit(
     first = enricher._store.get("de")
     words = " ".join(f"Wort{i}x" for i in range(12_000))
     enricher.enrich(make_article(words, language="de"))
+    enricher.wait_rebuilds(120)
     second = enricher._store.get("de")
     assert second is not first and len(second.nlp.vocab.strings) < 10_000
     rec = enricher.enrich(make_article("Alibaba wächst.", language="de"))
     assert [e.text for e in rec.entities] == ["Alibaba"]
+
+
+def test_string_store_stays_bounded_over_many_unique_tokens(
+    make_enricher: MakeEnricher, make_article: MakeArticle
+) -> None:
+    """50 batches of new tokens: the serving pipeline never holds more than its load-time
+    strings + the limit + one batch's new strings, and is rebuilt off the caller's thread."""
+    limit, per_batch = 2_000, 300
+    enricher = make_enricher(max_vocab_strings=limit)
+    enricher.enrich(make_article("Alibaba wächst.", language="de"))
+    base = enricher._store.get("de").base_strings
+    sizes = []
+    for batch in range(50):
+        words = " ".join(f"Token{batch}n{i}q" for i in range(per_batch))
+        enricher.enrich(make_article(words, language="de"))
+        enricher.wait_rebuilds(120)
+        sizes.append(len(enricher._store.get("de").nlp.vocab.strings))
+    assert max(sizes) <= base + limit + per_batch + 50  # 50: title and punctuation strings
+    assert enricher.pipeline_loads >= 1 + (50 * per_batch) // (limit + per_batch)
+
+
+def test_records_are_identical_after_a_pipeline_swap(
+    make_enricher: MakeEnricher, seed_article: RawArticle
+) -> None:
+    """The record of an article is the same before and after its pipeline was rebuilt."""
+    enricher = make_enricher(max_vocab_strings=1_000)
+    article = seed_article.model_copy(update={"language": "de"})
+    before = enricher.enrich(article)
+    pipe = enricher._store.get("de")
+    enricher._store.max_vocab_strings = 1_000
+    pipe.base_strings -= 10_000  # as if it had interned 10,000 strings since loading
+    assert enricher._store.recycle_if_bloated(pipe)
+    enricher.wait_rebuilds(120)
+    assert enricher._store.get("de") is not pipe
+    after = enricher.enrich(article)
+    strip = {"timings_ms"}
+    assert after.model_dump(exclude=strip) == before.model_dump(exclude=strip)
+    assert any(e.origin == "ruler" for e in after.entities)
 
 
 def test_loading_a_pipeline_freezes_the_heap(

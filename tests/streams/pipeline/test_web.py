@@ -42,6 +42,7 @@ def make_state() -> Callable[..., HealthState]:
             state.broker_checked(True)
             state.watchlist_loaded("sha256:abc")
             state.templates_checked(True)
+            state.pipelines_loaded(["de"])
         return state
 
     return make
@@ -83,6 +84,7 @@ def test_ready_fails_until_every_check_passed(make_state) -> None:
         "watchlist": False,
         "templates": False,
         "channels": True,  # nothing names a channel yet
+        "nlp": False,  # the preloaded spaCy pipelines are not loaded yet
     }
 
 
@@ -174,6 +176,7 @@ async def test_pages_mounted_on_a_faust_app_answer_over_http(make_state) -> None
             state.broker_checked(True)
             state.watchlist_loaded("v1")
             state.templates_checked(True)
+            state.pipelines_loaded(["de"])
             now_ready, scraped = await client.get(READY_PATH), await client.get(METRICS_PATH)
     finally:
         await runner.cleanup()
