@@ -20,7 +20,7 @@ from streams.testing import SlackThread, WorkerProcess, produce_values, read_top
 
 pytestmark = [pytest.mark.faults, pytest.mark.broker]
 
-WINDOW_S = 30.0  # how long Slack answers every chat.postMessage with 429
+WINDOW_S = 15.0  # how long Slack answers every chat.postMessage with 429
 PER_RULE = 3
 
 
