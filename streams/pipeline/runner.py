@@ -7,6 +7,7 @@ so the broker never auto-creates them with the wrong partition count.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
 import logging.config
 import os
@@ -83,6 +84,9 @@ def start_worker(
 
     config = logging_config(json_logs=settings.log_json, level=settings.log_level)
     logging.config.dictConfig(config)  # before create_app: it logs the watch-list version
+    # `kill -QUIT <pid>` writes every thread's stack to stderr (even with the event loop
+    # blocked): what a stuck worker is doing. SIGUSR1/2 belong to mode (task tracebacks).
+    faulthandler.register(signal.SIGQUIT, all_threads=True)
     app = create_app(settings, bootstrap=bootstrap)
     built = app.newswatch  # type: ignore[attr-defined]
     warm_up_language_detector(built.enricher.config, workers=built.config.enrich.workers)

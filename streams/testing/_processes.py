@@ -82,6 +82,12 @@ class WorkerProcess:
         except OSError:
             return ""
 
+    def dump_stacks(self) -> None:
+        """Ask the worker to write every thread's stack to its log (SIGQUIT, faulthandler)."""
+        if self.alive():
+            assert self.proc is not None
+            os.kill(self.proc.pid, signal.SIGQUIT)
+
     def kill(self) -> None:
         """SIGKILL the worker (crash test)."""
         if self.alive():

@@ -82,7 +82,10 @@ def _finish(
     if not arrived:
         missing = Tally.of(slack.messages(), stream.expected).missing
         trace = where_lost(settings.bootstrap_servers, settings.topic, missing)
-        logs = "\n".join(w.log_tail(15) for w in workers)
+        for worker in workers:  # what each live worker is doing now, into its log
+            worker.dump_stacks()
+        time.sleep(1.0)
+        logs = "\n".join(w.log_tail(80) for w in workers)
         raise AssertionError(f"{len(missing)} alerts missing: {trace}\n{logs}")
     drained = wait_until(lambda: _drained(settings), timeout=60, interval=0.5)
     assert drained, "\n".join(w.log_tail(15) for w in workers)
