@@ -8,6 +8,7 @@ new library version (or a broker that behaves) is noticed here rather than in pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -185,6 +186,29 @@ class _HoleTransport(compat.Transport):
     Consumer = _HoleConsumer
 
 
+@contextlib.asynccontextmanager
+async def _hole_consumer(
+    bootstrap: str, topic: str, datadir: Path, app_id: str
+) -> AsyncIterator[tuple[_HoleConsumer, AIOKafkaConsumer, TopicPartition]]:
+    """compat.Consumer fed by a real aiokafka consumer at partition 0's start (no thread)."""
+    app = faust.App(app_id, broker=f"kafka://{bootstrap}", datadir=str(datadir))
+    app.transport = _HoleTransport(app.conf.broker_consumer, app)
+    consumer = app.consumer
+    assert isinstance(consumer, _HoleConsumer)
+    source = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await source.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        source.assign([tp])
+        source.seek(tp, 0)
+        consumer.source = source
+        consumer._thread.thread_loop.close()  # the real thread is never started
+        consumer._thread = _ThreadHop(source)  # type: ignore[assignment]
+        yield consumer, source, tp
+    finally:
+        await source.stop()
+
+
 @pytest.mark.broker
 def test_a_hole_in_the_offsets_is_read_again(broker: EmbeddedBroker, tmp_path: Path) -> None:
     """Records after a hole are held back and the hole is read again from the broker.
@@ -197,26 +221,16 @@ def test_a_hole_in_the_offsets_is_read_again(broker: EmbeddedBroker, tmp_path: P
 
     async def scenario() -> list[list[int]]:
         assert await _produce(bootstrap, topic, 10) == list(range(10))
-        app = faust.App("compat-hole", broker=f"kafka://{bootstrap}", datadir=str(tmp_path))
-        app.transport = _HoleTransport(app.conf.broker_consumer, app)
-        consumer = app.consumer
-        assert isinstance(consumer, _HoleConsumer)
-        source = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        await source.start()
-        try:
-            tp = TopicPartition(topic, 0)
-            source.assign([tp])
-            source.seek(tp, 0)
-            consumer.source = source
-            consumer._thread.thread_loop.close()  # the real thread is never started
-            consumer._thread = _ThreadHop(source)  # type: ignore[assignment]
+        async with _hole_consumer(bootstrap, topic, tmp_path, "compat-hole") as (
+            consumer,
+            source,
+            tp,
+        ):
             rounds = [[m.offset async for _, m in consumer.getmany(timeout=2.0)]]
             source.seek(tp, 6)  # the rebalance skipped 3..5 and no seek back happened
             for _ in range(3):
                 rounds.append([m.offset async for _, m in consumer.getmany(timeout=2.0)])
             return rounds
-        finally:
-            await source.stop()
 
     rounds = asyncio.run(scenario())
     assert rounds[0] == [0, 1, 2]
@@ -239,19 +253,11 @@ def test_a_second_hole_at_the_same_offset_is_read_again(
 
     async def scenario() -> list[int]:
         assert await _produce(bootstrap, topic, 10) == list(range(10))
-        app = faust.App("compat-hole2", broker=f"kafka://{bootstrap}", datadir=str(tmp_path))
-        app.transport = _HoleTransport(app.conf.broker_consumer, app)
-        consumer = app.consumer
-        assert isinstance(consumer, _HoleConsumer)
-        source = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        await source.start()
-        try:
-            tp = TopicPartition(topic, 0)
-            source.assign([tp])
-            source.seek(tp, 0)
-            consumer.source = source
-            consumer._thread.thread_loop.close()  # the real thread is never started
-            consumer._thread = _ThreadHop(source)  # type: ignore[assignment]
+        async with _hole_consumer(bootstrap, topic, tmp_path, "compat-hole2") as (
+            consumer,
+            source,
+            tp,
+        ):
             offsets = [m.offset async for _, m in consumer.getmany(timeout=2.0)]
             for _ in range(2):  # two rebalances: each seeks back to 3 and skips 3..5
                 source.seek(tp, 3)
@@ -260,8 +266,6 @@ def test_a_second_hole_at_the_same_offset_is_read_again(
                 for _ in range(3):
                     offsets += [m.offset async for _, m in consumer.getmany(timeout=2.0)]
             return offsets
-        finally:
-            await source.stop()
 
     offsets = asyncio.run(scenario())
     assert offsets[:3] == [0, 1, 2]
