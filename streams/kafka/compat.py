@@ -41,6 +41,7 @@ __all__ = [
     "Transport",
     "check_versions",
     "confirm_end_offsets",
+    "describe_consumer",
 ]
 
 log = logging.getLogger(__name__)
@@ -229,12 +230,60 @@ class Consumer(faust_aiokafka.Consumer):
                 expected.pop(tp, None)
             else:
                 expected[tp] = offset
+        changelogs = self.app.tables.changelog_topics
+        log.info(
+            "read from committed offsets: %s",
+            ", ".join(
+                f"{tp.topic}[{tp.partition}]={self._read_offset.get(tp)}"
+                for tp in sorted(self.assignment())
+                if tp.topic not in changelogs and "__assignor" not in tp.topic
+            ),
+        )
+
+    async def _read_again_dropped(self, changelogs: Any) -> None:
+        """Rewind partitions whose client position passed records no stream received.
+
+        Faust drops records the client already handed out (a rebalance, a generation
+        change or a partition paused in the middle of a batch) and relies on a later seek.
+        A hole is seen when the next record arrives; at the end of a partition none comes,
+        so the dropped records waited forever (a restarted worker that stopped processing
+        after its first batch in the random SIGKILL test). Here, between two fetches — when
+        every record handed out was yielded — a client position past the offset expected
+        next means records were dropped: they are read again. A gap that stays after
+        ``_TAIL_RETRIES`` rewinds to the same offset is real (transaction markers).
+        """
+        if not self.flow_active or not self.app.flow_control.is_active():
+            return
+        expected = self._expected()
+        retries: dict[Any, tuple[int, int]] = self.__dict__.setdefault("_tail_rewinds", {})
+        for tp, want in list(expected.items()):
+            if tp.topic in changelogs:
+                continue
+            position = _client_position(self, tp)
+            if position is None or position <= want:
+                continue
+            last, count = retries.get(tp, (-1, 0))
+            count = count + 1 if last == want else 1
+            if count > _TAIL_RETRIES:
+                log.info("%s: no records at %d..%d (a real gap); reading on", tp, want, position)
+                expected[tp] = position
+                retries.pop(tp, None)
+                continue
+            log.warning(
+                "%s: records %d..%d were fetched but reached no stream; reading them again",
+                tp,
+                want,
+                position - 1,
+            )
+            if await self._rewind(tp, want):
+                retries[tp] = (want, count)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
         """Fetched records in order; after a hole the partition is read again."""
         rewound = self.__dict__.setdefault("_rewound", {})
         expected = self._expected()
         changelogs = self.app.tables.changelog_topics  # compacted: holes are normal there
+        await self._read_again_dropped(changelogs)
         skipping: set[Any] = set()
         async for tp, message in super().getmany(timeout):
             if tp in skipping:
@@ -261,6 +310,7 @@ class Consumer(faust_aiokafka.Consumer):
                 continue
             if want is None or message.offset >= want:
                 expected[tp] = message.offset + 1
+                self.__dict__.get("_tail_rewinds", {}).pop(tp, None)
             # Read on past the rewind: a later hole at the same offset (two rebalances
             # seeking back to the same committed offset) is a new hole, read again too.
             rewound.pop(tp, None)
@@ -269,3 +319,86 @@ class Consumer(faust_aiokafka.Consumer):
 
 class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
+
+
+def describe_consumer(app: Any) -> str:
+    """What a worker's consumer is doing now, one line per stream partition (for a stall).
+
+    Assigned, active (fetched), paused and buffer-full partitions, flow control, per
+    partition the offsets read, committed, expected next and the broker's high-water mark,
+    and each agent stream's queue length. Written to the log on SIGUSR1 with the tasks.
+    """
+    consumer = app.consumer
+    try:
+        assigned = sorted(consumer.assignment())
+    except Exception as exc:  # not started / stopping
+        return f"consumer state unavailable: {exc!r}"
+    active = consumer._active_partitions or set()
+    paused = consumer._paused_partitions
+    buffered = consumer._buffered_partitions
+    expected = consumer.__dict__.get("_next_offset", {})
+    changelogs = app.tables.changelog_topics
+    lines = [
+        f"consumer: flow_active={consumer.flow_active} flow_control="
+        f"{'open' if app.flow_control.is_active() else 'suspended'} in_recovery="
+        f"{app.in_recovery} rebalancing={app.rebalancing} assigned={len(assigned)}"
+    ]
+    for tp in assigned:
+        if tp.topic in changelogs:
+            continue
+        try:
+            high = consumer.highwater(tp)
+        except Exception:
+            high = None
+        lines.append(
+            f"  {tp.topic}[{tp.partition}] active={tp in active} paused={tp in paused} "
+            f"buffer_full={tp in buffered} read={consumer._read_offset.get(tp)} "
+            f"committed={consumer._committed_offset.get(tp)} expected={expected.get(tp)} "
+            f"highwater={high} kafka: {_client_view(consumer, tp)}"
+        )
+    for agent in app.agents.values():
+        for actor in getattr(agent, "_actors", ()):
+            stream = getattr(actor, "stream", None)
+            queue = getattr(getattr(stream, "channel", None), "queue", None)
+            if queue is not None:
+                pending = len(getattr(queue, "_pending_pressure_drop_callbacks", ()))
+                lines.append(
+                    f"  agent {agent.name}: queue={queue.qsize()}/{queue.maxsize} "
+                    f"pressure_callbacks={pending}"
+                )
+    return "\n".join(lines)
+
+
+_TAIL_RETRIES = 3
+
+
+def _client_position(consumer: Any, tp: Any) -> int | None:
+    """The aiokafka client's position of an assigned ``tp`` (None: unknown or not assigned).
+
+    Read from the event loop while the client lives in the consumer thread: an int read
+    under the GIL, taken between two fetches, when the thread hands out nothing.
+    """
+    try:
+        client = consumer._thread._ensure_consumer()
+        state = client._subscription.subscription.assignment.state_value(tp)
+    except Exception:
+        return None
+    if state is None or state.paused:
+        return None
+    position = state._position
+    return position if isinstance(position, int) else None
+
+
+def _client_view(consumer: Any, tp: Any) -> str:
+    """The aiokafka client's own state of ``tp``: position, pause, reset, buffered records."""
+    try:
+        client = consumer._thread._ensure_consumer()
+        ktp = TopicPartition(tp.topic, tp.partition)
+        state = client._subscription.subscription.assignment.state_value(ktp)
+        buffered = client._fetcher._records.get(ktp)
+        return (
+            f"position={state._position} paused={state.paused} status={state._status} "
+            f"reset={state._reset_strategy} buffered={buffered is not None}"
+        )
+    except Exception as exc:
+        return f"unavailable ({exc!r})"

@@ -76,8 +76,6 @@ def start_worker(
     task: Callable[[Any], Awaitable[None]] | None = None,
 ) -> int:
     """Build the app, run a Faust worker until it stops; ``task(app)`` runs once it is ready."""
-    import faust
-
     from streams.kafka.faust_typed import task as faust_task
     from streams.logs import logging_config
     from streams.pipeline.app import create_app
@@ -85,7 +83,8 @@ def start_worker(
     config = logging_config(json_logs=settings.log_json, level=settings.log_level)
     logging.config.dictConfig(config)  # before create_app: it logs the watch-list version
     # `kill -QUIT <pid>` writes every thread's stack to stderr (even with the event loop
-    # blocked): what a stuck worker is doing. SIGUSR1/2 belong to mode (task tracebacks).
+    # blocked): what a stuck worker is doing. `kill -USR1` logs every asyncio task's stack
+    # (mode) and the consumer's partitions and offsets (see _worker_class).
     faulthandler.register(signal.SIGQUIT, all_threads=True)
     app = create_app(settings, bootstrap=bootstrap)
     built = app.newswatch  # type: ignore[attr-defined]
@@ -97,7 +96,7 @@ def start_worker(
             await app.newswatch.ready.wait()  # type: ignore[attr-defined]
             await task(app)
 
-    worker = faust.Worker(
+    worker = _worker_class()(
         app,
         logging_config=config,
         loglevel=settings.log_level.upper(),
@@ -111,6 +110,48 @@ def start_worker(
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def _worker_class() -> type[Any]:
+    import faust
+
+    class Worker(faust.Worker):  # type: ignore[misc]
+        """Faust's worker; SIGUSR1 also logs the consumer's state next to the task stacks."""
+
+        def _on_sigusr1(self) -> None:
+            from streams.kafka.compat import describe_consumer
+
+            log.warning("SIGUSR1: %s\n%s", describe_consumer(self.app), _describe_generators())
+            super()._on_sigusr1()
+
+    return Worker
+
+
+def _describe_generators() -> str:
+    """Where each suspended async generator of a stream or agent waits (mode's task dump
+    stops at the first ``async for``), with the small locals that tell a stall apart."""
+    import gc
+    import inspect
+
+    lines = ["async generators:"]
+    for obj in gc.get_objects():
+        if not inspect.isasyncgen(obj) or obj.ag_frame is None:
+            continue
+        frame = obj.ag_frame
+        where = frame.f_code.co_filename
+        if "faust/" not in where and "streams/" not in where:
+            continue
+        state = {
+            name: (len(value) if isinstance(value, list) else value)
+            for name, value in frame.f_locals.items()
+            if name in {"buffer", "buffer_full", "buffer_consumed", "buffer_consuming", "value"}
+            and not isinstance(value, bytes)
+        }
+        lines.append(
+            f"  {frame.f_code.co_qualname} line {frame.f_lineno} running={obj.ag_running} "
+            f"await={obj.ag_await!r:.120} {state!r:.400}"
+        )
+    return "\n".join(lines)
 
 
 def run_worker(settings: Settings) -> int:

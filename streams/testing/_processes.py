@@ -83,9 +83,15 @@ class WorkerProcess:
             return ""
 
     def dump_stacks(self) -> None:
-        """Ask the worker to write every thread's stack to its log (SIGQUIT, faulthandler)."""
+        """Ask the worker to log every thread's and task's stack and its consumer's state.
+
+        SIGQUIT: threads (faulthandler, even with a blocked event loop); SIGUSR1: asyncio
+        tasks and the consumer's partitions and offsets (streams/pipeline/runner.py).
+        """
         if self.alive():
             assert self.proc is not None
+            os.kill(self.proc.pid, signal.SIGUSR1)
+            time.sleep(0.5)
             os.kill(self.proc.pid, signal.SIGQUIT)
 
     def kill(self) -> None:

@@ -59,6 +59,7 @@ def test_every_metric_in_the_rules_is_exported() -> None:
     metrics = Metrics()
     metrics.dead_lettered("alerts.dlq", "DeliveryError")
     metrics.sources_health([{"source": "https://f.example/rss", "incidents": []}])
+    metrics.set_consumer_lag("articles.raw", 0, 3)
     exported = set(re.findall(r"^(newswatch_\w+)", metrics.render().decode(), re.M))
     used = set()
     for group in yaml.safe_load(RULES.read_text())["groups"]:

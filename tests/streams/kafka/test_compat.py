@@ -274,6 +274,69 @@ def test_a_second_hole_at_the_same_offset_is_read_again(
     assert second == [3, 4, 5, 6, 7, 8], offsets
 
 
+@pytest.mark.broker
+def test_records_dropped_at_the_end_of_a_partition_are_read_again(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """Records the client handed out but no stream received are read again with none after them.
+
+    Faust drops fetched records when a rebalance or a generation change interrupts a batch,
+    after the client moved its position past them. A hole is noticed when the next record
+    arrives; at the end of a partition none does, and the dropped records waited forever (a
+    restarted worker that stopped after its first batch: 12 lost alerts in the random
+    SIGKILL test, tests/faults/test_worker_crash.py).
+    """
+    bootstrap, topic = broker.bootstrap_servers, _topic("compat-tail")
+
+    async def scenario() -> list[int]:
+        assert await _produce(bootstrap, topic, 6) == list(range(6))
+        async with _hole_consumer(bootstrap, topic, tmp_path, "compat-tail") as (
+            consumer,
+            source,
+            tp,
+        ):
+            consumer.app.flow_control.resume()  # a running worker's flow is open
+            offsets = [m.offset async for _, m in consumer.getmany(timeout=2.0)]
+            dropped = await source.getmany(timeout_ms=2000, max_records=3)  # never yielded
+            assert [r.offset for r in dropped[tp]] == [3, 4, 5]
+            for _ in range(3):
+                offsets += [m.offset async for _, m in consumer.getmany(timeout=1.0)]
+            return offsets
+
+    assert asyncio.run(scenario()) == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.broker
+def test_a_gap_that_stays_after_rewinds_is_let_through(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """A position past the last record that no rewind fills (a transaction marker) is let go.
+
+    The tail check rewinds at most a few times to the same offset, then reads on: it must
+    not seek back forever on a partition whose end has no record.
+    """
+    bootstrap, topic = broker.bootstrap_servers, _topic("compat-tail-gap")
+
+    async def scenario() -> tuple[list[int], int]:
+        assert await _produce(bootstrap, topic, 3) == [0, 1, 2]
+        async with _hole_consumer(bootstrap, topic, tmp_path, "compat-tail-gap") as (
+            consumer,
+            source,
+            tp,
+        ):
+            consumer.app.flow_control.resume()
+            offsets = [m.offset async for _, m in consumer.getmany(timeout=2.0)]
+            state = source._subscription.subscription.assignment.state_value(tp)
+            for _ in range(6):  # the client's position moves past a record-less end each time
+                state._position = 5
+                offsets += [m.offset async for _, m in consumer.getmany(timeout=0.2)]
+            return offsets, consumer._expected()[tp]
+
+    offsets, expected = asyncio.run(scenario())
+    assert offsets == [0, 1, 2]
+    assert expected == 5
+
+
 # --- Consumer.ack ---------------------------------------------------------------------------
 
 
