@@ -112,13 +112,6 @@ def _kill_at_random(
     return index, len(chunk.expected) - _delivered(slack, chunk.expected)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open (issue 12): about 1 run in 10 under load, the restarted worker stops receiving "
-    "records after its first batch (all its threads idle in the thread dump; recovery done, "
-    "group stable): its partitions' alerts never arrive. Cause not found yet; the loss "
-    "mechanisms this test found before are fixed and pinned in tests/streams/kafka/test_compat.py",
-)
 def test_sigkill_at_a_random_moment_loses_and_repeats_no_alert(
     fault_settings: Callable[..., Settings],
     slack_server: Callable[..., SlackThread],
