@@ -41,7 +41,6 @@ __all__ = [
     "Transport",
     "check_versions",
     "confirm_end_offsets",
-    "describe_consumer",
 ]
 
 log = logging.getLogger(__name__)
@@ -321,54 +320,6 @@ class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
 
 
-def describe_consumer(app: Any) -> str:
-    """What a worker's consumer is doing now, one line per stream partition (for a stall).
-
-    Assigned, active (fetched), paused and buffer-full partitions, flow control, per
-    partition the offsets read, committed, expected next and the broker's high-water mark,
-    and each agent stream's queue length. Written to the log on SIGUSR1 with the tasks.
-    """
-    consumer = app.consumer
-    try:
-        assigned = sorted(consumer.assignment())
-    except Exception as exc:  # not started / stopping
-        return f"consumer state unavailable: {exc!r}"
-    active = consumer._active_partitions or set()
-    paused = consumer._paused_partitions
-    buffered = consumer._buffered_partitions
-    expected = consumer.__dict__.get("_next_offset", {})
-    changelogs = app.tables.changelog_topics
-    lines = [
-        f"consumer: flow_active={consumer.flow_active} flow_control="
-        f"{'open' if app.flow_control.is_active() else 'suspended'} in_recovery="
-        f"{app.in_recovery} rebalancing={app.rebalancing} assigned={len(assigned)}"
-    ]
-    for tp in assigned:
-        if tp.topic in changelogs:
-            continue
-        try:
-            high = consumer.highwater(tp)
-        except Exception:
-            high = None
-        lines.append(
-            f"  {tp.topic}[{tp.partition}] active={tp in active} paused={tp in paused} "
-            f"buffer_full={tp in buffered} read={consumer._read_offset.get(tp)} "
-            f"committed={consumer._committed_offset.get(tp)} expected={expected.get(tp)} "
-            f"highwater={high} kafka: {_client_view(consumer, tp)}"
-        )
-    for agent in app.agents.values():
-        for actor in getattr(agent, "_actors", ()):
-            stream = getattr(actor, "stream", None)
-            queue = getattr(getattr(stream, "channel", None), "queue", None)
-            if queue is not None:
-                pending = len(getattr(queue, "_pending_pressure_drop_callbacks", ()))
-                lines.append(
-                    f"  agent {agent.name}: queue={queue.qsize()}/{queue.maxsize} "
-                    f"pressure_callbacks={pending}"
-                )
-    return "\n".join(lines)
-
-
 _TAIL_RETRIES = 3
 
 
@@ -387,18 +338,3 @@ def _client_position(consumer: Any, tp: Any) -> int | None:
         return None
     position = state._position
     return position if isinstance(position, int) else None
-
-
-def _client_view(consumer: Any, tp: Any) -> str:
-    """The aiokafka client's own state of ``tp``: position, pause, reset, buffered records."""
-    try:
-        client = consumer._thread._ensure_consumer()
-        ktp = TopicPartition(tp.topic, tp.partition)
-        state = client._subscription.subscription.assignment.state_value(ktp)
-        buffered = client._fetcher._records.get(ktp)
-        return (
-            f"position={state._position} paused={state.paused} status={state._status} "
-            f"reset={state._reset_strategy} buffered={buffered is not None}"
-        )
-    except Exception as exc:
-        return f"unavailable ({exc!r})"

@@ -119,53 +119,13 @@ def _worker_class() -> type[Any]:
         """Faust's worker; SIGUSR1 also logs the consumer's state next to the task stacks."""
 
         def _on_sigusr1(self) -> None:
-            from streams.kafka.compat import describe_consumer
+            from streams.kafka.diagnostics import describe_consumer, describe_generators
 
             app = self.app
-            log.warning("SIGUSR1: %s\n%s", describe_consumer(app), _describe_generators(app))
+            log.warning("SIGUSR1: %s\n%s", describe_consumer(app), describe_generators(app))
             super()._on_sigusr1()
 
     return Worker
-
-
-def _describe_generators(app: Any) -> str:
-    """Where each agent's buffering generator and each suspended generator waits.
-
-    mode's task dump stops at the first ``async for``; this shows the line a ``take_events``
-    generator (tracked by its stream) or any other live async generator of Faust or ours
-    is suspended at, with the few locals that tell a stall apart. Frozen objects
-    (``gc.freeze`` after warm-up) are not in ``gc.get_objects``, hence the streams.
-    """
-    import gc
-    import inspect
-
-    found: list[Any] = [
-        agen
-        for agent in app.agents.values()
-        for actor in getattr(agent, "_actors", ())
-        for agen in list(getattr(getattr(actor, "stream", None), "_active_agens", ()))
-    ]
-    found += [obj for obj in gc.get_objects() if inspect.isasyncgen(obj)]
-    lines = ["async generators:"]
-    seen: set[int] = set()
-    for agen in found:
-        frame = agen.ag_frame
-        if frame is None or id(agen) in seen:
-            continue
-        seen.add(id(agen))
-        where = frame.f_code.co_filename
-        if "faust/" not in where and "streams/" not in where:
-            continue
-        state = {
-            name: (len(value) if isinstance(value, list) else value)
-            for name, value in frame.f_locals.items()
-            if name in {"buffer", "buffer_full", "buffer_consumed", "buffer_consuming"}
-        }
-        lines.append(
-            f"  {frame.f_code.co_qualname} line {frame.f_lineno} running={agen.ag_running} "
-            f"await={agen.ag_await!r:.120} {state!r:.400}"
-        )
-    return "\n".join(lines)
 
 
 def run_worker(settings: Settings) -> int:
