@@ -26,6 +26,7 @@ an upgrade that could silently undo a fix fails at start with a clear message in
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from importlib.metadata import version as _dist_version
 from typing import Any, cast
@@ -195,6 +196,51 @@ class Consumer(faust_aiokafka.Consumer):
             return False
         return super().ack(message)
 
+    def _new_offset(self, tp: Any) -> int | None:
+        """Faust's next offset to commit, never past a record at the head nobody processed.
+
+        Faust commits the first run of acked offsets when it starts ONE past the committed
+        offset (its test for a head gap is ``min(acked) - committed > 1``): a record dropped
+        at the head of a partition while the next ones were processed was committed
+        unprocessed (one lost alert in 30 random kills). Here the commit waits; the record
+        is read again by ``_read_again_dropped``. Offsets marked as gaps count as processed.
+        """
+        committed = self._committed_offset[tp]
+        acked = self._acked[tp]
+        head_gap = acked and committed is not None and min(acked) > committed
+        if head_gap and not self._gap[tp].at(committed):
+            heads = self.__dict__.setdefault("_head_gaps", {})
+            if heads.get(tp, (None, 0.0))[0] != committed:
+                heads[tp] = (committed, time.monotonic())
+            return None
+        return super()._new_offset(tp)
+
+    async def _read_again_unprocessed_head(self, tp: Any, offset: int) -> None:
+        """Read ``tp`` again from ``offset``: the committed offset, its record never acked.
+
+        Acks at and after it are forgotten (those records are read and acked again; a
+        duplicate delivery is suppressed by the sent table). A head that three rewinds do not
+        fill is a real gap (a transaction marker) and is marked as one.
+        """
+        retries: dict[Any, tuple[int, int]] = self.__dict__.setdefault("_head_rewinds", {})
+        last, count = retries.get(tp, (-1, 0))
+        count = count + 1 if last == offset else 1
+        if count > _TAIL_RETRIES:
+            log.info("%s: offset %d has no record (a real gap); committing past it", tp, offset)
+            self._gap[tp].addi(offset, offset + 1)
+            retries.pop(tp, None)
+            return
+        log.warning(
+            "%s: record %d was never processed (later ones were); reading again from it",
+            tp,
+            offset,
+        )
+        if await self._rewind(tp, offset):
+            retries[tp] = (offset, count)
+            kept = [acked for acked in self._acked[tp] if acked < offset]
+            self._acked[tp][:] = kept
+            self._acked_index[tp].intersection_update(kept)
+
     async def _rewind(self, tp: Any, offset: int) -> bool:
         """Seek ``tp`` back to ``offset`` in the consumer thread; the next record read is it.
 
@@ -253,6 +299,13 @@ class Consumer(faust_aiokafka.Consumer):
         """
         if not self.flow_active or not self.app.flow_control.is_active():
             return
+        heads: dict[Any, tuple[int, float]] = self.__dict__.get("_head_gaps", {})
+        for tp, (offset, since) in list(heads.items()):
+            if time.monotonic() - since < _HEAD_GAP_GRACE_S:
+                continue
+            del heads[tp]
+            if tp in self.assignment() and self._committed_offset.get(tp) == offset:
+                await self._read_again_unprocessed_head(tp, offset)
         expected = self._expected()
         retries: dict[Any, tuple[int, int]] = self.__dict__.setdefault("_tail_rewinds", {})
         for tp, want in list(expected.items()):
@@ -321,6 +374,7 @@ class Transport(faust_aiokafka.Transport):
 
 
 _TAIL_RETRIES = 3
+_HEAD_GAP_GRACE_S = 5.0  # a commit held this long by an unprocessed head record: read it again
 
 
 def _client_position(consumer: Any, tp: Any) -> int | None:
