@@ -74,13 +74,14 @@ class RequestGate:
         return self
 
     def stop(self) -> None:
-        """Close the listener and every connection, end the thread."""
-        if not self._thread.is_alive():
-            return
-        with contextlib.suppress(Exception):
-            self._call(self._close(), 5.0)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5.0)
+        """Close the listener and every connection, end the thread and its loop."""
+        if self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                self._call(self._close(), 5.0)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5.0)
+        if not self._loop.is_running() and not self._loop.is_closed():
+            self._loop.close()
 
     def hold(self, timeout_s: float = 5.0) -> bool:
         """Stop forwarding; True once no forwarded produce awaits its answer (else release)."""
