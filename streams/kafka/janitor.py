@@ -120,7 +120,7 @@ class Janitor:
             state.partitions = await partition_count(self.bootstrap, topic)
             if not state.partitions:
                 return False
-        highs = await high_watermarks(self.bootstrap, topic, state.partitions, exact=False)
+        highs = await high_watermarks(self.bootstrap, topic, state.partitions)
         return self.stored(topic, highs) > self.policy.max_records
 
     async def _rotate_if_safe(self, topic: str) -> bool:
@@ -131,6 +131,7 @@ class Janitor:
                 self.bootstrap, self.policy.group, topic, state.partitions
             )
             if not drained(highs, done, state.floors):
+                log.debug("not rotating %s yet: ends %s, read %s", topic, highs, done)
                 return False
         dropped = self.stored(topic, highs)
         reason = ", all read by the group" if topic in self.policy.read else ", not read by workers"
