@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from streams.kafka.gate import RequestGate
@@ -77,6 +78,7 @@ class Janitor:
         self.gate = gate
         self.bootstrap = bootstrap
         self.rotations: list[tuple[str, int]] = []  # (topic, records dropped), in order
+        self.held_ms: list[float] = []  # how long each pass held the clients' requests
         self._topics: dict[str, _Topic] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="broker-janitor", daemon=True)
@@ -109,10 +111,12 @@ class Janitor:
         due = [t for t in (*self.policy.read, *self.policy.unread) if await self._over(t)]
         if not due or not await asyncio.to_thread(self.gate.hold):
             return []
+        start = time.monotonic()
         try:
             return [t for t in due if await self._rotate_if_safe(t)]
         finally:
             self.gate.release()
+            self.held_ms.append(round((time.monotonic() - start) * 1000.0, 1))
 
     async def _over(self, topic: str) -> bool:
         state = self._topics.setdefault(topic, _Topic())

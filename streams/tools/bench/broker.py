@@ -232,6 +232,7 @@ async def _run(
                 row["produced_records"] = sum(highs.values())
                 row["stored_now"] = janitor.stored(topic, highs)
                 row["rotations"] = len(janitor.rotations)
+                row["gate_held_ms_max"] = max(janitor.held_ms, default=0.0)
             sizes.append(row)
     finally:
         for consumer in [*consumers, reader]:
