@@ -129,6 +129,8 @@ class RequestGate:
         ]
         try:
             await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            pass  # the gate is closing: end quietly (asyncio logs a cancelled handler)
         finally:
             for pump in pumps:
                 pump.cancel()

@@ -29,6 +29,7 @@ from streams.kafka.rotation import (
     drained,
     high_watermarks,
     partition_count,
+    restore_offsets,
     rotate_topic,
 )
 from streams.settings import Settings
@@ -118,6 +119,17 @@ class Janitor:
             self.gate.release()
             self.held_ms.append(round((time.monotonic() - start) * 1000.0, 1))
 
+    async def _restore(self, topic: str, highs: dict[int, int]) -> None:
+        for attempt in range(5):
+            try:
+                await restore_offsets(self.bootstrap, topic, highs)
+                return
+            except Exception as exc:
+                log.error("embedded broker: restoring %s after rotation: %s", topic, exc)
+                await asyncio.sleep(0.2 * (attempt + 1))
+        self._stop.set()  # no further rotation: offsets of this topic may have gone back
+        raise RuntimeError(f"{topic} could not be restored at {highs}: rotation stopped")
+
     async def _over(self, topic: str) -> bool:
         state = self._topics.setdefault(topic, _Topic())
         if not state.partitions:
@@ -139,7 +151,10 @@ class Janitor:
                 return False
         dropped = self.stored(topic, highs)
         reason = ", all read by the group" if topic in self.policy.read else ", not read by workers"
-        await rotate_topic(self.bootstrap, topic, highs)
+        try:
+            await rotate_topic(self.bootstrap, topic, highs)
+        except Exception:
+            await self._restore(topic, highs)  # offsets must not go back: retry, gate held
         state.floors = dict(highs)
         self.rotations.append((topic, dropped))
         log.info("embedded broker: rotated %s (%d records dropped%s)", topic, dropped, reason)

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.util import calc_crc32c
@@ -38,6 +39,7 @@ __all__ = [
     "high_watermarks",
     "offset_advance_batch",
     "partition_count",
+    "restore_offsets",
     "rotate_topic",
 ]
 
@@ -82,7 +84,10 @@ async def high_watermarks(
     """
     tps = [TopicPartition(topic, p) for p in range(partitions)]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, client_id=EXEMPT_CLIENT_ID, enable_auto_commit=False
+        bootstrap_servers=bootstrap,
+        client_id=EXEMPT_CLIENT_ID,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,  # Tansu holds a fetch this long even with data to return
     )
     await consumer.start()
     try:
@@ -136,11 +141,15 @@ def drained(
 
 
 async def partition_count(bootstrap: str, topic: str) -> int:
-    """How many partitions ``topic`` has (0 if it does not exist)."""
+    """How many partitions ``topic`` has (0 if it does not exist).
+
+    Asks for *all* topics: a Metadata request naming a missing topic makes Tansu create it
+    (with its default partition count).
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=EXEMPT_CLIENT_ID)
     await admin.start()
     try:
-        for described in await admin.describe_topics([topic]):
+        for described in await admin.describe_topics():
             if described.get("topic") == topic and not described.get("error_code"):
                 return len(described.get("partitions") or [])
         return 0
@@ -154,32 +163,48 @@ async def rotate_topic(bootstrap: str, topic: str, highs: Mapping[int, int]) -> 
     await admin.start()
     try:
         await admin.delete_topics([topic])
-        response = await admin.create_topics([NewTopic(topic, len(highs), 1)])
-        for name, code, *rest in getattr(response, "topic_errors", []):
-            if code != 0:
-                raise BrokerError(f"cannot create rotated topic {name}: error {code} {rest}")
     finally:
         await admin.close()
-    await _advance(bootstrap, topic, highs)
+    await restore_offsets(bootstrap, topic, highs)
+
+
+async def restore_offsets(bootstrap: str, topic: str, highs: Mapping[int, int]) -> None:
+    """Make ``topic`` exist with every partition ending at ``highs`` (idempotent; retry it)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=EXEMPT_CLIENT_ID)
+    await admin.start()
+    try:
+        response = await admin.create_topics([NewTopic(topic, len(highs), 1)])
+    except TopicAlreadyExistsError:
+        response = None
+    finally:
+        await admin.close()
+    for name, code, *rest in getattr(response, "topic_errors", []):
+        if code not in (0, 36):  # 36: TOPIC_ALREADY_EXISTS (an earlier attempt made it)
+            raise BrokerError(f"cannot create rotated topic {name}: error {code} {rest}")
+    count = await partition_count(bootstrap, topic)
+    if count != len(highs):
+        raise BrokerError(f"rotated {topic} has {count} partitions, expected {len(highs)}")
+    now = await high_watermarks(bootstrap, topic, len(highs))
+    await _advance(bootstrap, topic, {p: high - now[p] for p, high in highs.items()})
     after = await high_watermarks(bootstrap, topic, len(highs))
     if any(after[p] != high for p, high in highs.items()):
         raise BrokerError(f"rotated {topic} ends at {after}, expected {dict(highs)}")
 
 
-async def _advance(bootstrap: str, topic: str, highs: Mapping[int, int]) -> None:
-    """Produce one offset-advancing control batch to each partition with records."""
+async def _advance(bootstrap: str, topic: str, counts: Mapping[int, int]) -> None:
+    """Produce one control batch spanning ``counts[p]`` offsets to each partition p (if > 0)."""
     client = AIOKafkaClient(bootstrap_servers=bootstrap, client_id=EXEMPT_CLIENT_ID)
     await client.bootstrap()
     try:
         await client.force_metadata_update()
-        for partition, high in highs.items():
-            if high <= 0:
+        for partition, count in counts.items():
+            if count <= 0:
                 continue
             leader = client.cluster.leader_for_partition(TopicPartition(topic, partition))
             if leader is None:
                 raise BrokerError(f"no leader for {topic}[{partition}] after rotation")
             request = ProduceRequest(
-                None, 1, 10000, [(topic, [(partition, offset_advance_batch(high))])]
+                None, 1, 10000, [(topic, [(partition, offset_advance_batch(count))])]
             )
             response = await client.send(leader, request)
             for _name, parts in response.topics:

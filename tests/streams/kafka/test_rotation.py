@@ -19,7 +19,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.kafka.broker import EmbeddedBroker, free_port, maybe_embedded_broker
 from streams.kafka.janitor import RotationPolicy
-from streams.kafka.rotation import high_watermarks, rotate_topic
+from streams.kafka.rotation import (
+    high_watermarks,
+    partition_count,
+    restore_offsets,
+    rotate_topic,
+)
 from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
 
@@ -46,9 +51,12 @@ async def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
 
 
 async def _read_from_start(
-    bootstrap: str, topic: str, partitions: int = 2
+    bootstrap: str, topic: str, partitions: int = 2, expect: int = 0
 ) -> list[tuple[int, int]]:
-    """(partition, offset) of every record a new reader finds from the beginning."""
+    """(partition, offset) of the records a new reader finds from the beginning.
+
+    Reads for 2 s, or until ``expect`` records are found (10 s at most).
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -56,9 +64,11 @@ async def _read_from_start(
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         found: list[tuple[int, int]] = []
-        for _ in range(4):
+        for _ in range(20 if expect else 4):
             for tp, records in (await consumer.getmany(timeout_ms=500)).items():
                 found += [(tp.partition, r.offset) for r in records]
+            if expect and len(found) >= expect:
+                break
         return sorted(found)
     finally:
         await consumer.stop()
@@ -85,20 +95,45 @@ def test_rotation_continues_offsets_and_a_new_reader_sees_only_new_records(
     topic = "nwrot" + uuid.uuid4().hex[:8]
     bootstrap = broker.bootstrap_servers
 
-    async def run() -> tuple[dict[int, int], list[tuple[int, int]]]:
+    async def run() -> tuple[dict[int, int], int, list[tuple[int, int]]]:
         await _topics(bootstrap, topic)
         await _produce(bootstrap, topic, [b"old"] * 9)
         highs = await high_watermarks(bootstrap, topic, 2)
         await rotate_topic(bootstrap, topic, highs)
+        partitions = await partition_count(bootstrap, topic)
         await _produce(bootstrap, topic, [b"new"] * 4)
-        return highs, await _read_from_start(bootstrap, topic)
+        return highs, partitions, await _read_from_start(bootstrap, topic, expect=4)
 
-    highs, found = asyncio.run(run())
+    highs, partitions, found = asyncio.run(run())
     assert sum(highs.values()) == 9
+    assert partitions == 2  # not the broker's default of 4 (a Metadata request auto-creates)
     assert len(found) == 4
     for partition in {p for p, _ in found}:
         offsets = [o for p, o in found if p == partition]
         assert offsets == list(range(highs[partition], highs[partition] + len(offsets)))
+
+
+def test_restoring_a_deleted_topic_is_idempotent(broker: EmbeddedBroker) -> None:
+    """restore_offsets recreates a topic at its old ends; a second call changes nothing."""
+    topic = "nwrot" + uuid.uuid4().hex[:8]
+    bootstrap = broker.bootstrap_servers
+
+    async def run() -> tuple[dict[int, int], dict[int, int]]:
+        await _topics(bootstrap, topic)
+        await _produce(bootstrap, topic, [b"old"] * 7)
+        highs = await high_watermarks(bootstrap, topic, 2)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics([topic])
+        finally:
+            await admin.close()
+        await restore_offsets(bootstrap, topic, highs)
+        await restore_offsets(bootstrap, topic, highs)
+        return highs, await high_watermarks(bootstrap, topic, 2)
+
+    before, after = asyncio.run(run())
+    assert after == before and sum(before.values()) == 7
 
 
 def test_a_reader_at_the_end_continues_across_rotations_without_gap_or_repeat(
