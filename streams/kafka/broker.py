@@ -2,7 +2,9 @@
 
 ``EmbeddedBroker`` starts it on 127.0.0.1 (advertising the IPv4 address, never ``localhost``),
 waits until a Kafka Metadata request is answered, and stops it on ``stop()``. Storage is in
-memory: data lives as long as the broker process. With ``KAFKA_BOOTSTRAP_SERVERS`` set no
+memory: data lives as long as the broker process, or until a rotation policy
+(``NEWSWATCH_BROKER_ROTATE_RECORDS``, ``streams/kafka/janitor.py``) empties a topic the
+workers have read. With ``KAFKA_BOOTSTRAP_SERVERS`` set no
 embedded broker is started anywhere (``maybe_embedded_broker``).
 """
 
