@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     broker_host: str = Field("127.0.0.1", validation_alias="NEWSWATCH_BROKER_HOST")
     broker_port: int = Field(9092, ge=1, le=65535, validation_alias="NEWSWATCH_BROKER_PORT")
     tansu_bin: str | None = Field(None, validation_alias="TANSU_BIN")
+    broker_rotate_records: int = Field(
+        20000,
+        ge=0,
+        validation_alias="NEWSWATCH_BROKER_ROTATE_RECORDS",
+        description="embedded broker only: a topic holding more records than this is emptied "
+        "(offsets kept) once the workers have read all of it; 0 = keep everything "
+        "(docs/kafka.md)",
+    )
     app_id: str = Field("newswatch", validation_alias="NEWSWATCH_APP_ID")
     partitions: int = Field(4, ge=1, le=256, validation_alias="NEWSWATCH_PARTITIONS")
     replication_factor: int = Field(1, ge=1, validation_alias="NEWSWATCH_REPLICATION_FACTOR")

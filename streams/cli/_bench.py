@@ -111,6 +111,13 @@ def bench_broker(
     seconds: Annotated[float, typer.Option(help="measuring time per size")] = 10.0,
     record_bytes: Annotated[int, typer.Option(help="bytes per record")] = 3000,
     batch: Annotated[int, typer.Option(help="records per stored batch when filling")] = 1,
+    rotate: Annotated[
+        int,
+        typer.Option(
+            help="rotate the topic past this many records (0 = never); sizes "
+            "are then records produced"
+        ),
+    ] = 0,
 ) -> None:
     """Embedded broker: fetch latency and broker CPU by records stored in the topic; JSON."""
     from streams.tools.bench.broker import BrokerBenchOptions, run_bench_broker
@@ -130,7 +137,10 @@ def bench_broker(
             raise typer.BadParameter("must be at least 1", param_hint=name)
     if rate <= 0 or seconds <= 0:
         raise typer.BadParameter("must be > 0", param_hint="--rate/--seconds")
+    if rotate < 0:
+        raise typer.BadParameter("must be >= 0", param_hint="--rotate")
     options = BrokerBenchOptions(
+        rotate=rotate,
         stored=sizes,
         partitions=partitions,
         rate=rate,

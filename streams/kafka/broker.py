@@ -2,7 +2,9 @@
 
 ``EmbeddedBroker`` starts it on 127.0.0.1 (advertising the IPv4 address, never ``localhost``),
 waits until a Kafka Metadata request is answered, and stops it on ``stop()``. Storage is in
-memory: data lives as long as the broker process. With ``KAFKA_BOOTSTRAP_SERVERS`` set no
+memory: data lives as long as the broker process, or until a rotation policy
+(``NEWSWATCH_BROKER_ROTATE_RECORDS``, ``streams/kafka/janitor.py``) empties a topic the
+workers have read. With ``KAFKA_BOOTSTRAP_SERVERS`` set no
 embedded broker is started anywhere (``maybe_embedded_broker``).
 """
 
@@ -24,6 +26,8 @@ from types import FrameType
 
 from streams.errors import BrokerError
 from streams.kafka.broker_watch import MemoryWatch
+from streams.kafka.gate import RequestGate
+from streams.kafka.janitor import Janitor, RotationPolicy
 from streams.kafka.security import KafkaSecurity, wait_connection
 from streams.settings import Settings
 
@@ -116,7 +120,11 @@ def wait_for_broker(
 
 
 class EmbeddedBroker:
-    """One Tansu broker process on ``host:port`` with memory storage."""
+    """One Tansu broker process on ``host:port`` with memory storage.
+
+    With a ``rotation`` policy, Tansu listens on an internal port behind a ``RequestGate``
+    on ``host:port`` and a ``Janitor`` keeps the policy's topics bounded (docs/kafka.md).
+    """
 
     def __init__(
         self,
@@ -124,14 +132,18 @@ class EmbeddedBroker:
         port: int | None = None,
         binary: str | None = None,
         log_path: Path | None = None,
+        rotation: RotationPolicy | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.binary = binary
         self.log_path = log_path
+        self.rotation = rotation
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: object | None = None
         self._watch: MemoryWatch | None = None
+        self._gate: RequestGate | None = None
+        self.janitor: Janitor | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -158,11 +170,17 @@ class EmbeddedBroker:
             )
         binary = resolve_broker_binary(self.binary)
         url = f"tcp://{self.host}:{self.port}"
+        inner = free_port(self.host) if self.rotation else self.port
+        if self.rotation:
+            try:
+                self._gate = RequestGate((self.host, self.port), (self.host, inner)).start()
+            except OSError as exc:
+                raise BrokerError(f"cannot listen on {self.bootstrap_servers}: {exc}") from None
         cmd = [
             binary,
             "broker",
             "--listener-url",
-            url,
+            f"tcp://{self.host}:{inner}",
             "--advertised-listener-url",
             url,
             "--storage-engine",
@@ -179,16 +197,22 @@ class EmbeddedBroker:
                 start_new_session=True,
             )
         except OSError as exc:
+            self.stop()
             raise BrokerError(f"cannot start {binary}: {exc.strerror}") from None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
+                code = self._proc.returncode
+                self.stop()
                 raise BrokerError(
-                    f"embedded broker exited with code {self._proc.returncode}"
+                    f"embedded broker exited with code {code}"
                     + (f"; see {self.log_path}" if self.log_path else "")
                 )
             if metadata_ok(self.host, self.port):
                 self._watch = MemoryWatch(self._proc.pid).start()
+                if self.rotation and self._gate:
+                    self.janitor = Janitor(self.rotation, self._gate, self.bootstrap_servers)
+                    self.janitor.start()
                 return self
             time.sleep(0.05)
         self.stop()
@@ -202,6 +226,12 @@ class EmbeddedBroker:
         watch, self._watch = self._watch, None
         if watch is not None:
             watch.stop()
+        janitor, self.janitor = self.janitor, None
+        if janitor is not None:
+            janitor.stop()
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.stop()
         if proc is not None and proc.poll() is None:
             proc.terminate()
             try:
@@ -232,7 +262,11 @@ def maybe_embedded_broker(settings: Settings, *, log_path: Path | None = None) -
         yield settings.bootstrap_servers
         return
     broker = EmbeddedBroker(
-        settings.broker_host, settings.broker_port, settings.tansu_bin, log_path
+        settings.broker_host,
+        settings.broker_port,
+        settings.tansu_bin,
+        log_path,
+        rotation=RotationPolicy.from_settings(settings),
     )
     with broker:
         yield broker.bootstrap_servers
@@ -242,7 +276,12 @@ def run_broker_foreground(settings: Settings) -> int:
     """``newswatch broker``: run until SIGINT/SIGTERM; returns the exit code."""
     if not settings.embedded_broker:
         raise BrokerError("KAFKA_BOOTSTRAP_SERVERS is set: newswatch starts no embedded broker")
-    broker = EmbeddedBroker(settings.broker_host, settings.broker_port, settings.tansu_bin)
+    broker = EmbeddedBroker(
+        settings.broker_host,
+        settings.broker_port,
+        settings.tansu_bin,
+        rotation=RotationPolicy.from_settings(settings),
+    )
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:

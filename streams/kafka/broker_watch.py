@@ -1,7 +1,8 @@
 """Warns when the embedded broker's memory passes a threshold (it never frees records).
 
-Tansu 0.6's memory storage keeps every record until the broker stops: no retention, no
-DeleteRecords (docs/kafka.md, "Limits of the embedded broker"). ``MemoryWatch`` reads the
+Tansu 0.6's memory storage keeps every record until its topic is deleted: no retention, no
+DeleteRecords; newswatch rotates topics (``streams/kafka/janitor.py``), which a stopped
+worker holds (docs/kafka.md, "Limits of the embedded broker"). ``MemoryWatch`` reads the
 broker's RSS every ``interval_s`` and logs one warning per threshold crossed (1, 2, 4,
 8 … GB by default), naming the way out: a Kafka cluster via ``KAFKA_BOOTSTRAP_SERVERS``.
 """
@@ -59,9 +60,10 @@ class MemoryWatch:
             self.next_mb *= 2
         self.warnings += 1
         log.warning(
-            "embedded broker uses %.0f MB and keeps every record until it stops (no retention "
-            "in Tansu 0.6); for long runs use a Kafka cluster (KAFKA_BOOTSTRAP_SERVERS), "
-            "see docs/kafka.md",
+            "embedded broker uses %.0f MB: Tansu 0.6 keeps a topic's records until newswatch "
+            "rotates it (NEWSWATCH_BROKER_ROTATE_RECORDS, once the workers have read it all) "
+            "or the broker stops; a stopped worker or another consumer group holds rotation; "
+            "for long runs use a Kafka cluster (KAFKA_BOOTSTRAP_SERVERS), see docs/kafka.md",
             rss,
         )
 

@@ -56,6 +56,7 @@ class KafkaView:
     broker_host: str
     broker_port: int
     tansu_bin: str | None
+    broker_rotate_records: int
     app_id: str
     partitions: int
     replication_factor: int
@@ -178,6 +179,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
             broker_host=settings.broker_host,
             broker_port=settings.broker_port,
             tansu_bin=settings.tansu_bin,
+            broker_rotate_records=settings.broker_rotate_records,
             app_id=settings.app_id,
             partitions=settings.partitions,
             replication_factor=settings.replication_factor,

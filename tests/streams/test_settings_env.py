@@ -65,6 +65,7 @@ ROWS: dict[str, Row] = {
     ),
     "NEWSWATCH_BROKER_PORT": Row("19092", lambda c: c.kafka.bootstrap_servers.endswith(":19092")),
     "TANSU_BIN": Row("/opt/tansu", lambda c: c.kafka.tansu_bin == "/opt/tansu"),
+    "NEWSWATCH_BROKER_ROTATE_RECORDS": Row("500", lambda c: c.kafka.broker_rotate_records == 500),
     "NEWSWATCH_APP_ID": Row("nw-staging", lambda c: c.kafka.app_id == "nw-staging"),
     "NEWSWATCH_PARTITIONS": Row("8", lambda c: c.kafka.partitions == 8),
     "NEWSWATCH_REPLICATION_FACTOR": Row("3", lambda c: c.kafka.replication_factor == 3),

@@ -14,6 +14,12 @@ Fill records are produced as single-record batches by default (``batch=1``): an 
 second is one batch per record, and Tansu 0.6's memory engine stores one object per batch
 and lists every object of a partition on each fetch that returns data
 (``tansu-storage/src/dynostore.rs`` ``fetch``), so its cost follows batches per partition.
+With ``rotate`` (> 0) the broker runs as ``newswatch broker`` does with
+``NEWSWATCH_BROKER_ROTATE_RECORDS``: behind the request gate, with a janitor (checks every
+``rotate_interval_s``) that rotates the topic past ``rotate`` records once a reader group has
+committed all of it. The sizes are then records *produced* so far; after each fill the
+group commits the end (a reader that keeps up), the measuring consumers commit what they
+fetch, and each row adds the records actually stored and the rotations so far.
 This is a benchmark (figures to read, JSON), not a test.
 """
 
@@ -26,6 +32,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +52,12 @@ class BrokerBenchOptions:
     seconds: float = 10.0
     record_bytes: int = 3000
     batch: int = 1
+    rotate: int = 0
+    rotate_interval_s: float = 2.0
+
+
+#: The consumer group of the rotating benchmark (what the janitor waits for).
+READER_GROUP = "nwbb-reader"
 
 
 def _loadavg() -> list[float]:
@@ -55,9 +68,18 @@ def _loadavg() -> list[float]:
 
 
 async def _fill(
-    producer: Any, topic: str, partitions: int, count: int, size: int, batch: int
+    producer: Any,
+    topic: str,
+    partitions: int,
+    count: int,
+    size: int,
+    batch: int,
+    on_chunk: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Produce ``count`` records of ``size`` bytes, ``batch`` records per batch, round-robin."""
+    """Produce ``count`` records of ``size`` bytes, ``batch`` per batch, round-robin.
+
+    ``on_chunk`` is awaited after every 1,000 records (the rotating run's reader commits).
+    """
     value = b"f" * size
     sent = 0
     partition = 0
@@ -74,6 +96,10 @@ async def _fill(
         if len(pending) >= 64 * partitions:
             await asyncio.gather(*pending)
             pending.clear()
+        if on_chunk is not None and sent % 1000 < n:
+            await asyncio.gather(*pending)
+            pending.clear()
+            await on_chunk()
     await asyncio.gather(*pending)
 
 
@@ -103,6 +129,8 @@ async def _measure(
         if not got.get(tp):
             raise RuntimeError(f"record {topic}[{partition}]@{meta.offset} was not fetched in 5 s")
         fetch_ms.append((time.perf_counter() - start) * 1000.0)
+        if options.rotate:
+            await consumer.commit({tp: meta.offset + 1})
         pause = t0 + (i + 1) / options.rate - time.monotonic()
         if pause > 0:
             await asyncio.sleep(pause)
@@ -122,13 +150,26 @@ async def _measure(
     return out
 
 
+async def _commit_end(consumer: Any, bootstrap: str, topic: str, partitions: int) -> None:
+    """Commit the topic's end for ``READER_GROUP``: a reader that has read everything."""
+    from aiokafka import TopicPartition
+
+    from streams.kafka.rotation import high_watermarks
+
+    highs = await high_watermarks(bootstrap, topic, partitions)
+    await consumer.commit({TopicPartition(topic, p): high for p, high in highs.items()})
+
+
 async def _run(
-    bootstrap: str, broker_pid: int | None, options: BrokerBenchOptions
+    bootstrap: str, broker: Any, topic: str, options: BrokerBenchOptions
 ) -> dict[str, Any]:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    topic = "nwbb" + uuid.uuid4().hex[:8]
+    from streams.kafka.rotation import high_watermarks
+
+    broker_pid = broker.pid if broker is not None else None
+    group = READER_GROUP if options.rotate else None
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
@@ -136,10 +177,15 @@ async def _run(
     # waits (long-poll) while they are empty, so a seek on one would wait for that answer
     consumers = [
         AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=100,
         )
         for _ in range(options.partitions)
     ]
+    # the reader that keeps up: commits the end after every fill chunk (rotating runs)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     sizes: list[dict[str, Any]] = []
     try:
         await admin.create_topics([NewTopic(topic, options.partitions, 1)])
@@ -147,6 +193,8 @@ async def _run(
         for p, consumer in enumerate(consumers):
             await consumer.start()
             consumer.assign([TopicPartition(topic, p)])
+        await reader.start()
+        reader.assign([TopicPartition(topic, p) for p in range(options.partitions)])
         stored = 0
         for size in sorted(set(options.stored)):
             t_fill = time.monotonic()
@@ -157,7 +205,13 @@ async def _run(
                 size - stored,
                 options.record_bytes,
                 options.batch,
+                on_chunk=(lambda: _commit_end(reader, bootstrap, topic, options.partitions))
+                if options.rotate
+                else None,
             )
+            if options.rotate:
+                await _commit_end(reader, bootstrap, topic, options.partitions)
+                await asyncio.sleep(1.5 * options.rotate_interval_s)  # one janitor check
             fill_s = time.monotonic() - t_fill
             stored = size
             load = _loadavg()
@@ -172,9 +226,16 @@ async def _run(
             }
             if broker_pid:
                 row["broker_rss_mb"] = proc_memory(broker_pid).get("rss_mb")
+            janitor = getattr(broker, "janitor", None)
+            if janitor is not None:
+                highs = await high_watermarks(bootstrap, topic, options.partitions)
+                row["produced_records"] = sum(highs.values())
+                row["stored_now"] = janitor.stored(topic, highs)
+                row["rotations"] = len(janitor.rotations)
+                row["gate_held_ms_max"] = max(janitor.held_ms, default=0.0)
             sizes.append(row)
     finally:
-        for consumer in consumers:
+        for consumer in [*consumers, reader]:
             await consumer.stop()
         await producer.stop()
         with contextlib.suppress(Exception):  # a throw-away topic; the broker may be gone
@@ -186,16 +247,24 @@ async def _run(
 def bench_broker(base: Any, options: BrokerBenchOptions) -> dict[str, Any]:
     """Run the benchmark (embedded broker unless ``KAFKA_BOOTSTRAP_SERVERS``); JSON-ready result."""
     from streams.kafka.broker import EmbeddedBroker, free_port
+    from streams.kafka.janitor import RotationPolicy
 
     load_before = _loadavg()
     broker = None
     bootstrap = base.kafka_bootstrap_servers
+    topic = "nwbb" + uuid.uuid4().hex[:8]
+    rotation = None
+    if options.rotate:
+        if bootstrap:
+            raise ValueError("--rotate needs the embedded broker (KAFKA_BOOTSTRAP_SERVERS is set)")
+        rotation = RotationPolicy(
+            options.rotate, READER_GROUP, (topic,), (), interval_s=options.rotate_interval_s
+        )
     try:
         if not bootstrap:
-            broker = EmbeddedBroker(port=free_port()).start()
+            broker = EmbeddedBroker(port=free_port(), rotation=rotation).start()
             bootstrap = broker.bootstrap_servers
-        pid = broker.pid if broker is not None else None
-        measured = asyncio.run(_run(bootstrap, pid, options))
+        measured = asyncio.run(_run(bootstrap, broker, topic, options))
     finally:
         if broker is not None:
             broker.stop()
@@ -214,6 +283,8 @@ def bench_broker(base: Any, options: BrokerBenchOptions) -> dict[str, Any]:
             "seconds": options.seconds,
             "record_bytes": options.record_bytes,
             "records_per_stored_batch": options.batch,
+            "rotate_records": options.rotate,
+            "rotate_interval_s": options.rotate_interval_s if options.rotate else None,
         },
         **measured,
     }

@@ -36,6 +36,22 @@ def test_small_run_reports_each_stored_size() -> None:
     assert result["sizes"][1]["stored_batches_per_partition"] == 30
 
 
+@pytest.mark.broker
+def test_rotating_run_keeps_the_stored_records_under_the_bound() -> None:
+    """--rotate 1000: 3,000 records produced, the topic rotated and at most ~1,000 kept."""
+    done = _run(
+        "--stored 1500,3000 --rotate 1000 --partitions 2 --rate 20 --seconds 0.5 --record-bytes 200"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["config"]["rotate_records"] == 1000
+    last = result["sizes"][-1]
+    assert last["produced_records"] == 3000 + 10  # the fill tops up to 3,000, then 10 measured
+    assert last["rotations"] >= 2
+    assert last["stored_now"] <= 1000 + 10
+    assert last["fetch_latency_ms"]["n"] == 10
+
+
 def test_bad_stored_list_is_a_usage_error() -> None:
     """--stored that is not a list of counts exits 2 with a message, no traceback."""
     done = _run("--stored ten")
