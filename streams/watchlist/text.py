@@ -216,6 +216,11 @@ class _Builder:
 
     def add_text(self, text: str, base: int) -> None:
         """Append the normalized form of ``text`` found at original offset ``base``."""
+        if text.isascii() and text.isprintable() and "  " not in text:
+            # nothing special (the common gap between two lemmas): just lower case
+            if text:
+                self.emit(text.lower(), base, len(text))
+            return
         last = 0
         for m in _specials(text):
             s, e = m.span()

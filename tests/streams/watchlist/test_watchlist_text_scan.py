@@ -81,3 +81,24 @@ def test_normalized_view_unchanged() -> None:
     view = normalize_text("A  Caf\u00e9\tSpio\u00adnage \u2019s\n\nEnd")
     assert view.text == "a café spionage 's end"
     assert view.span(2, 6) == (3, 7) and view.span(7, 15) == (8, 17)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from([*"aB .,'-", "\t", "\xa0", "é"]), max_size=60),
+    cut=st.integers(min_value=0, max_value=60),
+)
+def test_lemma_gaps_normalize_like_the_whole_text(text: str, cut: int) -> None:
+    """A lemma replacing a plain word leaves the normalization of the gaps around it as is."""
+    cut = min(cut, len(text))
+    source = text[:cut] + " Word " + text[cut:]
+    start = cut + 1
+    lemma_view = normalize_text(source, [(start, start + 4, "word")])
+    assert lemma_view.text == normalize_text(source).text
+
+
+def test_plain_ascii_maps_one_to_one() -> None:
+    """Printable ASCII without double spaces is only lower-cased, offsets unchanged."""
+    view = normalize_text("Plain ASCII, one-to-one (ok).")
+    assert view.text == "plain ascii, one-to-one (ok)."
+    assert view.span(6, 11) == (6, 11) and view.span(0, 29) == (0, 29)
