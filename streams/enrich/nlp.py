@@ -33,7 +33,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from streams.enrich.ruler import SharedPhrases, add_ruler_patterns
+from streams.enrich.ruler import SharedPhrases, add_ruler_patterns, skip_empty_check
 
 __all__ = ["LoadedPipeline", "PipelineStore", "freeze_heap", "lemma_lookup"]
 
@@ -287,6 +287,7 @@ class PipelineStore:
                 shared=self._shared_phrases,
                 version=version,
             )
+            skip_empty_check(ruler)
         pipe.patterns_version = version
         pipe.base_strings = len(nlp.vocab.strings)
 

@@ -125,9 +125,20 @@ class Enricher:
         out: list[EnrichedArticle | ArticleEnrichError | None] = [None] * len(articles)
         groups: dict[int, tuple[LoadedPipeline, list[int]]] = {}
         prepared: list[_Prepared | None] = [None] * len(articles)
+        # Two passes: clean every article, then identify every language back to back. The
+        # detector's models are large tables; interleaved with cleaning they drop out of
+        # the CPU caches and each detection costs about twice as much (same result).
+        cleaned: list[tuple[CleanText, float] | None] = [None] * len(articles)
         for i, article in enumerate(articles):
             try:
-                prep = self._prepare(article)
+                cleaned[i] = self._clean(article)
+            except Exception as exc:  # one bad article must not fail the batch
+                out[i] = self._error(article, exc, "cleaning")
+        for i, article in enumerate(articles):
+            if (done := cleaned[i]) is None:
+                continue
+            try:
+                prep = self._identify(article, *done)
                 pipe = self._store.get(prep.language)
                 lemma_lookup(prep.language)  # load once, outside the article's timings
             except Exception as exc:  # one bad article must not fail the batch
@@ -142,7 +153,7 @@ class Enricher:
         return [r for r in out if r is not None]
 
     # ------------------------------------------------------------------ steps
-    def _prepare(self, article: RawArticle) -> _Prepared:
+    def _clean(self, article: RawArticle) -> tuple[CleanText, float]:
         t0 = time.perf_counter()
         clean = clean_article(
             article.title,
@@ -151,11 +162,14 @@ class Enricher:
             boilerplate=self._boilerplate,
             max_chars=self.config.max_chars,
         )
+        return clean, _ms(time.perf_counter() - t0)
+
+    def _identify(self, article: RawArticle, clean: CleanText, clean_ms: float) -> _Prepared:
         t1 = time.perf_counter()
         language, confidence = self._language.identify(clean.text, article.language)
         t2 = time.perf_counter()
         return _Prepared(
-            article, clean, language, confidence, {"clean": _ms(t1 - t0), "language": _ms(t2 - t1)}
+            article, clean, language, confidence, {"clean": clean_ms, "language": _ms(t2 - t1)}
         )
 
     def _run_pipeline(

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["SharedPhrases", "add_phrase_patterns", "add_ruler_patterns"]
+__all__ = ["SharedPhrases", "add_phrase_patterns", "add_ruler_patterns", "skip_empty_check"]
 
 #: Components that never change tokens (may run before the ruler without affecting it).
 _KEEP_TOKENS = frozenset(
@@ -106,6 +106,24 @@ def add_ruler_patterns(
     if tokens:
         ruler.add_patterns(tokens)
     add_phrase_patterns(nlp, ruler, attr, phrases, shared=shared, version=version)
+
+
+def _has_patterns() -> None:
+    """The ruler's per-document check, once its patterns are known to be there: nothing."""
+
+
+def skip_empty_check(ruler: Any) -> bool:
+    """Stop ``ruler`` recounting its patterns on every document, if it has any; True if so.
+
+    spaCy's ``EntityRuler.match`` calls ``len(self)`` (a sum over every label's pattern
+    list: ~1,000 labels for a 1,000-rule watch-list) before each document, only to warn
+    when there are no patterns. newswatch never adds patterns to a ruler in use (a change
+    builds a new ruler), so a ruler with patterns keeps them and the count is skipped.
+    """
+    if len(ruler) == 0:
+        return False
+    ruler._require_patterns = _has_patterns
+    return True
 
 
 def _keywords(nlp: Any, attr: str, texts: list[str]) -> tuple[tuple[int, ...], ...] | None:

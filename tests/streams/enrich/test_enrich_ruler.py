@@ -10,7 +10,7 @@ import spacy
 
 from streams.enrich import normalize_patterns
 from streams.enrich.nlp import RULER_NAME, PipelineStore
-from streams.enrich.ruler import SharedPhrases, add_ruler_patterns
+from streams.enrich.ruler import SharedPhrases, add_ruler_patterns, skip_empty_check
 
 ALIASES = [
     ("acme", "Acme"),
@@ -118,3 +118,40 @@ def test_store_rebuilds_rulers_with_shared_matchers() -> None:
     for pipe in pipes:
         store.sync_ruler(pipe)
     assert [(e.text, e.ent_id_) for e in pipes[1].nlp("Zeta and Acme.").ents] == [("Zeta", "z")]
+
+
+def test_ruler_with_patterns_stops_recounting_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15.2: no pattern count per document once the ruler has patterns; same entities."""
+    expected = _entities(_pipeline("en", "ORTH", fast=True), TEXTS)
+    nlp = _pipeline("en", "ORTH", fast=True)
+    assert skip_empty_check(nlp.get_pipe(RULER_NAME))
+    counts: list[int] = []
+    real_len = type(nlp.get_pipe(RULER_NAME)).__len__
+    monkeypatch.setattr(
+        type(nlp.get_pipe(RULER_NAME)), "__len__", lambda r: counts.append(1) or real_len(r)
+    )
+    assert _entities(nlp, TEXTS) == expected
+    assert counts == []
+
+
+def test_empty_ruler_keeps_spacys_warning() -> None:
+    """A ruler without patterns is left alone: spaCy still warns that it has none."""
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler", name=RULER_NAME)
+    assert not skip_empty_check(ruler)
+    with pytest.warns(UserWarning, match="W036"):
+        nlp("Acme")
+
+
+def test_store_rulers_skip_the_count() -> None:
+    """``PipelineStore`` applies the skip to the rulers it builds."""
+    store = PipelineStore({}, max_chars=10_000, freeze_gc=False)
+    store.set_patterns(_patterns(PLAIN))
+    pipe = store.get("en")
+    store.sync_ruler(pipe)
+    ruler = pipe.nlp.get_pipe(RULER_NAME)
+    assert "_require_patterns" in vars(ruler)  # the per-document count is replaced
+    assert [(e.text, e.ent_id_) for e in pipe.nlp("Acme Group and Orion Holdings.").ents] == [
+        ("Acme Group", "acme"),
+        ("Orion Holdings", "orion"),
+    ]
