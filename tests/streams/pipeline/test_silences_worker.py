@@ -25,7 +25,7 @@ from streams.testing import (
     WorkerProcess,
     metric_value,
     produce_values,
-    read_topic,
+    read_present,
     scrape_metrics,
     settings_env,
     term_watchlist,
@@ -80,9 +80,7 @@ def _alert_of(settings: Settings, article_id: str, timeout: float = 60.0) -> dic
     found: dict[str, dict] = {}
 
     def look() -> bool:
-        records = read_topic(
-            settings.bootstrap_servers, settings.topic("alerts"), expect=10**6, timeout=2
-        )
+        records = read_present(settings.bootstrap_servers, settings.topic("alerts"), timeout=10)
         found.update({r["value"]["article"]["id"]: r["value"] for r in records})
         return article_id in found
 
