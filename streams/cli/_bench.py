@@ -170,6 +170,9 @@ def bench_e2e(
     words: Annotated[int, typer.Option(help="approximate words per article body")] = 300,
     channels: Annotated[int, typer.Option(help="Slack channels the rules post to")] = 50,
     warmup: Annotated[int | None, typer.Option(help="warm-up articles (default: auto)")] = None,
+    idle: Annotated[
+        float, typer.Option(help="seconds without articles after warm-up: each worker's idle CPU")
+    ] = 5.0,
     window: Annotated[
         str, typer.Option(help="story and rule-limit window of the rules (soak: e.g. 5m)")
     ] = "6h",
@@ -211,6 +214,8 @@ def bench_e2e(
             raise typer.BadParameter("must be at least 1", param_hint=name)
     if not 0.0 <= match_share <= 1.0:
         raise typer.BadParameter("must be between 0 and 1", param_hint="--match-share")
+    if idle < 0:
+        raise typer.BadParameter("must be at least 0", param_hint="--idle")
     from schemas.watchlist import duration_seconds
 
     try:
@@ -229,6 +234,7 @@ def bench_e2e(
         words=words,
         channels=channels,
         warmup=warmup,
+        idle_s=idle,
         window=window,
         keep_dir=Path(keep) if keep else None,
         profile=Path(profile) if profile else None,

@@ -61,8 +61,12 @@ class TopicFollower:
             raise
         self._consumer = consumer
         try:
-            tps = await _assign_all(consumer, self.topic, timeout=catch_up_s)
+            # The end offsets first: once partitions are assigned, the consumer keeps a fetch
+            # waiting at the broker (up to fetch_max_wait_ms, 500 ms) on the connection that
+            # ListOffsets would queue behind.
+            tps = await _partitions(consumer, self.topic, timeout=catch_up_s)
             ends = await consumer.end_offsets(tps) if tps else {}
+            await _assign_from_beginning(consumer, tps)
             deadline = time.monotonic() + catch_up_s
             while time.monotonic() < deadline and await _behind(consumer, ends):
                 self._deliver(await consumer.getmany(timeout_ms=self.poll_ms))
@@ -112,7 +116,8 @@ async def _behind(consumer: AIOKafkaConsumer, ends: Mapping[Any, int]) -> bool:
     return False
 
 
-async def _assign_all(consumer: AIOKafkaConsumer, topic: str, timeout: float) -> list[Any]:
+async def _partitions(consumer: AIOKafkaConsumer, topic: str, timeout: float) -> list[Any]:
+    """Every partition of ``topic``, waiting up to ``timeout`` for its metadata."""
     deadline = time.monotonic() + timeout
     parts = consumer.partitions_for_topic(topic)
     while not parts and time.monotonic() < deadline:
@@ -120,11 +125,13 @@ async def _assign_all(consumer: AIOKafkaConsumer, topic: str, timeout: float) ->
         parts = consumer.partitions_for_topic(topic)
         if not parts:
             await asyncio.sleep(0.2)
-    tps = [TopicPartition(topic, p) for p in sorted(parts or [])]
+    return [TopicPartition(topic, p) for p in sorted(parts or [])]
+
+
+async def _assign_from_beginning(consumer: AIOKafkaConsumer, tps: list[Any]) -> None:
     consumer.assign(tps)
     if tps:
         await consumer.seek_to_beginning(*tps)
-    return tps
 
 
 async def read_whole_topic(

@@ -2,10 +2,12 @@
 
 Used by the test-suite, ``newswatch bench e2e`` and anyone who wants to drive a real
 pipeline from Python: ``WorkerProcess`` runs ``newswatch worker`` in a child process (exactly
-what a user runs) and waits for its ``/ready`` endpoint; ``read_topic`` drains a topic.
+what a user runs) and waits for its ``/ready`` endpoint; ``read_topic`` drains a topic
+(``read_present``: what it holds now).
 
     _processes   WorkerProcess, settings_env, kafka_security_env
-    _kafka       read_topic / produce_values (and async forms), group_lag, MemoryOutbox
+    _kafka       read_topic / read_present / produce_values (and async forms), group_lag,
+                 MemoryOutbox
     _slack       FlakySlack (FakeSlack with faults), SlackThread (served on loopback)
     _files       term_watchlist, local_watchlist, write_text_atomic, wait_until,
                  web_json, scrape_metrics, metric_value
@@ -27,6 +29,7 @@ from streams.testing._kafka import (
     aread_topic,
     group_lag,
     produce_values,
+    read_present,
     read_topic,
 )
 from streams.testing._processes import WorkerProcess, kafka_security_env, settings_env
@@ -45,6 +48,7 @@ __all__ = [
     "local_watchlist",
     "metric_value",
     "produce_values",
+    "read_present",
     "read_topic",
     "scrape_metrics",
     "settings_env",

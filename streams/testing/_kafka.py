@@ -18,6 +18,7 @@ __all__ = [
     "aread_topic",
     "group_lag",
     "produce_values",
+    "read_present",
     "read_topic",
 ]
 
@@ -51,28 +52,86 @@ async def aread_topic(
     try:
         records: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
-        parts: set[int] | None = None
-        while parts is None and time.monotonic() < deadline:
-            parts = consumer.partitions_for_topic(topic) or None
-            if parts is None:
-                await consumer._client.force_metadata_update()
-                await asyncio.sleep(0.1)
-        tps = [TopicPartition(topic, p) for p in sorted(parts or [])]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        await _assign_from_beginning(consumer, topic, deadline)
         while len(records) < expect and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            for msgs in batch.values():
-                for m in msgs:
-                    records.append(
-                        {
-                            "key": m.key,
-                            "value": _json_or_bytes(m.value),
-                            "partition": m.partition,
-                            "offset": m.offset,
-                            "timestamp": m.timestamp,
-                        }
-                    )
+            records += _decoded(await consumer.getmany(timeout_ms=200))
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(
+    consumer: AIOKafkaConsumer, topic: str, deadline: float
+) -> list[TopicPartition]:
+    """Every partition of ``topic``, waiting for its metadata until ``deadline``."""
+    parts: set[int] | None = None
+    while parts is None and time.monotonic() < deadline:
+        parts = consumer.partitions_for_topic(topic) or None
+        if parts is None:
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.1)
+    return [TopicPartition(topic, p) for p in sorted(parts or [])]
+
+
+async def _assign_from_beginning(
+    consumer: AIOKafkaConsumer, topic: str, deadline: float
+) -> list[TopicPartition]:
+    """Assign every partition of ``topic`` (waiting for its metadata) at its first offset."""
+    tps = await _partitions(consumer, topic, deadline)
+    consumer.assign(tps)
+    if tps:
+        await consumer.seek_to_beginning(*tps)
+    return tps
+
+
+def _decoded(batch: Mapping[TopicPartition, list[Any]]) -> list[dict[str, Any]]:
+    """The records of a ``getmany`` batch as dicts (value decoded from JSON when it is JSON)."""
+    return [
+        {
+            "key": m.key,
+            "value": _json_or_bytes(m.value),
+            "partition": m.partition,
+            "offset": m.offset,
+            "timestamp": m.timestamp,
+        }
+        for msgs in batch.values()
+        for m in msgs
+    ]
+
+
+async def aread_present(
+    bootstrap: str,
+    topic: str,
+    *,
+    timeout: float = 30.0,
+    client: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Async ``read_present``; ``client`` = TLS/SASL options (``security.client_kwargs``)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **(client or {}),
+    )
+    await consumer.start()
+    try:
+        records: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        tps = await _partitions(consumer, topic, deadline)
+        if not tps:
+            return records
+        # offsets before assigning: an assigned consumer keeps a fetch waiting at the broker
+        # (up to 500 ms) on the connection that ListOffsets would queue behind
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > starts[tp]}
+        if not pending:
+            return records
+        consumer.assign(sorted(pending))
+        await consumer.seek_to_beginning(*pending)
+        while pending and time.monotonic() < deadline:
+            records += _decoded(await consumer.getmany(*pending, timeout_ms=200))
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
         return records
     finally:
         await consumer.stop()
@@ -88,6 +147,22 @@ def read_topic(
 ) -> list[dict[str, Any]]:
     """Read ``topic`` from the beginning until ``expect`` records arrived or ``timeout`` passed."""
     return asyncio.run(aread_topic(bootstrap, topic, expect=expect, timeout=timeout, client=client))
+
+
+def read_present(
+    bootstrap: str,
+    topic: str,
+    *,
+    timeout: float = 30.0,
+    client: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every record on ``topic`` now: read from the beginning up to each partition's end offset
+    at the time of the call (returns as soon as it got there; ``timeout`` bounds a stuck read).
+
+    ``read_topic(expect=10**6, timeout=T)`` reads the same records but always waits ``T``:
+    use this one to poll a topic's state, that one to give late records a window to arrive.
+    """
+    return asyncio.run(aread_present(bootstrap, topic, timeout=timeout, client=client))
 
 
 async def aproduce_values(

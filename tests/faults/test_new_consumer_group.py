@@ -26,7 +26,7 @@ from streams.testing import (
 
 pytestmark = [pytest.mark.faults, pytest.mark.broker]
 
-MAX_AGE_S = 4.0
+MAX_AGE_S = 2.0
 
 
 def test_new_app_id_posts_no_old_alerts(

@@ -191,11 +191,20 @@ class TopicTail:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             **(security or {}),
         )
+        # End offsets come from a consumer that fetches nothing: on the reading consumer's
+        # connection ListOffsets queues behind its long-poll Fetch (up to 500 ms a call).
+        self._offsets = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            client_id=f"nw-bench-tail-offsets-{topic}",
+            **(security or {}),
+        )
         self._tps: list[TopicPartition] = []
 
     async def start(self) -> None:
         """Assign every partition from offset 0."""
         await self._consumer.start()
+        await self._offsets.start()
         for _ in range(100):
             parts = self._consumer.partitions_for_topic(self.topic)
             if parts:
@@ -208,11 +217,12 @@ class TopicTail:
 
     async def stop(self) -> None:
         """Disconnect."""
+        await self._offsets.stop()
         await self._consumer.stop()
 
     async def read_new(self, timeout: float = 30.0) -> list[Any]:
         """Parsed records up to the end offsets as of this call (``parse`` may drop some)."""
-        ends = await self._consumer.end_offsets(self._tps)
+        ends = await self._offsets.end_offsets(self._tps)
         out: list[Any] = []
         deadline = asyncio.get_running_loop().time() + timeout
         while await self._behind(ends):

@@ -267,6 +267,8 @@ def test_bench_e2e_over_mutual_tls(tls_broker: SecureBroker, tmp_path: Path) -> 
         "2",
         "--warmup",
         "12",
+        "--idle",
+        "1",
     ]
     before = tls_broker.proxy.connections
     done = _cli(env, *args, timeout=240)

@@ -11,7 +11,6 @@ mute link silences the story, whose next update is not mailed.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import email
 import email.policy
@@ -20,25 +19,22 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from pipeline_workers import topic_values, topic_values_within
 
 from alerts.links import FEEDBACK_PATH, LinkClaims, LinkSigner
 from alerts.testing.smtp import CapturedMessage, SmtpCapture
-from streams.kafka.broker import EmbeddedBroker, free_port
-from streams.kafka.topics import ensure_topics
+from streams.kafka.broker import free_port
 from streams.settings import Settings
 from streams.testing import (
     WorkerProcess,
     metric_value,
     produce_values,
-    read_topic,
     scrape_metrics,
-    settings_env,
     term_watchlist,
     wait_until,
 )
@@ -103,42 +99,25 @@ def _token(url: str) -> str:
     return parse_qs(urlsplit(url).query)["t"][0]
 
 
-def _records(settings: Settings, topic: str) -> list[dict[str, Any]]:
-    found = read_topic(settings.bootstrap_servers, settings.topic(topic), expect=10**6, timeout=2)
-    return [r["value"] for r in found]
-
-
 @pytest.fixture
 def running(
-    broker: EmbeddedBroker, make_settings: Callable[..., Settings], tmp_path: Path
+    worker_settings: Callable[..., Settings], start_worker: Callable[..., WorkerProcess]
 ) -> Iterator[tuple[Settings, SmtpCapture, WorkerProcess]]:
     """A worker mailing rule r0's alerts to two recipients, with feedback links on."""
     with SmtpCapture() as smtp:
-        watchlist = tmp_path / "watchlist.yaml"
         text = term_watchlist({"r0": ("quarvex", f"email:{ANA}")})
         text = text.replace(f'"email:{ANA}"]', f'"email:{ANA}", "email:{BO}"]')
-        watchlist.write_text(text, encoding="utf-8")
-        settings = make_settings(
-            broker,
-            watchlist=watchlist,
-            alert_channels=["email"],
-            smtp_host="127.0.0.1",
-            smtp_port=smtp.port,
-            languages=["en"],
-            log_level="info",
+        settings = worker_settings(
+            text, alert_channels=["email"], smtp_host="127.0.0.1", smtp_port=smtp.port
         )
-        asyncio.run(ensure_topics(settings))
         port = free_port()
-        env = {
-            **settings_env(settings),
-            "NEWSWATCH_LANGUAGES": "en",
-            "NEWSWATCH_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "NEWSWATCH_LINK_SECRET": SECRET,
-        }
-        worker = WorkerProcess(env, web_port=port, log_path=tmp_path / "worker.log")
-        worker.start()
+        worker = start_worker(
+            settings,
+            web_port=port,
+            NEWSWATCH_PUBLIC_URL=f"http://127.0.0.1:{port}",
+            NEWSWATCH_LINK_SECRET=SECRET,
+        )
         try:
-            worker.wait_ready(120)
             yield settings, smtp, worker
         finally:
             worker.stop()
@@ -163,7 +142,7 @@ def test_links_confirm_on_post_only_refuse_bad_tokens_and_mute_the_story(
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["referrer-policy"] == "no-referrer"
     time.sleep(1.0)
-    assert _records(settings, "alerts.feedback") == []
+    assert topic_values_within(settings, "alerts.feedback", 2.0) == []
 
     # refused: altered, signed with another secret, expired, malformed, too large
     token = _token(ana["Relevant"])
@@ -182,16 +161,16 @@ def test_links_confirm_on_post_only_refuse_bad_tokens_and_mute_the_story(
     assert answer.status_code == 410 and "expired" in answer.text
     assert httpx.post(base, data={"t": token[:40]}, timeout=5).status_code == 400
     assert httpx.post(base, content=b"t=" + b"x" * 20_000, timeout=5).status_code == 413
-    assert _records(settings, "alerts.feedback") == []
+    assert topic_values_within(settings, "alerts.feedback", 2.0) == []
 
     # POST from the confirm form: recorded once, a second confirm changes nothing
     done = httpx.post(ana["Relevant"], data={"t": token}, timeout=5)
     assert done.status_code == 200 and "Recorded: relevant" in done.text
     again = httpx.post(ana["Relevant"], data={"t": token}, timeout=5)
     assert again.status_code == 200 and "Already recorded" in again.text
-    assert wait_until(lambda: len(_records(settings, "alerts.feedback")) == 1, timeout=20)
-    (feedback,) = _records(settings, "alerts.feedback")
-    alert = _records(settings, "alerts")[0]
+    assert wait_until(lambda: len(topic_values(settings, "alerts.feedback")) == 1, timeout=20)
+    (feedback,) = topic_values(settings, "alerts.feedback")
+    alert = topic_values(settings, "alerts")[0]
     assert (feedback["verdict"], feedback["user_id"], feedback["source"]) == (
         "relevant",
         f"email:{ANA}",
@@ -216,17 +195,17 @@ def test_links_confirm_on_post_only_refuse_bad_tokens_and_mute_the_story(
     # mute this story: a story silence; the next report of the story is not mailed
     mute = _token(ana["Mute this story"])
     assert httpx.post(ana["Mute this story"], data={"t": mute}, timeout=5).status_code == 200
-    assert wait_until(lambda: len(_records(settings, "alerts.silences")) == 1, timeout=20)
-    (silence,) = _records(settings, "alerts.silences")
+    assert wait_until(lambda: len(topic_values(settings, "alerts.silences")) == 1, timeout=20)
+    (silence,) = topic_values(settings, "alerts.silences")
     assert (silence["kind"], silence["story_id"]) == ("story", alert["story_id"])
     assert silence["created_by"] == f"email:{ANA}"
     produce_values(settings.bootstrap_servers, settings.topic("articles.raw"), [_article(2)])
 
     def update_recorded() -> bool:
-        return any(a["article"]["id"] == "em-2" for a in _records(settings, "alerts"))
+        return any(a["article"]["id"] == "em-2" for a in topic_values(settings, "alerts"))
 
     assert wait_until(update_recorded, timeout=60), worker.log_tail()
-    update = next(a for a in _records(settings, "alerts") if a["article"]["id"] == "em-2")
+    update = next(a for a in topic_values(settings, "alerts") if a["article"]["id"] == "em-2")
     assert update["kind"] == "update" and update["silenced_by"] == silence["id"]
     time.sleep(1.0)
     assert len(smtp.messages) == 2

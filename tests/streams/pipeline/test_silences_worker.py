@@ -8,7 +8,6 @@ and ``silence expire`` lets the next alert through. Alerts held back are on ``al
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -17,17 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pipeline_workers import worker_env
 
-from streams.kafka.broker import EmbeddedBroker, free_port
-from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
 from streams.testing import (
     WorkerProcess,
     metric_value,
     produce_values,
-    read_topic,
+    read_present,
     scrape_metrics,
-    settings_env,
     term_watchlist,
     wait_until,
 )
@@ -37,15 +34,11 @@ pytestmark = pytest.mark.broker
 FILLER = "officials said on monday that the investigation would continue for several weeks"
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    return {**settings_env(settings), "NEWSWATCH_LANGUAGES": "en"}
-
-
 def _cli(settings: Settings, *args: str) -> str:
     """Run ``newswatch <args>`` in a subprocess; its stdout (fails the test on exit != 0)."""
     done = subprocess.run(
         [sys.executable, "-m", "streams.cli", *args],
-        env={**os.environ, **_env(settings)},
+        env={**os.environ, **worker_env(settings)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -80,9 +73,7 @@ def _alert_of(settings: Settings, article_id: str, timeout: float = 60.0) -> dic
     found: dict[str, dict] = {}
 
     def look() -> bool:
-        records = read_topic(
-            settings.bootstrap_servers, settings.topic("alerts"), expect=10**6, timeout=2
-        )
+        records = read_present(settings.bootstrap_servers, settings.topic("alerts"), timeout=10)
         found.update({r["value"]["article"]["id"]: r["value"] for r in records})
         return article_id in found
 
@@ -91,26 +82,15 @@ def _alert_of(settings: Settings, article_id: str, timeout: float = 60.0) -> dic
 
 
 def test_cli_silence_holds_on_every_worker_until_expired(
-    broker: EmbeddedBroker, make_settings: Callable[..., Settings], tmp_path: Path
+    worker_settings: Callable[..., Settings], start_worker: Callable[..., WorkerProcess]
 ) -> None:
     """A CLI snooze silences alerts on a worker and on its replacement; after expire they flow."""
-    watchlist = tmp_path / "watchlist.yaml"
-    watchlist.write_text(term_watchlist({"r0": ("zorblax", "file")}), encoding="utf-8")
-    settings = make_settings(
-        broker, watchlist=watchlist, alert_channels=["file"], languages=["en"], log_level="info"
-    )
-    asyncio.run(ensure_topics(settings))
+    settings = worker_settings(term_watchlist({"r0": ("zorblax", "file")}), alert_channels=["file"])
     added = _cli(settings, "silence", "add", "--rule", "r0", "--for", "1h", "--reason", "noisy")
     silence_id = added.split()[0]
     assert silence_id.startswith("sil-") and "active" in added
 
-    def worker(name: str) -> WorkerProcess:
-        process = WorkerProcess(_env(settings), web_port=free_port(), log_path=tmp_path / name)
-        process.start()
-        process.wait_ready(120)
-        return process
-
-    first = worker("first.log")
+    first = start_worker(settings, name="first")
     try:
         samples = scrape_metrics(first.web_port)
         assert metric_value(samples, "newswatch_silences_active", kind="rule") == 1
@@ -127,7 +107,7 @@ def test_cli_silence_holds_on_every_worker_until_expired(
     finally:
         first.stop()
 
-    second = worker("second.log")  # another process takes over the partitions
+    second = start_worker(settings, name="second")  # another process takes over the partitions
     try:
         produce_values(settings.bootstrap_servers, settings.topic("articles.raw"), [_article(2)])
         assert _alert_of(settings, "sil-2")["silenced_by"] == silence_id, second.log_tail()

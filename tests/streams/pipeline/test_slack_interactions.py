@@ -5,33 +5,28 @@ test sends the interaction payloads Slack would send (signed like Slack signs th
 worker's ``POST /slack/interactions``: a valid click records feedback on ``alerts.feedback``
 and updates the message (``chat.update``); forged, unsigned, stale and replayed requests get
 401 and are counted; *Mute this story* silences the story's next update; *Snooze this
-rule* (20 s in this worker) silences the rule's next alert and the one after expiry is sent.
+rule* (10 s in this worker) silences the rule's next alert and the one after expiry is sent.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pipeline_workers import topic_values, topic_values_within
 
 from alerts.testing.slack import FakeSlack, signed_interaction
-from streams.kafka.broker import EmbeddedBroker, free_port
-from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
 from streams.testing import (
     SlackThread,
     WorkerProcess,
     metric_value,
     produce_values,
-    read_topic,
     scrape_metrics,
-    settings_env,
     term_watchlist,
     wait_until,
 )
@@ -41,7 +36,7 @@ pytestmark = pytest.mark.broker
 TOKEN = "xoxb-feedback"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BUTTONS = ["nw_relevant", "nw_not_relevant", "nw_mute_story", "nw_snooze_rule"]
-SNOOZE_S = 20
+SNOOZE_S = 10
 TEXT = (
     "The harbour authority seized a shipment of zorblax drones at the northern quay on Monday. "
     "Customs officers said the crates were declared as farm equipment and carried forged "
@@ -74,47 +69,32 @@ OTHER = (
 
 @pytest.fixture
 def running(
-    broker: EmbeddedBroker, make_settings: Callable[..., Settings], tmp_path: Path
+    worker_settings: Callable[..., Settings], start_worker: Callable[..., WorkerProcess]
 ) -> Iterator[tuple[Settings, SlackThread, WorkerProcess]]:
     """A worker with Slack (fake, over HTTP) and the signing secret set."""
     slack = SlackThread(FakeSlack(tokens={TOKEN}))
     slack.start()
-    watchlist = tmp_path / "watchlist.yaml"
-    watchlist.write_text(term_watchlist({"r0": ("zorblax", "slack:#sec")}), encoding="utf-8")
-    settings = make_settings(
-        broker,
-        watchlist=watchlist,
-        alert_channels=["slack"],
-        slack_bot_token=TOKEN,
-        slack_api_url=slack.url,
-        languages=["en"],
-        log_level="info",
-    )
-    asyncio.run(ensure_topics(settings))
-    env = {
-        **settings_env(settings),
-        "NEWSWATCH_LANGUAGES": "en",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "NEWSWATCH_SLACK_SNOOZE": str(SNOOZE_S),
-    }
-    worker = WorkerProcess(env, web_port=free_port(), log_path=tmp_path / "worker.log")
-    worker.start()
+    worker: WorkerProcess | None = None
     try:
-        worker.wait_ready(120)
+        settings = worker_settings(
+            term_watchlist({"r0": ("zorblax", "slack:#sec")}),
+            alert_channels=["slack"],
+            slack_bot_token=TOKEN,
+            slack_api_url=slack.url,
+        )
+        worker = start_worker(
+            settings, SLACK_SIGNING_SECRET=SECRET, NEWSWATCH_SLACK_SNOOZE=str(SNOOZE_S)
+        )
         yield settings, slack, worker
     finally:
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         slack.stop()
 
 
 def _post(worker: WorkerProcess, body: bytes, headers: dict[str, str]) -> httpx.Response:
     url = f"http://127.0.0.1:{worker.web_port}/slack/interactions"
     return httpx.post(url, content=body, headers=headers, timeout=5)
-
-
-def _records(settings: Settings, topic: str) -> list[dict[str, Any]]:
-    found = read_topic(settings.bootstrap_servers, settings.topic(topic), expect=10**6, timeout=2)
-    return [r["value"] for r in found]
 
 
 def test_clicks_record_feedback_update_the_message_and_bad_requests_get_401(
@@ -142,16 +122,16 @@ def test_clicks_record_feedback_update_the_message_and_bad_requests_get_401(
     )
     assert _post(worker, stale_body, stale_headers).status_code == 401
     assert _post(worker, b"x" * 70_000, headers).status_code == 413
-    assert _records(settings, "alerts.feedback") == []
+    assert topic_values_within(settings, "alerts.feedback", 2.0) == []
 
     # a valid click: answered at once, feedback recorded, message updated
     started = time.monotonic()
     answer = _post(worker, body, headers)
     assert answer.status_code == 200 and time.monotonic() - started < 3.0
     assert _post(worker, body, headers).status_code == 401  # the same request again: replayed
-    assert wait_until(lambda: len(_records(settings, "alerts.feedback")) == 1, timeout=20)
-    (feedback,) = _records(settings, "alerts.feedback")
-    alert = _records(settings, "alerts")[0]
+    assert wait_until(lambda: len(topic_values(settings, "alerts.feedback")) == 1, timeout=20)
+    (feedback,) = topic_values(settings, "alerts.feedback")
+    alert = topic_values(settings, "alerts")[0]
     assert feedback["verdict"] == "not_relevant" and feedback["user_id"] == "U0ANALYST"
     assert (feedback["alert_id"], feedback["rule_id"], feedback["story_id"]) == (
         alert["alert_id"],
@@ -179,18 +159,18 @@ def test_clicks_record_feedback_update_the_message_and_bad_requests_get_401(
     # mute this story: its next update is recorded as silenced, not sent
     mute = fake.interaction_payload(slack.messages()[0], "nw_mute_story", user_id="U0ANALYST")
     assert _post(worker, *signed_interaction(mute, SECRET)).status_code == 200
-    assert wait_until(lambda: len(_records(settings, "alerts.silences")) == 1, timeout=20)
+    assert wait_until(lambda: len(topic_values(settings, "alerts.silences")) == 1, timeout=20)
     samples = scrape_metrics(worker.web_port)
     assert metric_value(samples, "newswatch_slack_interactions_total", outcome="accepted") == 3
-    (silence,) = _records(settings, "alerts.silences")
+    (silence,) = topic_values(settings, "alerts.silences")
     assert (silence["kind"], silence["story_id"]) == ("story", alert["story_id"])
     produce_values(settings.bootstrap_servers, settings.topic("articles.raw"), [_article(2)])
 
     def update_recorded() -> bool:
-        return any(a["article"]["id"] == "fb-2" for a in _records(settings, "alerts"))
+        return any(a["article"]["id"] == "fb-2" for a in topic_values(settings, "alerts"))
 
     assert wait_until(update_recorded, timeout=60), worker.log_tail()
-    update = next(a for a in _records(settings, "alerts") if a["article"]["id"] == "fb-2")
+    update = next(a for a in topic_values(settings, "alerts") if a["article"]["id"] == "fb-2")
     assert update["kind"] == "update" and update["silenced_by"] == silence["id"]
     time.sleep(1.0)
     assert len(slack.messages()) == 1
@@ -198,8 +178,8 @@ def test_clicks_record_feedback_update_the_message_and_bad_requests_get_401(
     # snooze this rule: its next alert (a new story) is silenced, the one after expiry is sent
     snooze = fake.interaction_payload(slack.messages()[0], "nw_snooze_rule", user_id="U0ANALYST")
     assert _post(worker, *signed_interaction(snooze, SECRET)).status_code == 200
-    assert wait_until(lambda: len(_records(settings, "alerts.silences")) == 2, timeout=20)
-    rule_silence = next(s for s in _records(settings, "alerts.silences") if s["kind"] == "rule")
+    assert wait_until(lambda: len(topic_values(settings, "alerts.silences")) == 2, timeout=20)
+    rule_silence = next(s for s in topic_values(settings, "alerts.silences") if s["kind"] == "rule")
     produce_values(
         settings.bootstrap_servers, settings.topic("articles.raw"), [_article(3, OTHER[0])]
     )
@@ -217,5 +197,5 @@ def test_clicks_record_feedback_update_the_message_and_bad_requests_get_401(
 
 def _alert_of(settings: Settings, article_id: str) -> dict[str, Any] | None:
     """The last record on ``alerts`` for ``article_id``, if any."""
-    found = [a for a in _records(settings, "alerts") if a["article"]["id"] == article_id]
+    found = [a for a in topic_values(settings, "alerts") if a["article"]["id"] == article_id]
     return found[-1] if found else None

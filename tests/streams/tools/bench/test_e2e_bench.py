@@ -125,12 +125,14 @@ def test_small_run_reports_and_every_match_posts_once(tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "KAFKA_", "SLACK_"))
     }
-    args = "bench e2e --rate 20 --count 30 --rules 40 --partitions 2 --warmup 12 --window 5m --keep"
+    args = "bench e2e --rate 20 --count 30 --rules 40 --partitions 2 --warmup 12 --idle 1"
+    args += " --window 5m --keep"
     cmd = [sys.executable, "-m", "streams.cli", *args.split(), str(tmp_path / "run")]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=170)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert result["config"]["workers"] == 1 and result["config"]["rules"] == 40
+    assert result["idle_cpu_pct"]["worker-0"] >= 0  # measured over --idle 1 (default 5 s)
     (phase,) = result["phases"]
     assert phase["articles"] == 30 and phase["processed"] == 30
     assert phase["matching_articles"] == 3
@@ -159,3 +161,11 @@ def test_small_run_reports_and_every_match_posts_once(tmp_path: Path) -> None:
     assert summary_["alert_state_keys_end"] == {k: state["end"][k] for k in ("policy", "sent")}
     assert result["config"]["window"] == "5m"
     assert '"window": "5m"' in (tmp_path / "run" / "bench-watchlist.yaml").read_text()
+
+
+def test_negative_idle_is_a_usage_error() -> None:
+    """``--idle -1`` is refused in one line before anything starts (exit 2, no traceback)."""
+    cmd = [sys.executable, "-m", "streams.cli", "bench", "e2e", "--idle", "-1"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "--idle" in done.stderr and "Traceback" not in done.stderr
