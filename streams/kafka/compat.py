@@ -213,6 +213,7 @@ class Consumer(faust_aiokafka.Consumer):
             if heads.get(tp, (None, 0.0))[0] != committed:
                 heads[tp] = (committed, time.monotonic())
             return None
+        self.__dict__.get("_head_gaps", {}).pop(tp, None)  # the head was processed after all
         return super()._new_offset(tp)
 
     async def _read_again_unprocessed_head(self, tp: Any, offset: int) -> None:

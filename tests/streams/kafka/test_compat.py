@@ -402,6 +402,7 @@ def test_the_commit_never_passes_an_unprocessed_record_at_the_head(tmp_path: Pat
     assert consumer.__dict__["_head_gaps"][tp][0] == 329  # read again from 329 shortly
     head(329, [329, 330, 331])
     assert consumer._new_offset(tp) == 332
+    assert tp not in consumer.__dict__["_head_gaps"]  # processed after all: no read again
     head(329, [330, 331])
     consumer._gap[tp].addi(329, 330)  # a known gap (no record at 329) counts as processed
     assert consumer._new_offset(tp) == 332
