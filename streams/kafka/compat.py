@@ -32,6 +32,7 @@ from importlib.metadata import version as _dist_version
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust import tables as faust_tables
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.errors import ConfigError
@@ -39,6 +40,7 @@ from streams.errors import ConfigError
 __all__ = [
     "FETCH_MAX_WAIT_MS",
     "TESTED_VERSIONS",
+    "TableManager",
     "Transport",
     "check_versions",
     "confirm_end_offsets",
@@ -368,6 +370,21 @@ class Consumer(faust_aiokafka.Consumer):
             # seeking back to the same committed offset) is a new hole, read again too.
             rewound.pop(tp, None)
             yield tp, message
+
+
+class TableManager(faust_tables.TableManager):
+    """Faust's table manager without its fixed 1 s pause at start-up.
+
+    Faust sleeps a second before registering tables so that tables an app declares late
+    are included; newswatch declares every table in ``create_app``, before the worker
+    starts, so the pause only delayed every worker start (and the suite, by ~40 s).
+    """
+
+    async def on_start(self) -> None:
+        """Register the tables' changelog channels and start recovery, at once."""
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()
 
 
 class Transport(faust_aiokafka.Transport):

@@ -68,6 +68,7 @@ def faust_config(settings: Settings, bootstrap: str | None = None) -> dict[str, 
         "worker_redirect_stdouts": False,
         "key_serializer": "json",  # tables; our topics set "raw" explicitly
         "value_serializer": "json",
+        "TableManager": compat.TableManager,  # no fixed 1 s pause before tables register
         # TLS/SASL for every Faust client (consumer, producer, changelogs, topic creation)
         **KafkaSecurity.from_settings(settings).faust_kwargs(),
     }

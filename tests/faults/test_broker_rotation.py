@@ -37,6 +37,7 @@ TOKEN = "xoxb-faults"  # the fake Slack's token (tests/faults/conftest.py)
 BOUND = 24
 ROUNDS = 4
 PER_ROUND = 40
+RULES = 10  # one Slack channel per rule: Slack paces about one message per second per channel
 
 
 def test_rotation_bounds_topics_and_every_alert_arrives_exactly_once(
@@ -48,7 +49,7 @@ def test_rotation_bounds_topics_and_every_alert_arrives_exactly_once(
     """160 articles in 4 rounds with rotations and a worker swap: 80 alerts, none twice."""
     slack = slack_server()
     watchlist = tmp_path / "watchlist.yaml"
-    write_text_atomic(watchlist, term_watchlist(rules_for(2)))
+    write_text_atomic(watchlist, term_watchlist(rules_for(RULES)))
     port = free_port()
     settings = make_settings(
         kafka_bootstrap_servers=f"127.0.0.1:{port}",
@@ -65,7 +66,7 @@ def test_rotation_bounds_topics_and_every_alert_arrives_exactly_once(
     policy = RotationPolicy.from_settings(settings)
     assert policy is not None
     policy = dataclasses.replace(policy, interval_s=1.0)
-    stream = generate_stream(ROUNDS * PER_ROUND, every=2, rules=2)
+    stream = generate_stream(ROUNDS * PER_ROUND, every=2, rules=RULES)
     raw = settings.topics.raw
     with EmbeddedBroker(port=port, rotation=policy, log_path=tmp_path / "tansu.log") as broker:
         janitor = broker.janitor
@@ -94,3 +95,4 @@ def test_rotation_bounds_topics_and_every_alert_arrives_exactly_once(
             highs = asyncio.run(high_watermarks(broker.bootstrap_servers, topic, 2))
             assert janitor.stored(topic, highs) <= BOUND + PER_ROUND
         assert sum(asyncio.run(high_watermarks(broker.bootstrap_servers, raw, 2)).values()) == 160
+        worker.stop(timeout=10)  # while its broker runs: a clean leave, not a 10 s wait

@@ -444,6 +444,36 @@ def test_an_unprocessed_head_record_is_read_again(
     assert acked == []  # 4 and 5 are acked again when processed again
 
 
+# --- TableManager ---------------------------------------------------------------------------
+
+
+def test_the_worker_registers_its_tables_without_faust_s_one_second_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's table manager registers changelogs and starts recovery without sleeping.
+
+    Works around: Faust's TableManager sleeps 1 s at start so late-declared tables are
+    included; newswatch declares all three tables in create_app, so the pause only delayed
+    every worker start.
+    """
+    settings = Settings.load(data_dir=tmp_path / "data", kafka_bootstrap_servers="127.0.0.1:1")
+    app = create_app(settings)
+    manager = app.tables
+    assert isinstance(manager, compat.TableManager)
+    assert set(manager) == {"alert-policy", "alert-sent", "alert-digest"}  # all declared here
+    calls: list[str] = []
+
+    async def record(name: str) -> None:
+        calls.append(name)
+
+    monkeypatch.setattr(manager, "sleep", lambda seconds: record(f"sleep {seconds}"))
+    monkeypatch.setattr(manager, "_update_channels", lambda: record("channels"))
+    monkeypatch.setattr(manager.recovery, "start", lambda: record("recovery"))
+    asyncio.run(manager.on_start())
+    assert calls == ["channels", "recovery"]
+    app.consumer._thread.thread_loop.close()  # created with the (never started) consumer thread
+
+
 # --- check_versions ------------------------------------------------------------------------
 
 
