@@ -47,6 +47,12 @@ def _client_id(body: bytes) -> bytes:
     return body[10 : 10 + size] if size > 0 else b""
 
 
+async def _read_frame(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One Kafka frame: its 4-byte size prefix and the request or response it sizes."""
+    head = await reader.readexactly(4)
+    return head, await reader.readexactly(struct.unpack(">i", head)[0])
+
+
 class _Link:
     """One client connection: the produce requests forwarded and not answered yet."""
 
@@ -143,8 +149,7 @@ class RequestGate:
     ) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError, struct.error):
             while True:
-                head = await reader.readexactly(4)
-                body = await reader.readexactly(struct.unpack(">i", head)[0])
+                head, body = await _read_frame(reader)
                 if _client_id(body) != _EXEMPT:
                     await self._open.wait()  # returns at once when open: no switch before write
                 if produce_needs_answer(body):
@@ -157,8 +162,7 @@ class RequestGate:
     ) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError, struct.error):
             while True:
-                head = await reader.readexactly(4)
-                body = await reader.readexactly(struct.unpack(">i", head)[0])
+                head, body = await _read_frame(reader)
                 link.pending.discard(struct.unpack_from(">i", body, 0)[0])
                 out.write(head + body)
                 await out.drain()

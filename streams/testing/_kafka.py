@@ -33,6 +33,18 @@ def _json_or_bytes(value: bytes | None) -> Any:
         return value
 
 
+async def _started_reader(bootstrap: str, client: Mapping[str, Any] | None) -> AIOKafkaConsumer:
+    """A started group-less consumer that reads from the earliest offset (caller stops it)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **(client or {}),
+    )
+    await consumer.start()
+    return consumer
+
+
 async def aread_topic(
     bootstrap: str,
     topic: str,
@@ -42,13 +54,7 @@ async def aread_topic(
     client: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Async ``read_topic``; ``client`` = TLS/SASL options (``security.client_kwargs``)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **(client or {}),
-    )
-    await consumer.start()
+    consumer = await _started_reader(bootstrap, client)
     try:
         records: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
@@ -107,13 +113,7 @@ async def aread_present(
     client: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Async ``read_present``; ``client`` = TLS/SASL options (``security.client_kwargs``)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **(client or {}),
-    )
-    await consumer.start()
+    consumer = await _started_reader(bootstrap, client)
     try:
         records: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
