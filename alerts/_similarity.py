@@ -13,7 +13,16 @@ import re
 
 import numpy as np
 
-__all__ = ["BANDS", "NUM_PERM", "band_keys", "jaccard", "shingles", "signature"]
+__all__ = [
+    "BANDS",
+    "NUM_PERM",
+    "band_keys",
+    "jaccard",
+    "pack_signature",
+    "shingles",
+    "signature",
+    "unpack_signature",
+]
 
 NUM_PERM = 64
 BANDS = 16
@@ -71,3 +80,24 @@ def jaccard(a: list[int], b: list[int]) -> float:
     if len(a) != len(b) or not a:
         return 0.0
     return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+
+
+def pack_signature(sig: list[int]) -> str:
+    """A signature as one hex string (8 digits per value): how stories keep it in the state.
+
+    A list of 64 Python ints costs ≈ 2.6 KB of memory per story, the string ≈ 0.56 KB.
+    """
+    return "".join(f"{v:08x}" for v in sig)
+
+
+def unpack_signature(value: object) -> list[int] | None:
+    """The signature a story keeps: a packed string, or a list of ints (state written before
+    signatures were packed); None for anything else."""
+    if isinstance(value, str):
+        try:
+            return [int(value[i : i + 8], 16) for i in range(0, len(value), 8)] or None
+        except ValueError:
+            return None
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return value or None
+    return None

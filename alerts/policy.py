@@ -9,8 +9,9 @@ always replaced, never mutated in place, so a Faust table sees every write.
 Every key starts with ``<rule_id>|``: route all matches of one rule to one partition
 (key the stream by ``rule_id``) and each worker sees all the state it needs.
 
-    <rule>|a|<article>   the decision already taken for this article (replays are idempotent)
-    <rule>|s|<story>     story: first/last seen, alert id, sources, MinHash signature
+    <rule>|a|<article>   the decision already taken for this article (a match event read
+                         again is idempotent; kept for the maximum alert age)
+    <rule>|s|<story>     story: first/last seen, alert id, sources, MinHash signature (packed)
     <rule>|u|<url>       canonical URL → story
     <rule>|m|<band>      MinHash LSH band → candidate stories
     <rule>|e|<entities>  matched entity set → story (rules with ``group_by: [.., entities]``)
@@ -32,9 +33,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from alerts._similarity import band_keys, jaccard, signature
+from pydantic import BaseModel
+
+from alerts._similarity import band_keys, jaccard, pack_signature, signature, unpack_signature
 from alerts._urls import canonical_url, source_key
 from alerts.config import PolicyConfig
 from alerts.ids import alert_id_for, delivery_key
@@ -46,6 +49,7 @@ __all__ = ["Action", "AlertPolicy", "Decision", "alert_id_for", "delivery_key"]
 log = logging.getLogger(__name__)
 
 Action = Literal["new", "update", "throttled", "duplicate"]
+_M = TypeVar("_M", bound=BaseModel)
 _MAX_LIST = 200
 _MAX_BAND_STORIES = 8
 
@@ -92,7 +96,7 @@ class AlertPolicy:
         memo = self._get(memo_key)
         if memo is not None:
             self.stats["repeat"] += 1
-            alert = AlertRecord.model_validate(memo["alert"]) if memo.get("alert") else None
+            alert = _stored(AlertRecord, memo.get("alert"))
             return Decision(memo["action"], alert, memo["story"], "repeat", repeat=True)
 
         canon = canonical_url(article.url)
@@ -123,7 +127,7 @@ class AlertPolicy:
             "t": now,
             "action": decision.action,
             "story": decision.story_id,
-            "alert": decision.alert.model_dump(mode="json") if decision.alert else None,
+            "alert": decision.alert.model_dump_json() if decision.alert else None,
         }
         self._record(rule, story, article, canon, sig, match, now)
         self.stats[decision.action] += 1
@@ -180,8 +184,9 @@ class AlertPolicy:
                         continue
                     seen.add(sid)
                     story = self._story(rule, sid)
-                    if story and story.get("sig"):
-                        sim = jaccard(sig, story["sig"])
+                    other = unpack_signature(story.get("sig")) if story else None
+                    if story and other:
+                        sim = jaccard(sig, other)
                         if sim >= self.config.near_duplicate and (best is None or sim > best[0]):
                             best = (sim, story)
             if best:
@@ -203,11 +208,11 @@ class AlertPolicy:
             "first": now,
             "alerted_at": None,
             "alert_id": alert_id_for(rule, sid),
-            "head": article.model_dump(mode="json"),
+            "head": article.model_dump_json(),
             "articles": [],
             "sources": [],
             "updates": 0,
-            "sig": sig,
+            "sig": pack_signature(sig) if sig else None,
         }
 
     def _record(
@@ -259,7 +264,7 @@ class AlertPolicy:
         self.state[rate_key] = {"t": now, "sent": [*recent, now]}
         story["alerted_at"] = now
         story["updates"] = 0
-        story["head"] = enriched.article.model_dump(mode="json")
+        story["head"] = enriched.article.model_dump_json()
         alert = self._alert("new", story, enriched, match, now, related=[])
         return Decision("new", alert, story["id"], reason)
 
@@ -275,7 +280,8 @@ class AlertPolicy:
         story["updates"] = int(story["updates"]) + 1
         # the update names the NEW report (title, source, link, its evidence); the story's
         # first report goes in ``related`` for context (a thread reply in Slack)
-        first = ArticleRef.model_validate(story["head"])
+        first = _stored(ArticleRef, story["head"])
+        assert first is not None, "a story always has its head article"
         alert = self._alert("update", story, enriched, match, now, related=[first])
         return Decision("update", alert, story["id"], reason, sim)
 
@@ -332,6 +338,16 @@ class AlertPolicy:
         if story is None or "id" not in story:
             return None
         return dict(story)
+
+
+def _stored(model: type[_M], value: Any) -> _M | None:
+    """A record kept in the state: a JSON string (≈ a third of the memory of the same record
+    as nested dicts), or a dict (state written before records were kept as strings)."""
+    if isinstance(value, str):
+        return model.model_validate_json(value)
+    if isinstance(value, dict):
+        return model.model_validate(value)
+    return None
 
 
 def _by_entities(match: Match, allowed: bool) -> bool:

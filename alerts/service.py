@@ -34,6 +34,7 @@ from schemas.topics import LANE_NAMES
 
 __all__ = [
     "LANES",
+    "MEMO_SKEW_S",
     "AlertDecider",
     "AlertSender",
     "Namespaced",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: How much longer than the maximum alert age a decision memo is kept (clock skew margin).
+MEMO_SKEW_S = 60.0
 
 OutcomeAction = Literal["new", "update", "throttled", "duplicate", "stale", "failed", "silenced"]
 
@@ -152,6 +156,10 @@ class AlertDecider:
         replay_config = config.model_copy(update={"extra_channels": [], "routing": {}})
         self.replay = AlertPolicy(Namespaced(state, "replay"), clock=clock, config=replay_config)
         self.prune_every_s = prune_every_s
+        #: a decision memo (``<rule>|a|…``) only serves a match event read again while it is
+        #: still fresh: an older one is stale and never reaches the policy. Kept ``max_age_s``
+        #: plus a minute for clock skew between the ingesting host and this one.
+        self.memo_retention_s = max_age_s + MEMO_SKEW_S
         self._pruned_at: dict[int, float] = {}
         self._candidates: dict[int, dict[str, list[str]]] = {}
 
@@ -228,27 +236,37 @@ class AlertDecider:
         key = id(policy)
         if now - self._pruned_at.get(key, float("-inf")) >= self.prune_every_s:
             self._pruned_at[key] = now
-            self._candidates[key] = _old_keys_by_rule(policy, now)
+            self._candidates[key] = _old_keys_by_rule(policy, now, self.memo_retention_s)
         keys = self._candidates.get(key, {}).pop(rule, [])
         horizon = now - max(policy.config.retention_s, window_s)
+        memo_horizon = now - min(self.memo_retention_s, max(policy.config.retention_s, window_s))
         removed = 0
         for state_key in keys:
             value = policy.state.get(state_key)
-            if isinstance(value, dict) and float(value.get("t", now)) < horizon:
+            limit = memo_horizon if _is_memo(state_key) else horizon
+            if isinstance(value, dict) and float(value.get("t", now)) < limit:
                 del policy.state[state_key]
                 removed += 1
         if removed:
             log.debug("expired %d state entries of rule %s", removed, rule)
 
 
-def _old_keys_by_rule(policy: AlertPolicy, now: float) -> dict[str, list[str]]:
-    """State keys untouched for the configured retention, grouped by their rule prefix."""
+def _is_memo(key: str) -> bool:
+    """Whether a state key is a decision memo: ``<rule>|a|…`` (or ``<rule>|<ns>|a|…``)."""
+    parts = key.split("|", 3)
+    return len(parts) > 2 and (parts[1] == "a" or (len(parts) > 3 and parts[2] == "a"))
+
+
+def _old_keys_by_rule(policy: AlertPolicy, now: float, memo_s: float) -> dict[str, list[str]]:
+    """State keys untouched for the configured retention (memos: ``memo_s``), by rule prefix."""
     horizon = now - policy.config.retention_s
+    memo_horizon = now - min(memo_s, policy.config.retention_s)
     found: dict[str, list[str]] = {}
     for key, value in list(policy.state.items()):
         if not isinstance(key, str) or "|" not in key or not isinstance(value, dict):
             continue
-        if float(value.get("t", now)) < horizon:
+        limit = memo_horizon if _is_memo(key) else horizon
+        if float(value.get("t", now)) < limit:
             found.setdefault(key.split("|", 1)[0], []).append(key)
     return found
 

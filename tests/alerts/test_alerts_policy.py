@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from alerts._similarity import pack_signature, signature, unpack_signature
 from alerts.config import PolicyConfig, RuleLimit
 from alerts.ids import alert_id_for
 from alerts.policy import AlertPolicy
@@ -144,6 +145,40 @@ def test_replayed_match_returns_the_same_decision_after_restart(
     assert again.alert == first.alert
 
 
+def _as_written_before_packing(state: dict[str, object]) -> dict[str, object]:
+    """The same state as the previous release wrote it: signatures as int lists, the memo's
+    alert and the story's head article as nested dicts."""
+    old = json.loads(json.dumps(state))
+    for value in old.values():
+        if isinstance(value, dict):
+            if isinstance(value.get("sig"), str):
+                value["sig"] = unpack_signature(value["sig"])
+            for field in ("alert", "head"):
+                if isinstance(value.get(field), str):
+                    value[field] = json.loads(value[field])
+    return old
+
+
+def test_state_written_by_the_previous_release_is_read_the_same(
+    make_enriched: MakeE, make_match: MakeM
+) -> None:
+    """Old-format state gives the same repeat, near-duplicate update and related article."""
+    clock = Clock()
+    state: dict[str, object] = {}
+    first = AlertPolicy(state, clock=clock).decide(make_enriched("a1"), make_match("a1"))
+    old = _as_written_before_packing(state)
+    assert any(isinstance(v, dict) and isinstance(v.get("sig"), list) for v in old.values())
+    clock.now += 5
+    restarted = AlertPolicy(old, clock=clock)
+    again = restarted.decide(make_enriched("a1"), make_match("a1"))
+    assert again.repeat and again.alert == first.alert
+    update = restarted.decide(_second_outlet(make_enriched), make_match("b1", entities=[]))
+    assert update.action == "update" and update.reason == "near-duplicate"
+    assert update.alert is not None and first.alert is not None
+    assert update.alert.alert_id == first.alert.alert_id
+    assert [r.id for r in update.alert.related] == ["a1"]
+
+
 def test_state_is_plain_json_and_rule_scoped(make_enriched: MakeE, make_match: MakeM) -> None:
     """Every key starts with the rule id and every value survives a JSON round trip."""
     state: dict[str, object] = {}
@@ -196,3 +231,14 @@ def test_malformed_state_values_are_ignored(make_enriched: MakeE, make_match: Ma
     state: dict[str, object] = {"alibaba-espionage|rate": "garbage"}
     decision = AlertPolicy(state, clock=Clock()).decide(make_enriched("a1"), make_match("a1"))
     assert decision.action == "new"
+
+
+def test_packed_signatures_round_trip_and_bad_values_are_none() -> None:
+    """A packed signature unpacks to the same ints; old lists pass; junk gives None."""
+    sig = signature(STORY)
+    assert sig is not None and max(sig) <= 0xFFFFFFFF
+    assert unpack_signature(pack_signature(sig)) == sig
+    assert len(pack_signature(sig)) == 8 * len(sig)
+    assert unpack_signature(sig) == sig
+    assert unpack_signature("not hex!") is None
+    assert unpack_signature(["1", 2]) is None and unpack_signature(None) is None

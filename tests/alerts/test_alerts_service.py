@@ -8,6 +8,7 @@ from typing import Any
 from alerts.config import PolicyConfig, RuleLimit
 from alerts.service import (
     LANES,
+    MEMO_SKEW_S,
     AlertDecider,
     Namespaced,
     lane_of,
@@ -122,6 +123,52 @@ def test_old_state_expires_only_for_the_rule_being_processed(
     assert old - set(mine)  # the first story's keys went
     assert all(float(v.get("t", clock.now)) >= clock.now - 7 * 3600 + 1 for v in mine.values())
     assert "other-rule|s|x" in state  # another rule's state waits for an event of that rule
+
+
+def test_decision_memos_expire_after_the_maximum_alert_age_and_stories_stay(
+    make_enriched: MakeE, make_match: MakeM
+) -> None:
+    """A memo is pruned once older than max age + skew margin; the story keeps its retention."""
+    clock = Clock()
+    state: dict[str, Any] = {}
+    config = PolicyConfig(retention_s=3600, default_window_s=3600)
+    decider = AlertDecider(
+        state, config=config, test_channel="file:x", max_age_s=300, clock=clock, prune_every_s=1
+    )
+    (first,) = decider.decide(_event(make_enriched, make_match, "a1", ingested_at=clock.now))
+    memo = next(k for k in state if k.startswith("alibaba-espionage|a|"))
+    story = f"alibaba-espionage|s|{first.story_id}"
+    clock.now += 300 + MEMO_SKEW_S - 1  # the memo is still young enough to serve a re-read
+    (again,) = decider.decide(_event(make_enriched, make_match, "a1", ingested_at=clock.now - 1))
+    assert again.action == "new" and memo in state
+    clock.now += 2  # now older than the maximum age plus the margin
+    decider.decide(
+        _event(
+            make_enriched,
+            make_match,
+            "a2",
+            ingested_at=clock.now,
+            url="https://b.example/x",
+            text="fresh " * 50,
+        )
+    )
+    assert memo not in state and story in state
+
+
+def test_old_event_after_its_memo_expired_is_stale_not_decided_again(
+    make_enriched: MakeE, make_match: MakeM
+) -> None:
+    """The event a pruned memo served is older than the maximum age when read again: stale."""
+    clock = Clock()
+    state: dict[str, Any] = {}
+    decider = AlertDecider(
+        state, config=PolicyConfig(), test_channel="file:x", max_age_s=300, clock=clock
+    )
+    ingested = clock.now
+    decider.decide(_event(make_enriched, make_match, "a1", ingested_at=ingested))
+    clock.now += 300 + MEMO_SKEW_S + 1
+    (outcome,) = decider.decide(_event(make_enriched, make_match, "a1", ingested_at=ingested))
+    assert outcome.action == "stale"
 
 
 def test_lanes_cover_every_channel_kind_once() -> None:
