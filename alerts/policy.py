@@ -13,7 +13,8 @@ Every key starts with ``<rule_id>|``: route all matches of one rule to one parti
                          again is idempotent; kept for the maximum alert age)
     <rule>|s|<story>     story: first/last seen, alert id, sources, MinHash signature (packed)
     <rule>|u|<url>       canonical URL → story
-    <rule>|m|<band>      MinHash LSH band → candidate stories
+    <rule>|m|<band>      MinHash LSH band → candidate stories: ``[t, story, …]`` (a list, not
+                         a dict: 16 per story, so the smaller shape matters)
     <rule>|e|<entities>  matched entity set → story (rules with ``group_by: [.., entities]``)
     <rule>|rate          times of the rule's recent new alerts (throttle)
 
@@ -44,7 +45,7 @@ from alerts.ids import alert_id_for, delivery_key
 from alerts.ids import short_hash as _h
 from schemas.records import AlertRecord, ArticleRef, EnrichedArticle, Match
 
-__all__ = ["Action", "AlertPolicy", "Decision", "alert_id_for", "delivery_key"]
+__all__ = ["Action", "AlertPolicy", "Decision", "alert_id_for", "delivery_key", "touched_at"]
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,8 @@ class AlertPolicy:
             if isinstance(key, str)
             and "|" in key
             and (prefix is None or key.startswith(prefix))
-            and isinstance(value, dict)
-            and float(value.get("t", now)) < horizon
+            and (touched := touched_at(value)) is not None
+            and touched < horizon
         ]
         for key in stale:
             del self.state[key]
@@ -178,8 +179,7 @@ class AlertPolicy:
             best: tuple[float, dict[str, Any]] | None = None
             seen: set[str] = set()
             for band in band_keys(sig):
-                entry = self._get(f"{rule}|m|{band}")
-                for sid in entry.get("s", []) if entry else []:
+                for sid in self._band(f"{rule}|m|{band}"):
                     if sid in seen:
                         continue
                     seen.add(sid)
@@ -238,9 +238,8 @@ class AlertPolicy:
         if sig and "text" in by:
             for band in band_keys(sig):
                 key = f"{rule}|m|{band}"
-                entry = self._get(key)
-                sids = [s for s in (entry.get("s", []) if entry else []) if s != sid]
-                self.state[key] = {"s": [*sids, sid][-_MAX_BAND_STORIES:], "t": now}
+                sids = [s for s in self._band(key) if s != sid]
+                self.state[key] = [now, *[*sids, sid][-_MAX_BAND_STORIES:]]
         if _by_entities(match, self.config.group_by_entities):
             self.state[f"{rule}|e|{_entity_key(match)}"] = {"s": sid, "t": now}
 
@@ -331,6 +330,17 @@ class AlertPolicy:
             return None
         return value
 
+    def _band(self, key: str) -> list[str]:
+        """The stories of one LSH band: ``[t, story, …]`` or, as written before, a dict."""
+        value = self.state.get(key)
+        if isinstance(value, list):
+            return [s for s in value[1:] if isinstance(s, str)]
+        if isinstance(value, dict) and isinstance(value.get("s"), list):
+            return [s for s in value["s"] if isinstance(s, str)]
+        if value is not None:
+            log.warning("alert policy: ignoring malformed state value for key %r", key)
+        return []
+
     def _story(self, rule: str, sid: Any) -> dict[str, Any] | None:
         if not isinstance(sid, str):
             return None
@@ -338,6 +348,18 @@ class AlertPolicy:
         if story is None or "id" not in story:
             return None
         return dict(story)
+
+
+def touched_at(value: Any) -> float | None:
+    """When a state value was last written: a dict's ``t`` or a list's first item (band
+    entries); None for a value that carries no time (never expired by age)."""
+    if isinstance(value, dict):
+        stamp = value.get("t")
+    elif isinstance(value, list) and value:
+        stamp = value[0]
+    else:
+        return None
+    return float(stamp) if isinstance(stamp, (int, float)) else None
 
 
 def _stored(model: type[_M], value: Any) -> _M | None:

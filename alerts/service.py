@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from alerts.config import PolicyConfig
 from alerts.deliver import Deliverer, DeliveryReport
-from alerts.policy import AlertPolicy
+from alerts.policy import AlertPolicy, touched_at
 from alerts.silences import SilenceBook
 from schemas.channels import CHANNEL_KINDS, SpecSyntaxError, parse_channel_spec
 from schemas.records import AlertRecord, EnrichedArticle
@@ -244,7 +244,8 @@ class AlertDecider:
         for state_key in keys:
             value = policy.state.get(state_key)
             limit = memo_horizon if _is_memo(state_key) else horizon
-            if isinstance(value, dict) and float(value.get("t", now)) < limit:
+            touched = touched_at(value)
+            if touched is not None and touched < limit:
                 del policy.state[state_key]
                 removed += 1
         if removed:
@@ -263,10 +264,11 @@ def _old_keys_by_rule(policy: AlertPolicy, now: float, memo_s: float) -> dict[st
     memo_horizon = now - min(memo_s, policy.config.retention_s)
     found: dict[str, list[str]] = {}
     for key, value in list(policy.state.items()):
-        if not isinstance(key, str) or "|" not in key or not isinstance(value, dict):
+        touched = touched_at(value)
+        if not isinstance(key, str) or "|" not in key or touched is None:
             continue
         limit = memo_horizon if _is_memo(key) else horizon
-        if float(value.get("t", now)) < limit:
+        if touched < limit:
             found.setdefault(key.split("|", 1)[0], []).append(key)
     return found
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from alerts._similarity import pack_signature, signature, unpack_signature
 from alerts.config import PolicyConfig, RuleLimit
 from alerts.ids import alert_id_for
-from alerts.policy import AlertPolicy
+from alerts.policy import AlertPolicy, touched_at
 from schemas.records import EnrichedArticle, Match
 from tests.alerts.conftest import OTHER_STORY, STORY
 
@@ -147,9 +147,11 @@ def test_replayed_match_returns_the_same_decision_after_restart(
 
 def _as_written_before_packing(state: dict[str, object]) -> dict[str, object]:
     """The same state as the previous release wrote it: signatures as int lists, the memo's
-    alert and the story's head article as nested dicts."""
+    alert and the story's head article as nested dicts, band entries as dicts."""
     old = json.loads(json.dumps(state))
-    for value in old.values():
+    for key, value in list(old.items()):
+        if isinstance(value, list):
+            old[key] = {"s": value[1:], "t": value[0]}
         if isinstance(value, dict):
             if isinstance(value.get("sig"), str):
                 value["sig"] = unpack_signature(value["sig"])
@@ -168,6 +170,7 @@ def test_state_written_by_the_previous_release_is_read_the_same(
     first = AlertPolicy(state, clock=clock).decide(make_enriched("a1"), make_match("a1"))
     old = _as_written_before_packing(state)
     assert any(isinstance(v, dict) and isinstance(v.get("sig"), list) for v in old.values())
+    assert not any(isinstance(v, list) for v in old.values())
     clock.now += 5
     restarted = AlertPolicy(old, clock=clock)
     again = restarted.decide(make_enriched("a1"), make_match("a1"))
@@ -223,7 +226,24 @@ def test_prune_removes_old_state_only(make_enriched: MakeE, make_match: MakeM) -
     removed = policy.prune()
     assert removed >= len(old_keys) - 1  # the rule's rate entry may be shared
     assert not any(k.startswith("alibaba-espionage|s|") for k in state)
+    assert not any(k.startswith("alibaba-espionage|m|") for k in state)  # band lists too
     assert any(k.startswith("r2|s|") for k in state)
+    assert any(k.startswith("r2|m|") for k in state)
+
+
+def test_old_band_dicts_expire_like_band_lists() -> None:
+    """Band entries in the previous dict shape are pruned by age like the new lists."""
+    state: dict[str, object] = {
+        "r|m|0:aa": {"s": ["x"], "t": 10.0},
+        "r|m|1:bb": [10.0, "x"],
+        "r|m|2:cc": [500.0, "y"],
+        "r|s|x": {"id": "x", "t": 10.0},
+        "r|odd": ["no time here"],
+    }
+    removed = AlertPolicy(state, clock=lambda: 600.0, config=PolicyConfig(retention_s=100)).prune()
+    assert removed == 3 and set(state) == {"r|m|2:cc", "r|odd"}
+    assert touched_at([5, "s"]) == 5.0 and touched_at({"t": 7}) == 7.0
+    assert touched_at("x") is None and touched_at([]) is None and touched_at({"s": 1}) is None
 
 
 def test_malformed_state_values_are_ignored(make_enriched: MakeE, make_match: MakeM) -> None:
