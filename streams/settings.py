@@ -170,6 +170,14 @@ class Settings(BaseSettings):
         "it was loaded is rebuilt in the background and swapped in (bounds RSS: about "
         "0.4 KB per string; each rebuild costs one pipeline load and one full GC run)",
     )
+    heap_trim_s: float = Field(
+        60.0,
+        ge=0,
+        validation_alias="NEWSWATCH_HEAP_TRIM_INTERVAL",
+        description="every this many seconds the worker gives freed heap pages back to the OS "
+        "(glibc malloc_trim in a thread, off the event loop; 0 = never): without it RSS creeps "
+        "as alert state and vocabularies turn over, the freed pages staying with the process",
+    )
     preload_languages: StrList = Field(
         default_factory=lambda: ["auto"],
         validation_alias="NEWSWATCH_PRELOAD_LANGUAGES",

@@ -21,7 +21,6 @@ lookup lemmatizer uses; POS-split tables such as Polish are merged, nouns first)
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import gc
 import importlib
@@ -35,7 +34,7 @@ from typing import Any
 
 from streams.enrich.ruler import SharedPhrases, add_ruler_patterns, skip_empty_check
 
-__all__ = ["LoadedPipeline", "PipelineStore", "freeze_heap", "lemma_lookup"]
+__all__ = ["LoadedPipeline", "PipelineStore", "freeze_heap", "lemma_lookup", "trim_heap"]
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +82,14 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def _trim_heap() -> None:
-    """Give freed heap pages back to the OS (glibc ``malloc_trim``; no-op elsewhere)."""
-    with contextlib.suppress(OSError, AttributeError):
+def trim_heap() -> bool:
+    """Give freed heap pages back to the OS (glibc ``malloc_trim``); False where there is no
+    glibc. ctypes releases the GIL for the call, so a thread can run it beside the loop."""
+    try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 def lemma_lookup(lang: str) -> Callable[[int], str | None] | None:
@@ -340,7 +343,7 @@ class PipelineStore:
         if self.freeze_gc:  # the old pipeline has reference cycles: let the collector see it
             gc.unfreeze()
             freeze_heap()
-        _trim_heap()
+        trim_heap()
 
     def _build(self, key: str) -> LoadedPipeline:
         """Load the pipeline of a resolved ``key`` again (``model:<spec>`` or ``blank:<lang>``)."""

@@ -8,14 +8,17 @@ has a lifecycle before the agents process their first message.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import time
 from pathlib import Path
 from typing import Any, cast
 
 import faust
 import mode
 
+from streams.enrich.nlp import trim_heap
 from streams.kafka import compat
 from streams.kafka.faust_typed import timer
 from streams.kafka.security import KafkaSecurity
@@ -148,6 +151,16 @@ def create_app(settings: Settings, *, bootstrap: str | None = None) -> faust.App
     @timer(app, interval=SOURCE_CHECK_S)
     async def _source_health() -> None:
         await arrivals.check(outbox.flush)
+
+    if config.enrich.heap_trim_s > 0:
+
+        @timer(app, interval=config.enrich.heap_trim_s)
+        async def _trim_heap() -> None:
+            # alert state and vocabularies turn over; without this the freed pages stay
+            # with the process and RSS creeps (issue 15, target 4)
+            started = time.perf_counter()
+            await asyncio.to_thread(trim_heap)
+            log.debug("heap trimmed in %.1f ms", 1000 * (time.perf_counter() - started))
 
     mount(app, worker.health, worker.metrics)
     if worker.interactions is not None:

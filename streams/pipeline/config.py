@@ -80,6 +80,8 @@ class EnrichView:
     workers: int
     #: NEWSWATCH_PRELOAD_LANGUAGES as given ('auto' is resolved by ``preload_languages``)
     preload: tuple[str, ...] = ("auto",)
+    #: seconds between two ``malloc_trim`` runs of the worker (0: never)
+    heap_trim_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
             config=EnrichConfig.from_settings(settings),
             workers=settings.enrich_workers,
             preload=tuple(settings.preload_languages),
+            heap_trim_s=settings.heap_trim_s,
         ),
         watchlist=WatchlistView(path=settings.watchlist, poll_s=settings.watchlist_poll_s),
         alerts=alerts_view(settings),

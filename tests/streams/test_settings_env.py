@@ -157,6 +157,7 @@ ROWS: dict[str, Row] = {
     "NEWSWATCH_MAX_ARTICLE_CHARS": Row("5000", lambda c: c.enrich.config.max_chars == 5000),
     "NEWSWATCH_ENRICH_WORKERS": Row("2", lambda c: c.enrich.workers == 2),
     "NEWSWATCH_MAX_VOCAB_STRINGS": Row("5000", lambda c: c.enrich.config.max_vocab_strings == 5000),
+    "NEWSWATCH_HEAP_TRIM_INTERVAL": Row("0", lambda c: c.enrich.heap_trim_s == 0.0),
     "NEWSWATCH_PRELOAD_LANGUAGES": Row("de,auto", lambda c: c.enrich.preload == ("de", "auto")),
     # --- watch-list
     "NEWSWATCH_WATCHLIST": Row(str(TMP / "wl.yaml"), lambda c: c.watchlist.path == TMP / "wl.yaml"),
