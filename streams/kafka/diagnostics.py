@@ -1,19 +1,21 @@
 """What a running worker's consumer and streams are doing, for ``kill -USR1`` (a stall).
 
 Reads Faust's and aiokafka's private state of the tested versions (``compat.TESTED_VERSIONS``);
-the worker writes both descriptions to its log next to mode's task dump
+the worker writes these descriptions to its log next to mode's task dump
 (``streams.pipeline.runner``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
+from collections import Counter
 from typing import Any
 
 from aiokafka import TopicPartition
 
-__all__ = ["describe_consumer", "describe_generators"]
+__all__ = ["describe_consumer", "describe_generators", "describe_memory"]
 
 
 def describe_consumer(app: Any) -> str:
@@ -114,3 +116,25 @@ def _client_view(consumer: Any, tp: Any) -> str:
         )
     except Exception as exc:
         return f"unavailable ({exc!r})"
+
+
+def describe_memory(top: int = 15) -> str:
+    """RSS and the most numerous object types the cyclic GC tracks (objects frozen by
+    ``gc.freeze`` at warm-up or after a pipeline rebuild are not listed; strings never are)."""
+    rss = "?"
+    with contextlib.suppress(OSError), open("/proc/self/status", encoding="ascii") as status:
+        rss = next(
+            (line.split(":", 1)[1].strip() for line in status if line.startswith("VmRSS")), rss
+        )
+    counts: Counter[str] = Counter(_type_name(type(obj)) for obj in gc.get_objects())
+    listed = ", ".join(f"{name}={n}" for name, n in counts.most_common(top))
+    return (
+        f"memory: rss {rss}, gc-tracked {sum(counts.values())} (frozen {gc.get_freeze_count()}),"
+        f" most numerous: {listed}"
+    )
+
+
+def _type_name(kind: type) -> str:
+    # some extension types expose descriptors, not strings, as __module__ / __qualname__
+    module, name = getattr(kind, "__module__", "?"), getattr(kind, "__qualname__", kind.__name__)
+    return f"{module}.{name}" if isinstance(module, str) and isinstance(name, str) else repr(kind)

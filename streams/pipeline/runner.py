@@ -119,10 +119,19 @@ def _worker_class() -> type[Any]:
         """Faust's worker; SIGUSR1 also logs the consumer's state next to the task stacks."""
 
         def _on_sigusr1(self) -> None:
-            from streams.kafka.diagnostics import describe_consumer, describe_generators
+            from streams.kafka.diagnostics import (
+                describe_consumer,
+                describe_generators,
+                describe_memory,
+            )
 
             app = self.app
-            log.warning("SIGUSR1: %s\n%s", describe_consumer(app), describe_generators(app))
+            log.warning(
+                "SIGUSR1: %s\n%s\n%s",
+                describe_consumer(app),
+                describe_generators(app),
+                describe_memory(),
+            )
             super()._on_sigusr1()
 
     return Worker

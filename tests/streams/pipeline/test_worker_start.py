@@ -58,5 +58,6 @@ def test_healthy_worker_start_logs_no_error_and_dumps_its_state_on_request(
     assert f"{raw}[0] active=True" in log and "kafka: position=" in log
     assert "agent enrich-match: queue=0/1024" in log
     assert "Stream.take_events line" in log  # where the batching generator waits
+    assert "memory: rss " in log and "most numerous: builtins." in log
     assert "Stack for <Task" in log  # mode's task dump
     assert "most recent call first" in log  # faulthandler's thread dump
