@@ -95,10 +95,8 @@ def test_real_prometheus_scrapes_a_worker_and_fires_the_dead_letter_alert(
     (tmp_path / "watchlist.yaml").write_text(term_watchlist({"q": ("Quokkafire", "slack:#x")}))
     settings = make_settings(broker, watchlist=tmp_path / "watchlist.yaml")
     asyncio.run(ensure_topics(settings))
-    worker = WorkerProcess(  # English articles: detecting only `en` saves the start seconds
-        {**settings_env(settings), "NEWSWATCH_LANGUAGES": "en"},
-        web_port=free_port(),
-        log_path=tmp_path / "worker.log",
+    worker = WorkerProcess(
+        settings_env(settings), web_port=free_port(), log_path=tmp_path / "worker.log"
     )
     prom_port = free_port()
     config = tmp_path / "prometheus.yml"

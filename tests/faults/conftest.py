@@ -55,12 +55,7 @@ def slack_server() -> Iterator[Callable[..., SlackThread]]:
 def fault_settings(
     broker: EmbeddedBroker, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> Callable[..., Settings]:
-    """Factory: isolated settings (4 partitions) with a test watch-list; topics created.
-
-    The generated articles are English and the worker detects only ``en`` (override with
-    ``languages=``): no fault test is about language detection, and the detector's models
-    for the ten default languages cost each worker start seconds of CPU.
-    """
+    """Factory: isolated settings (4 partitions) with a test watch-list; topics created."""
 
     def factory(
         rules: Mapping[str, tuple[str, str]],
@@ -78,7 +73,6 @@ def fault_settings(
             "log_level": "info",
             "session_timeout_s": 4.0,
             "delivery_retry_base_s": 0.05,
-            "languages": ["en"],
         }
         if slack is not None:  # NEWSWATCH_ALERT_CHANNELS selects the kinds a worker delivers to
             values.update(

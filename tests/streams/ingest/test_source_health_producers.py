@@ -70,9 +70,7 @@ def _sources(env: dict[str, str]) -> dict[str, dict]:
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    # English articles; only ``en`` detected: the ten default languages' detector models
-    # would cost each worker start seconds of CPU and test nothing about source health
-    return {**settings_env(settings), "NEWSWATCH_LANGUAGES": "en", **extra}
+    return {**settings_env(settings), **extra}
 
 
 def test_jsonl_source_that_stops_goes_silent_once_for_two_separate_workers(

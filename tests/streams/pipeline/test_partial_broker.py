@@ -88,10 +88,8 @@ def test_paywall_teaser_page_is_flagged_and_its_alerts_say_so(
             alert_channels=["slack", "email"],
         )
         asyncio.run(ensure_topics(settings))
-        worker = WorkerProcess(  # English pages: detecting only `en` saves the start seconds
-            {**settings_env(settings), "NEWSWATCH_LANGUAGES": "en"},
-            web_port=free_port(),
-            log_path=tmp_path / "worker.log",
+        worker = WorkerProcess(
+            settings_env(settings), web_port=free_port(), log_path=tmp_path / "worker.log"
         )
         worker.start()
         try:

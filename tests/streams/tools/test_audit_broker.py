@@ -107,10 +107,8 @@ def test_audit_accounts_for_every_match(
     )
     settings = make_settings(broker, watchlist=watchlist, partitions=1, rule_limit=2)
     asyncio.run(ensure_topics(settings))
-    worker = WorkerProcess(  # English reports: detecting only `en` saves the start seconds
-        {**settings_env(settings), "NEWSWATCH_LANGUAGES": "en"},
-        web_port=free_port(),
-        log_path=tmp_path / "worker.log",
+    worker = WorkerProcess(
+        settings_env(settings), web_port=free_port(), log_path=tmp_path / "worker.log"
     )
     worker.start()
     try:
