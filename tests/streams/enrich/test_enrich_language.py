@@ -78,3 +78,16 @@ def test_background_warm_up_loads_once_and_warm_up_waits_for_it() -> None:
 def test_background_warm_up_of_a_single_language_starts_no_thread() -> None:
     """One configured language needs no detector: nothing is loaded, nothing started."""
     assert LanguageIdentifier(["en"]).start_warm_up() is None
+
+
+def test_pack_languages_are_detected_unless_switched_off() -> None:
+    """By default the detector also knows the packs' languages; with
+    ``NEWSWATCH_DETECT_PACK_LANGUAGES=false`` only the configured ones (one: no detector)."""
+    from streams.enrich import EnrichConfig
+    from streams.settings import Settings
+
+    default = EnrichConfig.from_settings(Settings.load(languages=["en"]))
+    assert {"de", "fr", "ja", "uk"} <= set(default.detected_languages())
+    only = EnrichConfig.from_settings(Settings.load(languages=["en"], detect_pack_languages=False))
+    assert only.detected_languages() == ["en"]
+    assert LanguageIdentifier(only.detected_languages()).identify("Der Hund bellt.") == ("en", 1.0)
