@@ -178,6 +178,15 @@ class Settings(BaseSettings):
         "(glibc malloc_trim in a thread, off the event loop; 0 = never): without it RSS creeps "
         "as alert state and vocabularies turn over, the freed pages staying with the process",
     )
+    detect_pack_languages: bool = Field(
+        True,
+        validation_alias="NEWSWATCH_DETECT_PACK_LANGUAGES",
+        description="the language detector also knows every language the shipped concept "
+        "packs have terms for (23), so an article in one of them is not taken for a "
+        "neighbouring language; false: it chooses only among NEWSWATCH_LANGUAGES and the "
+        "watch-list's term languages (a worker starts seconds faster and loads fewer "
+        "models; with a single language no detector is loaded at all)",
+    )
     preload_languages: StrList = Field(
         default_factory=lambda: ["auto"],
         validation_alias="NEWSWATCH_PRELOAD_LANGUAGES",

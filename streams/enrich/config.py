@@ -134,5 +134,7 @@ class EnrichConfig(BaseModel):
             "batch_size": settings.batch_size,
             "max_vocab_strings": getattr(settings, "max_vocab_strings", 30_000),
         }
+        if not getattr(settings, "detect_pack_languages", True):
+            data["detector_languages"] = []
         data.update(overrides)
         return cls(**data)

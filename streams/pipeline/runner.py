@@ -20,8 +20,10 @@ from streams.settings import Settings
 
 if TYPE_CHECKING:
     from streams.enrich import EnrichConfig
+    from streams.enrich.language import LanguageIdentifier
 
 __all__ = [
+    "load_language_models_while_joining",
     "prepare_topics",
     "run_all",
     "run_worker",
@@ -51,22 +53,51 @@ def stop_worker_soon() -> None:
 
 
 def warm_up_language_detector(config: EnrichConfig, *, workers: int = 1) -> None:
-    """Load the language detector's models now, before the event loop runs (thread mode).
+    """Load the language detector's models now, one language at a time (thread mode).
 
-    lingua loads its models in Rust holding the GIL for seconds (9 s measured on a busy
-    2-core host). Done in the enricher thread after start-up, that froze the event loop and
-    mode's consumer-thread keepalive logged "[ERROR] Thread keepalive is not responding" on
-    every start. Here nothing runs yet; the detector is cached per process (keyed by its
-    languages, so ``config`` must be the enricher's own), and the enricher thread's warm-up
-    finds it loaded. Process mode detects in child processes: no-op.
+    lingua loads its models in Rust holding the GIL (9 s for a whole set measured on a busy
+    2-core host). Loaded in one go in the enricher thread after start-up, that froze the
+    event loop and mode's consumer-thread keepalive logged "[ERROR] Thread keepalive is not
+    responding" on every start; in small steps, no thread waits more than ~0.3 s.
+    The detector is cached per process, keyed by its languages, so ``config`` must be the
+    enricher's own. Process mode detects in child processes: no-op.
     """
-    if workers > 1:
+    detector = _language_identifier(config, workers)
+    if detector is not None:
+        detector.warm_up()
+
+
+def load_language_models_while_joining(app: Any, config: EnrichConfig, *, workers: int = 1) -> None:
+    """Load the detector's models while the worker waits to join its consumer group.
+
+    The broker holds the first JoinGroup for seconds (Tansu: half the session timeout;
+    Kafka: ``group.initial.rebalance.delay.ms``) while nothing else in the worker needs the
+    GIL, so a background thread loads the models then, in small steps (``on_partitions_revoked``
+    is sent just before the join request; the thread starts a moment later, once the request
+    is out). The enricher's warm-up (``AsyncEnricher.start``, before the worker reports
+    ready or reads an article) waits for that thread.
+    """
+    detector = _language_identifier(config, workers)
+    if detector is None:
         return
+
+    async def _start(*_: Any, **__: Any) -> None:
+        detector.start_warm_up(delay=_JOIN_REQUEST_GRACE_S)
+
+    app.on_partitions_revoked.connect(_start)
+
+
+_JOIN_REQUEST_GRACE_S = 0.2
+
+
+def _language_identifier(config: EnrichConfig, workers: int) -> LanguageIdentifier | None:
+    if workers > 1:
+        return None
     from streams.enrich.language import LanguageIdentifier
 
-    LanguageIdentifier(
+    return LanguageIdentifier(
         config.detected_languages(), sample_chars=config.language_sample_chars
-    ).warm_up()
+    )
 
 
 def start_worker(
@@ -88,7 +119,9 @@ def start_worker(
     faulthandler.register(signal.SIGQUIT, all_threads=True)
     app = create_app(settings, bootstrap=bootstrap)
     built = app.newswatch  # type: ignore[attr-defined]
-    warm_up_language_detector(built.enricher.config, workers=built.config.enrich.workers)
+    load_language_models_while_joining(
+        app, built.enricher.config, workers=built.config.enrich.workers
+    )
     if task is not None:
 
         @faust_task(app)

@@ -130,6 +130,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "NEWSWATCH_DELIVERY_RETRY_BASE": str(settings.delivery_retry_base_s),
         "NEWSWATCH_MAX_ALERT_AGE": str(settings.max_alert_age_s),
         "NEWSWATCH_DIGEST_INTERVAL": str(settings.digest_interval_s),
+        "NEWSWATCH_DETECT_PACK_LANGUAGES": str(settings.detect_pack_languages).lower(),
     }
     if settings.smtp_host:
         env.update(SMTP_HOST=settings.smtp_host, SMTP_PORT=str(settings.smtp_port))

@@ -33,6 +33,10 @@ def promtool() -> str:
     return found
 
 
+# the worker knows only `en`: no language detector whose models load at start
+NO_PACKS = {"NEWSWATCH_DETECT_PACK_LANGUAGES": "false"}
+
+
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=DEPLOY, capture_output=True, text=True, timeout=120)
 
@@ -95,8 +99,10 @@ def test_real_prometheus_scrapes_a_worker_and_fires_the_dead_letter_alert(
     (tmp_path / "watchlist.yaml").write_text(term_watchlist({"q": ("Quokkafire", "slack:#x")}))
     settings = make_settings(broker, watchlist=tmp_path / "watchlist.yaml")
     asyncio.run(ensure_topics(settings))
-    worker = WorkerProcess(
-        settings_env(settings), web_port=free_port(), log_path=tmp_path / "worker.log"
+    worker = WorkerProcess(  # English only: no detector
+        {**settings_env(settings), "NEWSWATCH_LANGUAGES": "en", **NO_PACKS},
+        web_port=free_port(),
+        log_path=tmp_path / "worker.log",
     )
     prom_port = free_port()
     config = tmp_path / "prometheus.yml"

@@ -55,7 +55,13 @@ def slack_server() -> Iterator[Callable[..., SlackThread]]:
 def fault_settings(
     broker: EmbeddedBroker, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> Callable[..., Settings]:
-    """Factory: isolated settings (4 partitions) with a test watch-list; topics created."""
+    """Factory: isolated settings (4 partitions) with a test watch-list; topics created.
+
+    The generated articles are English and the worker knows only ``en`` (no language
+    detector; override with ``languages=`` / ``detect_pack_languages=``): no fault test is
+    about language detection, and the detector's models for the default and the packs'
+    languages (23) cost each worker start seconds of CPU.
+    """
 
     def factory(
         rules: Mapping[str, tuple[str, str]],
@@ -73,6 +79,8 @@ def fault_settings(
             "log_level": "info",
             "session_timeout_s": 4.0,
             "delivery_retry_base_s": 0.05,
+            "languages": ["en"],
+            "detect_pack_languages": False,
         }
         if slack is not None:  # NEWSWATCH_ALERT_CHANNELS selects the kinds a worker delivers to
             values.update(

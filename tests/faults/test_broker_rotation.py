@@ -62,6 +62,8 @@ def test_rotation_bounds_topics_and_every_alert_arrives_exactly_once(
         delivery_retry_base_s=0.05,
         rule_limit=10_000,
         broker_rotate_records=BOUND,
+        languages=["en"],  # English stream, no language detector (as fault_settings)
+        detect_pack_languages=False,
     )
     policy = RotationPolicy.from_settings(settings)
     assert policy is not None

@@ -159,6 +159,9 @@ ROWS: dict[str, Row] = {
     "NEWSWATCH_MAX_VOCAB_STRINGS": Row("5000", lambda c: c.enrich.config.max_vocab_strings == 5000),
     "NEWSWATCH_HEAP_TRIM_INTERVAL": Row("0", lambda c: c.enrich.heap_trim_s == 0.0),
     "NEWSWATCH_PRELOAD_LANGUAGES": Row("de,auto", lambda c: c.enrich.preload == ("de", "auto")),
+    "NEWSWATCH_DETECT_PACK_LANGUAGES": Row(
+        "false", lambda c: c.enrich.config.detected_languages() == c.enrich.config.languages
+    ),
     # --- watch-list
     "NEWSWATCH_WATCHLIST": Row(str(TMP / "wl.yaml"), lambda c: c.watchlist.path == TMP / "wl.yaml"),
     "NEWSWATCH_WATCHLIST_POLL": Row("7", lambda c: c.watchlist.poll_s == 7.0),

@@ -90,8 +90,14 @@ async def test_process_mode_survives_a_crashing_article(
 ) -> None:
     """A worker process that dies on one article costs only that article; the pool recovers."""
     path = save_pipeline_with("de", ["newswatch_test_crash"], tmp_path / "crashing")
-    enricher = AsyncEnricher(
-        _config(models={"de": str(path)}, import_modules=["streams.enrich.testing"]),
+    enricher = AsyncEnricher(  # articles carry their language: each pool process (two
+        # here: the crash replaces one) needs no language detector, so it loads no models
+        _config(
+            models={"de": str(path)},
+            import_modules=["streams.enrich.testing"],
+            languages=["de"],
+            detector_languages=[],
+        ),
         mode="process",
         processes=1,
     )

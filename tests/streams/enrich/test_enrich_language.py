@@ -58,3 +58,36 @@ def test_unsupported_code_is_ignored_with_a_warning(caplog: pytest.LogCaptureFix
         ident = LanguageIdentifier(["de", "en", "qq"])
     assert ident.languages == ("de", "en")
     assert any("'qq'" in r.getMessage() for r in caplog.records)
+
+
+def test_background_warm_up_loads_once_and_warm_up_waits_for_it() -> None:
+    """``start_warm_up`` loads in one background thread per language set; ``warm_up`` waits
+    for it, and the warmed detector then identifies as a cold one does."""
+    identifier = LanguageIdentifier(["ca", "cy", "eu", "ga"])  # a set no other test builds
+    thread = identifier.start_warm_up(delay=0.2)
+    assert thread is not None and thread.name == "lingua-load" and thread.daemon
+    assert identifier.start_warm_up() is None  # loading already: no second thread
+    identifier.warm_up()
+    assert not thread.is_alive()
+    assert LanguageIdentifier(["ca", "cy", "eu", "ga"]).start_warm_up() is None  # built
+    text = "Bore da, sut mae pawb heddiw? Mae'r tywydd yn braf iawn yng Nghymru eleni."
+    lang, confidence = identifier.identify(text)
+    assert lang == "cy" and confidence > 0.5
+
+
+def test_background_warm_up_of_a_single_language_starts_no_thread() -> None:
+    """One configured language needs no detector: nothing is loaded, nothing started."""
+    assert LanguageIdentifier(["en"]).start_warm_up() is None
+
+
+def test_pack_languages_are_detected_unless_switched_off() -> None:
+    """By default the detector also knows the packs' languages; with
+    ``NEWSWATCH_DETECT_PACK_LANGUAGES=false`` only the configured ones (one: no detector)."""
+    from streams.enrich import EnrichConfig
+    from streams.settings import Settings
+
+    default = EnrichConfig.from_settings(Settings.load(languages=["en"]))
+    assert {"de", "fr", "ja", "uk"} <= set(default.detected_languages())
+    only = EnrichConfig.from_settings(Settings.load(languages=["en"], detect_pack_languages=False))
+    assert only.detected_languages() == ["en"]
+    assert LanguageIdentifier(only.detected_languages()).identify("Der Hund bellt.") == ("en", 1.0)

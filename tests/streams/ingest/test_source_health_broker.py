@@ -162,6 +162,8 @@ def test_failing_silent_and_empty_feeds_each_raise_one_alert_and_one_recovery(
     settings = make_settings(broker, watchlist=tmp_path / "watchlist.yaml", partitions=1)
     env = {
         **settings_env(settings),
+        "NEWSWATCH_LANGUAGES": "en",  # English feeds: no language detector to load
+        "NEWSWATCH_DETECT_PACK_LANGUAGES": "false",
         "NEWSWATCH_FETCH_ALLOW": "127.0.0.1/32",
         "NEWSWATCH_FEED_INTERVAL": "0.5",
         "NEWSWATCH_SOURCE_FAIL_AFTER": "2",

@@ -70,7 +70,14 @@ def _sources(env: dict[str, str]) -> dict[str, dict]:
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    return {**settings_env(settings), **extra}
+    # English articles, only ``en`` known (no language detector): the detector's models for
+    # 23 languages would cost each worker start seconds of CPU, testing nothing here
+    return {
+        **settings_env(settings),
+        "NEWSWATCH_LANGUAGES": "en",
+        "NEWSWATCH_DETECT_PACK_LANGUAGES": "false",
+        **extra,
+    }
 
 
 def test_jsonl_source_that_stops_goes_silent_once_for_two_separate_workers(

@@ -19,7 +19,11 @@ from streams.testing import WorkerProcess
 def worker_settings(
     broker: EmbeddedBroker, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> Callable[..., Settings]:
-    """Factory: isolated settings (English, info logs) with ``watchlist_text``; topics created."""
+    """Factory: isolated settings (English, info logs) with ``watchlist_text``; topics created.
+
+    The worker knows only ``en`` (``detect_pack_languages`` off: no language detector whose
+    models load at start); these tests' articles are English or carry their language.
+    """
 
     def factory(watchlist_text: str, **overrides: object) -> Settings:
         watchlist = tmp_path / "watchlist.yaml"
@@ -27,6 +31,7 @@ def worker_settings(
         values: dict[str, object] = {
             "watchlist": watchlist,
             "languages": ["en"],
+            "detect_pack_languages": False,
             "log_level": "info",
         }
         values.update(overrides)

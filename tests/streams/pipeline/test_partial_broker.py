@@ -59,6 +59,10 @@ async def _produce(settings: Settings, articles: list[RawArticle]) -> None:
         await producer.flush()
 
 
+# the worker knows only `en`: no language detector whose models load at start
+NO_PACKS = {"NEWSWATCH_DETECT_PACK_LANGUAGES": "false"}
+
+
 def test_paywall_teaser_page_is_flagged_and_its_alerts_say_so(
     broker: EmbeddedBroker, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -88,8 +92,10 @@ def test_paywall_teaser_page_is_flagged_and_its_alerts_say_so(
             alert_channels=["slack", "email"],
         )
         asyncio.run(ensure_topics(settings))
-        worker = WorkerProcess(
-            settings_env(settings), web_port=free_port(), log_path=tmp_path / "worker.log"
+        worker = WorkerProcess(  # English only: no detector
+            {**settings_env(settings), "NEWSWATCH_LANGUAGES": "en", **NO_PACKS},
+            web_port=free_port(),
+            log_path=tmp_path / "worker.log",
         )
         worker.start()
         try:

@@ -25,6 +25,9 @@ from streams.tools.audit._run import audit
 
 pytestmark = pytest.mark.broker
 
+# the worker knows only `en`: no language detector whose models load at start
+NO_PACKS = {"NEWSWATCH_DETECT_PACK_LANGUAGES": "false"}
+
 
 def _articles() -> list[RawArticle]:
     """Five reports for the file rule (new, same URL, same text elsewhere, new, over the
@@ -107,8 +110,10 @@ def test_audit_accounts_for_every_match(
     )
     settings = make_settings(broker, watchlist=watchlist, partitions=1, rule_limit=2)
     asyncio.run(ensure_topics(settings))
-    worker = WorkerProcess(
-        settings_env(settings), web_port=free_port(), log_path=tmp_path / "worker.log"
+    worker = WorkerProcess(  # English only: no detector
+        {**settings_env(settings), "NEWSWATCH_LANGUAGES": "en", **NO_PACKS},
+        web_port=free_port(),
+        log_path=tmp_path / "worker.log",
     )
     worker.start()
     try:
