@@ -311,12 +311,38 @@ def _fill(b: _Builder, text: str, replacements: list[tuple[int, int, str]] | Non
         b.add_text(text[last:], last)
 
 
+def _fill_text(b: _TextBuilder, text: str, replacements: list[tuple[int, int, str]]) -> None:
+    """``_fill`` for the text only: a plain gap (printable ASCII without a double space,
+    the common case) and a lemma go straight into the parts, as ``add_text`` and
+    ``add_replacement`` would put them."""
+    parts = b.parts
+    last = 0
+    for start, end, lemma in replacements:
+        if start < last or end <= start or end > len(text):
+            continue
+        if start > last:
+            gap = text[last:start]
+            if gap.isascii() and gap.isprintable() and "  " not in gap:
+                parts.append(gap.lower())
+            else:
+                b.add_text(gap, last)
+        norm = _normalized_lemma(lemma)
+        if norm:
+            parts.append(norm)
+        last = end
+    if last < len(text):
+        b.add_text(text[last:], last)
+
+
 def normalize_text(text: str, replacements: list[tuple[int, int, str]] | None = None) -> NormText:
     """Normalize ``text``; ``replacements`` (sorted, non-overlapping ``(start, end, lemma)``)
     substitute tokens by their lemmas (the lemma view of the text). The offset map is
     built when first needed."""
     b = _TextBuilder()
-    _fill(b, text, replacements)
+    if replacements:
+        _fill_text(b, text, replacements)
+    else:
+        b.add_text(text, 0)
     return NormText("".join(b.parts), [], [], [], [], source=(text, replacements))
 
 
