@@ -2,7 +2,8 @@
 
 ``Sentencizer.predict`` builds a ``Token`` object for every token of every document only
 to read two things that depend on the token's string alone: is it one of the sentence-end
-characters, and is it punctuation. :func:`speed_up` gives one sentencizer a ``predict``
+characters, and is it punctuation. :func:`speed_up` makes one sentencizer a
+``FastSentencizer`` (a subclass, so pickling still works) whose ``predict``
 that reads the tokens' ORTH ids in one array and decides each distinct string once (a
 cache per sentencizer: a pipeline rebuilt for its vocabulary gets a new one). The loop is
 spaCy's, line for line; ``set_annotations`` is spaCy's own.
@@ -11,7 +12,6 @@ spaCy's, line for line; ``set_annotations`` is spaCy's own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import MethodType
 from typing import Any
 
 __all__ = ["speed_up"]
@@ -22,13 +22,43 @@ _OTHER, _PUNCT, _END = 0, 1, 2
 _CACHE_LIMIT = 500_000
 
 
+_FAST_CLASS: type | None = None
+
+
+def _fast_class() -> type:
+    """``FastSentencizer``: spaCy's ``Sentencizer`` with the faster ``predict`` (made on
+    first use, so that importing this module does not import spaCy)."""
+    global _FAST_CLASS
+    if _FAST_CLASS is None:
+        from spacy.pipeline import Sentencizer
+
+        class FastSentencizer(Sentencizer):  # type: ignore[misc]
+            """A ``Sentencizer`` whose ``predict`` reads token ids (same decisions)."""
+
+            def predict(self, docs: Iterable[Any]) -> list[list[bool]]:
+                """The first token of each sentence, per document."""
+                return _predict(self, docs)
+
+        FastSentencizer.__module__ = __name__
+        FastSentencizer.__qualname__ = "FastSentencizer"
+        _FAST_CLASS = FastSentencizer
+    return _FAST_CLASS
+
+
+def __getattr__(name: str) -> Any:
+    """``FastSentencizer`` on demand (pickle looks the class up by this name)."""
+    if name == "FastSentencizer":
+        return _fast_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def speed_up(sentencizer: Any) -> bool:
-    """Give a spaCy ``Sentencizer`` the faster ``predict``; False if it is not one."""
+    """Make a spaCy ``Sentencizer`` a ``FastSentencizer``; False if it is not exactly one."""
     from spacy.pipeline import Sentencizer
 
     if type(sentencizer) is not Sentencizer:
         return False
-    sentencizer.predict = MethodType(_predict, sentencizer)
+    sentencizer.__class__ = _fast_class()
     return True
 
 
@@ -40,7 +70,7 @@ def _kind(doc: Any, orth: int, punct_chars: Any) -> int:
 
 
 def _predict(self: Any, docs: Iterable[Any]) -> list[list[bool]]:
-    """``Sentencizer.predict``: the first token of each sentence, per document."""
+    """``Sentencizer.predict``'s loop over token ids instead of ``Token`` objects."""
     from spacy.attrs import ORTH
 
     docs = list(docs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
@@ -66,8 +67,17 @@ def test_only_spacys_sentencizer_is_changed() -> None:
         pass
 
     custom = Custom()
-    assert not speed_up(custom) and "predict" not in vars(custom)
+    assert not speed_up(custom) and type(custom) is Custom
     assert not speed_up(object())
+
+
+def test_pipeline_with_the_faster_sentencizer_pickles() -> None:
+    """A pipeline whose sentencizer was sped up survives pickling, still sped up."""
+    nlp = spacy.blank("en")
+    assert speed_up(nlp.add_pipe("sentencizer"))
+    copy = pickle.loads(pickle.dumps(nlp))
+    assert type(copy.get_pipe("sentencizer")).__name__ == "FastSentencizer"
+    assert [s.text for s in copy("One two. Three four!").sents] == ["One two.", "Three four!"]
 
 
 def test_changed_punctuation_set_is_honoured() -> None:
