@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.enrich.ruler import SharedPhrases, add_ruler_patterns, skip_empty_check
+from streams.enrich.ruler_annotations import skip_empty_annotations
 from streams.enrich.sentencizer import speed_up as speed_up_sentencizer
 
 __all__ = ["LoadedPipeline", "PipelineStore", "freeze_heap", "lemma_lookup"]
@@ -292,6 +293,7 @@ class PipelineStore:
                 version=version,
             )
             skip_empty_check(ruler)
+            skip_empty_annotations(ruler)  # no match: doc.ents is not rewritten
         pipe.patterns_version = version
         pipe.base_strings = len(nlp.vocab.strings)
 
