@@ -95,9 +95,13 @@ class BoilerplateFilter:
         self.max_words = max_words
         self.sources = tuple(sources)
 
-    def is_boilerplate(self, line: str) -> bool:
-        """True if the (NFKC) line is an ad marker, widget, tag or prompt to be removed."""
-        key = line_key(line)
+    def is_boilerplate(self, line: str, *, normalized: bool = False) -> bool:
+        """True if the (NFKC) line is an ad marker, widget, tag or prompt to be removed.
+
+        ``normalized``: the line already went through ``normalize_inline`` (as in
+        cleaning), which is idempotent, so the key skips it.
+        """
+        key = line.casefold().strip(_DECORATION) if normalized else line_key(line)
         if not key:
             return False
         if key in self.literals:
@@ -114,9 +118,9 @@ class BoilerplateFilter:
             and self._banner.fullmatch(key) is not None
         )
 
-    def starts_teaser_list(self, line: str) -> bool:
+    def starts_teaser_list(self, line: str, *, normalized: bool = False) -> bool:
         """True if ``line`` is a heading of related-article teasers (``heading:`` entries)."""
-        key = line_key(line)
+        key = line.casefold().strip(_DECORATION) if normalized else line_key(line)
         return bool(key) and self._heading is not None and self._heading.fullmatch(key) is not None
 
 

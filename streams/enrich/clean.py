@@ -78,9 +78,9 @@ def _body_paragraphs(
             removed += 1
             continue
         teasers = 0
-        if boilerplate.is_boilerplate(line):
+        if boilerplate.is_boilerplate(line, normalized=True):
             removed += 1
-            if boilerplate.starts_teaser_list(line):
+            if boilerplate.starts_teaser_list(line, normalized=True):
                 teasers = TEASER_MAX_LINES
             continue
         if one_per_line:

@@ -69,7 +69,12 @@ class EnrichConfig(BaseModel):
         30, ge=1, description="a line longer than this is never removed by a regex pattern"
     )
     language_sample_chars: int = Field(
-        600, ge=100, description="how much clean text the language detector reads"
+        400,
+        ge=100,
+        description="how much clean text (from its start) the language detector reads; the "
+        "detector's cost grows with it (400: ~0.5 ms per article with 23 candidate languages, "
+        "600: ~0.8 ms). A shorter sample changes `language_confidence` slightly, rarely the "
+        "language (lingua's test sentences: none of 1,150 at 400 chars, 2 at 300, 5 at 200)",
     )
     model_max_chars: int = Field(
         50_000,

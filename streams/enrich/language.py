@@ -104,7 +104,7 @@ def _background_load(codes: tuple[str, ...], delay: float) -> None:
 class LanguageIdentifier:
     """Detects the language of a text among ``languages`` (ISO 639-1 codes)."""
 
-    def __init__(self, languages: Sequence[str], *, sample_chars: int = 1_000) -> None:
+    def __init__(self, languages: Sequence[str], *, sample_chars: int = 400) -> None:
         codes = tuple(sorted({normalize_lang(c) for c in languages} - {UNDETERMINED}))
         supported = _lingua_languages(codes)
         self.languages = tuple(lang.iso_code_639_1.name.lower() for lang in supported)

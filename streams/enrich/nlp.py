@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from streams.enrich.ruler import SharedPhrases, add_ruler_patterns, skip_empty_check
+from streams.enrich.ruler_annotations import skip_empty_annotations
+from streams.enrich.sentencizer import speed_up as speed_up_sentencizer
 
 __all__ = ["LoadedPipeline", "PipelineStore", "freeze_heap", "lemma_lookup", "trim_heap"]
 
@@ -156,6 +158,7 @@ class LoadedPipeline:
         tail = self.nlp.make_doc(text[cut:])
         if self._tail_sentencizer is None:
             self._tail_sentencizer = Sentencizer()
+            speed_up_sentencizer(self._tail_sentencizer)
         tail = self._tail_sentencizer(tail)
         if RULER_NAME in self.nlp.pipe_names:
             tail = self.nlp.get_pipe(RULER_NAME)(tail)
@@ -180,6 +183,8 @@ def _available(spec: str) -> bool:
 def _finish(nlp: Any, name: str, lang: str, fallback: bool, max_chars: int) -> LoadedPipeline:
     if not any(n in _SENT_SETTERS for n in nlp.pipe_names):
         nlp.add_pipe("sentencizer", first=True)
+    for _, proc in nlp.pipeline:
+        speed_up_sentencizer(proc)  # same sentences, no Token object per token
     nlp.max_length = max(nlp.max_length, max_chars + 1_000)
     sets_lemmas = any("token.lemma" in nlp.get_pipe_meta(n).assigns for n in nlp.pipe_names)
     statistical = any(getattr(proc, "model", None) is not None for _, proc in nlp.pipeline)
@@ -291,6 +296,7 @@ class PipelineStore:
                 version=version,
             )
             skip_empty_check(ruler)
+            skip_empty_annotations(ruler)  # no match: doc.ents is not rewritten
         pipe.patterns_version = version
         pipe.base_strings = len(nlp.vocab.strings)
 

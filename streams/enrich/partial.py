@@ -12,6 +12,7 @@ Pure. :func:`partial_reason` returns why a text looks truncated, or None:
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["PAYWALL_MARKERS", "TEASER_CHARS", "partial_reason"]
@@ -82,26 +83,65 @@ PAYWALL_MARKERS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_ELLIPSIS = re.compile(r"(?:…|\.\.\.|\[\s*(?:…|\.\.\.)\s*\])\s*$")
+_ELLIPSES = ("…", "...")
 _CLOSING = ".!?。！？…\"'”’»)]:;"
 _SPACE = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"[.!?。！？]\s+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _words(marker: str) -> tuple[str, ...]:
+    """The marker's words, longest first: each must occur in a text that holds the marker."""
+    return tuple(sorted(set(marker.split()), key=len, reverse=True))
 
 
 def _marker(text: str, language: str | None) -> str | None:
-    folded = _SPACE.sub(" ", text.casefold().replace("’", "'"))
+    """The first marker of ``language`` (then English) in the whitespace-collapsed text.
+
+    Collapsing the whole text is the expensive part, so it runs only for a marker whose
+    words all occur in the text as it is (casefolded): a word holds no whitespace, so it
+    occurs in the collapsed text only where it occurs in the text itself.
+    """
+    lowered = text.casefold().replace("’", "'")
+    folded: str | None = None
+    seen: dict[str, bool] = {}
     languages = [language, "en"] if language and language != "en" else ["en"]
     for lang in languages:
         for marker in PAYWALL_MARKERS.get(lang or "", ()):
-            if marker in folded:
-                return marker
+            for word in _words(marker):
+                present = seen.get(word)
+                if present is None:
+                    present = seen[word] = word in lowered
+                if not present:
+                    break
+            else:
+                if folded is None:
+                    folded = _SPACE.sub(" ", lowered)
+                if marker in folded:
+                    return marker
     return None
 
 
+def _ends_with_ellipsis(text: str) -> bool:
+    """``…``, ``...``, ``[…]`` or ``[...]`` (spaces allowed inside the brackets) at the end."""
+    tail = text.rstrip()
+    if tail.endswith(_ELLIPSES):
+        return True
+    if not tail.endswith("]"):
+        return False
+    inner = tail[:-1].rstrip()
+    if not inner.endswith(_ELLIPSES):
+        return False
+    return inner[: -1 if inner.endswith("…") else -3].rstrip().endswith("[")
+
+
 def _last_sentence_open(text: str) -> bool:
+    """The last sentence has 8+ words and no closing punctuation (read from the last line)."""
     tail = text.rstrip()
     if not tail or tail[-1] in _CLOSING:
         return False
-    last = re.split(r"[.!?。！？]\s+|\n", tail)[-1]
+    line = tail[tail.rfind("\n") + 1 :]
+    last = _SENTENCE_END.split(line)[-1]
     return len(last.split()) >= 8
 
 
@@ -119,7 +159,7 @@ def partial_reason(
         return f"paywall: {marker!r}"
     if text_origin == "feed_summary":
         return "feed summary only"
-    if _ELLIPSIS.search(clean_text):
+    if _ends_with_ellipsis(clean_text):
         return "ends with an ellipsis"
     if _last_sentence_open(clean_text):
         return "ends mid-sentence"

@@ -77,54 +77,71 @@ def lemmas_of(
     """Tokens whose lemma differs from their casefolded surface (from pipeline or lookup).
 
     ``memo`` caches the decision per surface (and pipeline lemma): ``""`` for "no lemma
-    to list", else the casefolded lemma. Pass the same dict for one language's articles.
+    to list" (whitespace included), else the casefolded lemma. Pass the same dict for one
+    language's articles. Only the tokens' ids are read for all tokens; offsets only for the
+    tokens listed.
     """
-    from spacy.attrs import IDX, IS_SPACE, LEMMA, LENGTH, LOWER, ORTH
+    from spacy.attrs import IDX, LEMMA, LENGTH, ORTH
 
     if not from_pipeline and lookup is None:
         return []
     memo = {} if memo is None else memo
-    strings = doc.vocab.strings
-    columns = [ORTH, IDX, LENGTH, LEMMA] if from_pipeline else [ORTH, IDX, LENGTH, LOWER]
-    rows = doc.to_array([*columns, IS_SPACE]).tolist()
-    out: list[dict[str, Any]] = []
-    for orth, idx, length, extra, is_space in rows:
-        if is_space:
-            continue
-        key = (orth, extra) if from_pipeline else orth
+    vocab = doc.vocab
+    keys: Any
+    if from_pipeline:
+        ids = doc.to_array([ORTH, LEMMA])
+        keys = zip(ids[:, 0].tolist(), ids[:, 1].tolist(), strict=True)
+    else:
+        keys = doc.to_array(ORTH).tolist()
+    picked: list[int] = []
+    folds: list[str] = []
+    for i, key in enumerate(keys):
         folded = memo.get(key)
         if folded is None:
-            folded = _decide(strings, orth, extra, lookup, from_pipeline)
-            memo[key] = folded
+            orth, extra = key if from_pipeline else (key, 0)
+            folded = memo[key] = _decide(vocab, orth, extra, lookup, from_pipeline)
         if folded:
-            out.append({"start": idx, "end": idx + length, "lemma": folded})
-    return _LEMMAS.validate_python(out)
+            picked.append(i)
+            folds.append(folded)
+    if not picked:
+        return []
+    spans = doc.to_array([IDX, LENGTH])[picked].tolist()
+    return _LEMMAS.validate_python(
+        [
+            {"start": idx, "end": idx + length, "lemma": folded}
+            for (idx, length), folded in zip(spans, folds, strict=True)
+        ]
+    )
 
 
 def _decide(
-    strings: Any,
+    vocab: Any,
     orth: int,
     extra: int,
     lookup: Callable[[int], str | None] | None,
     from_pipeline: bool,
 ) -> str:
+    """The casefolded lemma to list for a token (``extra``: its pipeline lemma), or ``""``."""
+    lexeme = vocab[orth]
+    if lexeme.is_space:
+        return ""
     lemma: Any
     if from_pipeline and extra:
         if extra == orth:
             return ""
-        lemma = strings[extra]
+        lemma = vocab.strings[extra]
     else:  # lookup table; also for tokens the pipeline left without lemma (long-text tail)
         if lookup is None:
             return ""
         lemma = lookup(orth)
-        if lemma is None and not from_pipeline and extra != orth:
-            lemma = lookup(extra)
+        if lemma is None and not from_pipeline and lexeme.lower != orth:
+            lemma = lookup(lexeme.lower)
         if not lemma:
             return ""
         if not isinstance(lemma, str):
             lemma = lemma[0]
     folded = str(lemma).casefold()
-    return folded if folded != strings[orth].casefold() else ""
+    return folded if folded != vocab.strings[orth].casefold() else ""
 
 
 def entities_of(doc: Any, sentences: Sequence[Sentence]) -> list[Entity]:

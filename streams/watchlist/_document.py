@@ -75,11 +75,13 @@ class Doc:
                 host = ""
         self.host = host
         self._token_starts: list[int] | None = None
-        lemmas = sorted(
+        size = len(body)
+        lemmas = [
             (lm.start + off, lm.end + off, lm.lemma)
             for lm in enriched.lemmas
-            if 0 <= lm.start < lm.end <= len(body)
-        )
+            if 0 <= lm.start < lm.end <= size
+        ]
+        lemmas.sort()
         self.views: list[NormText] = [normalize_text(self.text)]
         if lemmas:
             self.views.append(normalize_text(self.text, lemmas))

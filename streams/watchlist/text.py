@@ -138,9 +138,13 @@ def is_word_char(ch: str) -> bool:
 
 
 class NormText:
-    """A normalized view of a text and the piecewise map back to the original offsets."""
+    """A normalized view of a text and the piecewise map back to the original offsets.
 
-    __slots__ = ("_lens", "_linear", "_norm_starts", "_orig_lens", "_orig_starts", "text")
+    The map is built on the first ``span`` call (most articles never map a hit back: the
+    scan needs only ``text``); ``source`` is the ``(text, replacements)`` it is built from.
+    """
+
+    __slots__ = ("_lens", "_norm_starts", "_orig_lens", "_orig_starts", "_source", "text")
 
     def __init__(
         self,
@@ -149,15 +153,31 @@ class NormText:
         orig_starts: list[int],
         lens: list[int],
         orig_lens: list[int],
+        source: tuple[str, list[tuple[int, int, str]] | None] | None = None,
     ) -> None:
         self.text = text
         self._norm_starts = norm_starts
         self._orig_starts = orig_starts
         self._lens = lens
         self._orig_lens = orig_lens
+        self._source = source
+
+    def _build_map(self) -> None:
+        """Normalize the source again, this time recording the offset map."""
+        if self._source is None:
+            return
+        b = _Builder()
+        _fill(b, *self._source)
+        if "".join(b.parts) != self.text:  # cannot happen: the same steps on the same input
+            raise AssertionError("normalized view and its offset map disagree")
+        self._norm_starts, self._orig_starts = b.norm_starts, b.orig_starts
+        self._lens, self._orig_lens = b.lens, b.orig_lens
+        self._source = None
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` of the view's ``[start, end)`` (``end > start``)."""
+        if self._source is not None:
+            self._build_map()
         return self._start(start), self._end(end - 1)
 
     def _start(self, i: int) -> int:
@@ -267,13 +287,18 @@ class _Builder:
         )
 
 
-def normalize_text(text: str, replacements: list[tuple[int, int, str]] | None = None) -> NormText:
-    """Normalize ``text``; ``replacements`` (sorted, non-overlapping ``(start, end, lemma)``)
-    substitute tokens by their lemmas (the lemma view of the text)."""
-    b = _Builder()
+class _TextBuilder(_Builder):
+    """A ``_Builder`` that keeps the normalized parts only (no offset map)."""
+
+    def emit(self, norm: str, orig_start: int, orig_len: int) -> None:
+        if norm:
+            self.parts.append(norm)
+
+
+def _fill(b: _Builder, text: str, replacements: list[tuple[int, int, str]] | None) -> None:
     if not replacements:
         b.add_text(text, 0)
-        return b.build()
+        return
     last = 0
     for start, end, lemma in replacements:
         if start < last or end <= start or end > len(text):
@@ -284,4 +309,45 @@ def normalize_text(text: str, replacements: list[tuple[int, int, str]] | None = 
         last = end
     if last < len(text):
         b.add_text(text[last:], last)
+
+
+def _fill_text(b: _TextBuilder, text: str, replacements: list[tuple[int, int, str]]) -> None:
+    """``_fill`` for the text only: a plain gap (printable ASCII without a double space,
+    the common case) and a lemma go straight into the parts, as ``add_text`` and
+    ``add_replacement`` would put them."""
+    parts = b.parts
+    last = 0
+    for start, end, lemma in replacements:
+        if start < last or end <= start or end > len(text):
+            continue
+        if start > last:
+            gap = text[last:start]
+            if gap.isascii() and gap.isprintable() and "  " not in gap:
+                parts.append(gap.lower())
+            else:
+                b.add_text(gap, last)
+        norm = _normalized_lemma(lemma)
+        if norm:
+            parts.append(norm)
+        last = end
+    if last < len(text):
+        b.add_text(text[last:], last)
+
+
+def normalize_text(text: str, replacements: list[tuple[int, int, str]] | None = None) -> NormText:
+    """Normalize ``text``; ``replacements`` (sorted, non-overlapping ``(start, end, lemma)``)
+    substitute tokens by their lemmas (the lemma view of the text). The offset map is
+    built when first needed."""
+    b = _TextBuilder()
+    if replacements:
+        _fill_text(b, text, replacements)
+    else:
+        b.add_text(text, 0)
+    return NormText("".join(b.parts), [], [], [], [], source=(text, replacements))
+
+
+def normalize_mapped(text: str, replacements: list[tuple[int, int, str]] | None = None) -> NormText:
+    """``normalize_text`` with the offset map built at once (the reference for tests)."""
+    b = _Builder()
+    _fill(b, text, replacements)
     return b.build()

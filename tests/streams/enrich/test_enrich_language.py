@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from streams.enrich import UNDETERMINED, LanguageIdentifier, normalize_lang
+from streams.enrich import UNDETERMINED, EnrichConfig, LanguageIdentifier, normalize_lang
+from streams.settings import SAMPLES_DIR
 
 LANGS = ["de", "en", "fr", "nl", "es", "it", "pt", "pl", "ru", "zh"]
 
@@ -91,3 +92,41 @@ def test_pack_languages_are_detected_unless_switched_off() -> None:
     only = EnrichConfig.from_settings(Settings.load(languages=["en"], detect_pack_languages=False))
     assert only.detected_languages() == ["en"]
     assert LanguageIdentifier(only.detected_languages()).identify("Der Hund bellt.") == ("en", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("alibaba-liege-de.txt", "de"),
+        ("alibaba-quartal-de.txt", "de"),
+        ("aliexpress-soldes-fr.txt", "fr"),
+        ("alibaba-cloud-en.txt", "en"),
+    ],
+)
+def test_default_sample_finds_the_language_of_our_articles(name: str, expected: str) -> None:
+    """Reading only the default sample, the detector still finds each sample article's
+    language among all default candidates (the configured ones and the packs')."""
+    config = EnrichConfig()
+    text = (SAMPLES_DIR / name).read_text(encoding="utf-8")
+    assert len(text) > config.language_sample_chars
+    ident = LanguageIdentifier(
+        config.detected_languages(), sample_chars=config.language_sample_chars
+    )
+    lang, confidence = ident.identify(text)
+    assert lang == expected and confidence > 0.9
+
+
+def test_only_the_sample_is_read() -> None:
+    """A German opening longer than the sample decides, however long the English rest is."""
+    config = EnrichConfig()
+    german = (SAMPLES_DIR / "alibaba-liege-de.txt").read_text(encoding="utf-8")
+    english = (SAMPLES_DIR / "alibaba-cloud-en.txt").read_text(encoding="utf-8")
+    text = german[: config.language_sample_chars] + " " + english * 3
+    ident = LanguageIdentifier(
+        config.detected_languages(), sample_chars=config.language_sample_chars
+    )
+    assert ident.identify(text)[0] == "de"
+    assert (
+        LanguageIdentifier(config.detected_languages(), sample_chars=len(text)).identify(text)[0]
+        == "en"
+    )
