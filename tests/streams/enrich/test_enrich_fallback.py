@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+import streams.enrich.pipeline as pipeline_module
 from schemas.records import EnrichedArticle, RawArticle
 from streams.enrich import Enricher
 from streams.enrich.testing import FAIL_MARKER, save_pipeline_with
@@ -205,6 +206,20 @@ def test_string_store_stays_bounded_over_many_unique_tokens(
         sizes.append(len(enricher._store.get("de").nlp.vocab.strings))
     assert max(sizes) <= base + limit + per_batch + 50  # 50: title and punctuation strings
     assert enricher.pipeline_loads >= 1 + (50 * per_batch) // (limit + per_batch)
+
+
+def test_lemma_decision_cache_stays_bounded_over_many_unique_tokens(
+    make_enricher: MakeEnricher, make_article: MakeArticle
+) -> None:
+    """New tokens article after article: a language's lemma cache is cleared at its limit."""
+    enricher = make_enricher()
+    sizes = []
+    for batch in range(8):
+        words = " ".join(f"Wort{batch}x{i}q" for i in range(3_000))
+        enricher.enrich(make_article(words, language="de"))
+        sizes.append(max(len(memo) for memo in enricher._lemma_memo.values()))
+    assert max(sizes) <= pipeline_module._MEMO_LIMIT + 3_100  # the limit + one article
+    assert sizes[-1] < sizes[-2] or sizes[-2] < sizes[-3]  # cleared at least once
 
 
 def test_records_are_identical_after_a_pipeline_swap(
